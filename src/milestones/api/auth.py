@@ -1,0 +1,137 @@
+"""Who is calling: Basic client credentials or a bearer token, and the data scope they ask for."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPBasic, HTTPBasicCredentials, HTTPBearer
+from fastapi.security.http import HTTPAuthorizationCredentials
+
+from milestones.clock import Clock
+from milestones.credentials import token_digest, verify_secret
+from milestones.domain.errors import InvalidInput, OutOfScope, Unauthenticated
+from milestones.domain.orgs import ApiClient, Caller
+from milestones.store.database import Database
+from milestones.store.orgs import OrgRepository
+
+_basic = HTTPBasic(auto_error=False, description="base64(clientId:clientSecret)")
+_bearer = HTTPBearer(auto_error=False, description="a token from POST /v3/oauth/token")
+_CACHE_SECONDS = 60.0
+
+
+@dataclass
+class Authenticator:
+    """Checks credentials; remembers verified secrets briefly, since PBKDF2 is slow on purpose."""
+
+    database: Database
+    clock: Clock
+    _verified: dict[tuple[str, str], tuple[ApiClient, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def by_secret(self, client_id: str, secret: str) -> Caller:
+        key = (client_id, hashlib.sha256(secret.encode()).hexdigest())
+        with self._lock:
+            cached = self._verified.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return self._caller(cached[0])
+        with self.database.transaction(write=False) as connection:
+            found = OrgRepository(connection).client_with_secret(client_id)
+        if found is None or not verify_secret(secret, found[1]):
+            raise Unauthenticated("Unknown client id or wrong client secret")
+        with self._lock:
+            if len(self._verified) > 10_000:
+                self._verified.clear()
+            self._verified[key] = (found[0], time.monotonic() + _CACHE_SECONDS)
+        return self._caller(found[0])
+
+    def by_token(self, token: str) -> Caller:
+        with self.database.transaction(write=False) as connection:
+            client = OrgRepository(connection).client_for_token(
+                token_digest(token), self.clock.now()
+            )
+        if client is None:
+            raise Unauthenticated("Unknown or expired bearer token: ask POST /v3/oauth/token")
+        return self._caller(client)
+
+    def _caller(self, client: ApiClient) -> Caller:
+        with self.database.transaction(write=False) as connection:
+            org = OrgRepository(connection).get_org(client.org_id)
+        if org is None:
+            raise Unauthenticated("The client's org no longer exists")
+        return Caller(client=client, org=org)
+
+
+def decode_basic(value: str) -> tuple[str, str]:
+    """``base64(clientId:secret)`` -> ``(clientId, secret)``; bad encodings are refused."""
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise Unauthenticated("Basic credentials must be base64 of clientId:clientSecret") from exc
+    client_id, colon, secret = decoded.partition(":")
+    if not colon or not client_id:
+        raise Unauthenticated("Basic credentials must be base64 of clientId:clientSecret")
+    return client_id, secret
+
+
+def current_caller(
+    request: Request,
+    _basic_credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+    _bearer_credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    """The authenticated caller of a request (the security schemes document the headers)."""
+    authenticator: Authenticator = request.app.state.authenticator
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "basic" and value:
+        return authenticator.by_secret(*decode_basic(value))
+    if scheme.lower() == "bearer" and value:
+        return authenticator.by_token(value)
+    raise Unauthenticated(
+        "Credentials required: Authorization: Basic base64(clientId:clientSecret) or Bearer <token>"
+    )
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+def scope_org_ids(caller: Caller, request: Request) -> list[int]:
+    """The orgs a read covers, from the ``DATA-SCOPE`` and ``DATA-SCOPE-ORG`` headers."""
+    scope = request.headers.get("data-scope", "SELF").strip().upper() or "SELF"
+    if scope == "SELF":
+        return [caller.org_id]
+    if scope not in ("OTHER", "ALL"):
+        raise InvalidInput("DATA-SCOPE must be SELF, OTHER or ALL", "DATA-SCOPE")
+    database: Database = request.app.state.database
+    with database.transaction(write=False) as connection:
+        connected = OrgRepository(connection).connected_org_ids(caller.org_id)
+    if scope == "ALL":
+        return [caller.org_id, *sorted(connected)]
+    raw = request.headers.get("data-scope-org", "")
+    wanted = _org_id_list(raw)
+    for org_id in wanted:
+        if org_id != caller.org_id and org_id not in connected:
+            raise OutOfScope(
+                f"Org {org_id} is not connected to org {caller.org_id}", "DATA-SCOPE-ORG"
+            )
+    return wanted
+
+
+def _org_id_list(raw: str) -> list[int]:
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if not parts:
+        raise InvalidInput("DATA-SCOPE OTHER needs DATA-SCOPE-ORG: org ids, comma-separated", "DATA-SCOPE-ORG")
+    ids: list[int] = []
+    for part in parts:
+        if not part.isdigit() or len(part) > 18:
+            raise InvalidInput(f"DATA-SCOPE-ORG holds '{part[:40]}', not an org id", "DATA-SCOPE-ORG")
+        if int(part) not in ids:
+            ids.append(int(part))
+    return ids

@@ -1,0 +1,128 @@
+"""Maps domain errors, validation failures and HTTP errors to the envelope and a status.
+
+No request gets a stack trace: an unexpected fault is logged and answered 500
+with code 300500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from milestones.api.envelope import EnvelopeResponse, failed
+from milestones.domain.errors import (
+    INVALID_INPUT,
+    InvalidInput,
+    MilestonesError,
+    NameTaken,
+    NotFound,
+    OutOfScope,
+    PayloadTooLarge,
+    Unauthenticated,
+)
+
+log = logging.getLogger("milestones")
+
+UNEXPECTED = 300500
+NOT_FOUND = NotFound.code
+METHOD_NOT_ALLOWED = 300014
+
+_STATUS: list[tuple[type[MilestonesError], int]] = [
+    (InvalidInput, 400),
+    (NameTaken, 409),
+    (NotFound, 404),
+    (Unauthenticated, 401),
+    (OutOfScope, 403),
+    (PayloadTooLarge, 413),
+]
+
+
+def status_of(error: MilestonesError) -> int:
+    """The HTTP status of a domain error."""
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def error_item(code: int, message: str, field: str | None = None) -> dict[str, object]:
+    item: dict[str, object] = {"code": code, "message": message}
+    if field:
+        item["field"] = field
+    return item
+
+
+def field_path(location: Sequence[Any]) -> str:
+    """``("body", "targets", 0, "name")`` -> ``targets[0].name``."""
+    parts = list(location)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif path:
+            path += f".{part}"
+        else:
+            path = str(part)
+    return path
+
+
+def _validation_message(error: dict[str, Any], field: str) -> str:
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        detail = error.get("ctx", {}).get("error", "malformed JSON")
+        return f"The body is not valid JSON: {detail} (at character {error['loc'][-1]})"
+    if kind == "missing":
+        return f"{field} is required"
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    return f"{field}: {message}" if field else message
+
+
+def validation_errors(errors: Sequence[dict[str, Any]]) -> list[dict[str, object]]:
+    items = []
+    for error in errors:
+        loc = error.get("loc", ())
+        field = "" if error.get("type") == "json_invalid" else field_path(loc)
+        items.append(error_item(INVALID_INPUT, _validation_message(error, field), field or None))
+    return items
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that keep every answer in the envelope."""
+
+    @app.exception_handler(MilestonesError)
+    async def _domain(request: Request, exc: MilestonesError) -> EnvelopeResponse:
+        response = failed(status_of(exc), [error_item(exc.code, exc.message, exc.field)])
+        if isinstance(exc, Unauthenticated):
+            response.headers["WWW-Authenticate"] = 'Basic realm="milestones", Bearer'
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> EnvelopeResponse:
+        return failed(400, validation_errors(list(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> EnvelopeResponse:
+        status = exc.status_code
+        if status == 404:
+            return failed(404, [error_item(NOT_FOUND, "No such resource: check the path")])
+        if status == 405:
+            return failed(405, [error_item(METHOD_NOT_ALLOWED, "Method not allowed on this path")])
+        if status == 413:
+            return failed(
+                413, [error_item(PayloadTooLarge.code, "The request body is over its size limit")]
+            )
+        code = INVALID_INPUT if 400 <= status < 500 else UNEXPECTED
+        return failed(status, [error_item(code, str(exc.detail))])
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> EnvelopeResponse:
+        log.exception("unexpected fault on %s %s", request.method, request.url.path)
+        return failed(500, [error_item(UNEXPECTED, "Unexpected server fault; it has been logged")])

@@ -1,0 +1,189 @@
+"""Request bodies of the target-group API, in the seeds' field names.
+
+Types are strict (a string is not a number, ``"yes"`` is not a boolean); fields
+the server makes (``id``, ``attribution``, ``createdOn``...) are accepted and
+ignored, so a group read back can be sent again.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from milestones.domain.periods import EvaluationType, FrequencyType
+from milestones.domain.target_groups import (
+    AggregateFunction,
+    Aggregation,
+    CombinationType,
+    EnrolmentMethod,
+    FilterEntity,
+    TargetEntity,
+    TrackingType,
+    TriggerValueType,
+)
+
+MAX_AMOUNT = Decimal("1000000000000")
+
+
+def exact_number(value: object) -> Decimal:
+    """A JSON number as an exact decimal with at most 3 places."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
+        raise ValueError("must be a number")
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    if abs(number) >= MAX_AMOUNT:
+        raise ValueError("must be below 1,000,000,000,000")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -3 and number != number.quantize(Decimal("0.001")):
+        raise ValueError("must have at most 3 decimal places")
+    return number.quantize(Decimal("0.001"))
+
+
+def tracking_type(value: object) -> object:
+    return "STREAKS" if value == "STREAK" else value
+
+
+Amount = Annotated[Decimal, BeforeValidator(exact_number)]
+Id = Annotated[StrictInt, Field(ge=0, le=2**62)]
+Text255 = Annotated[StrictStr, Field(max_length=255)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class PeriodIn(Input):
+    id: Id | None = None
+    refCode: Annotated[StrictStr, Field(min_length=1, max_length=100)]
+    startDate: Annotated[StrictStr, Field(max_length=40)]
+    endDate: Annotated[StrictStr, Field(max_length=40)]
+    description: Text255 | None = None
+    active: StrictBool = True
+    periodStatus: Any = None
+
+
+class TriggerIn(Input):
+    triggerName: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    triggerValueType: TriggerValueType
+    triggerValue: Amount
+    isActive: StrictBool = True
+
+
+class FilterIn(Input):
+    entityType: FilterEntity
+    entityIds: Annotated[list[Id], Field(max_length=10_000)] = []
+
+
+class AudienceFilterIn(Input):
+    audienceGroupId: Id
+
+
+class ExtendedFieldInfoIn(Input):
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    aggregateFunction: AggregateFunction | None = None
+    aggregateWindow: Annotated[StrictStr, Field(max_length=50)] | None = None
+
+
+class DefaultValueIn(Input):
+    periodId: Id | None = None
+    defaultValue: Amount
+
+
+class TargetIn(Input):
+    id: Id | None = None
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    description: Text255 | None = None
+    active: StrictBool = True
+    targetEntity: TargetEntity
+    targetType: Annotated[StrictStr, Field(min_length=1, max_length=40)]
+    eventName: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    expression: Annotated[StrictStr, Field(max_length=2000)] | StrictBool | None = None
+    expressionJson: Annotated[StrictStr, Field(max_length=20000)] | dict[str, Any] | None = None
+    filters: Annotated[list[FilterIn], Field(max_length=10)] = []
+    enrolmentMethod: EnrolmentMethod = EnrolmentMethod.TRANSACTION
+    targetAudienceFilter: Annotated[list[AudienceFilterIn], Field(max_length=20)] = []
+    defaultValue: Amount | None = None
+    defaultValues: Annotated[list[DefaultValueIn], Field(max_length=100)] | None = None
+    extendedFieldInfo: ExtendedFieldInfoIn | None = None
+    targetMilestoneTriggers: Annotated[list[TriggerIn], Field(max_length=20)] = []
+    alternateCurrencyIdentifier: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    programId: Id | None = None
+
+
+class StreakIn(Input):
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    targetCountOfSequence: StrictInt
+
+
+class UnifiedIn(Input):
+    aggregation: Aggregation | None = None
+    thresholdValue: Amount | None = None
+
+
+class TargetGroupCreate(Input):
+    """Body of ``POST /v3/targetGroups``."""
+
+    name: StrictStr
+    description: Text255 | None = None
+    active: StrictBool = True
+    preferredTillId: Id | None = None
+    trackingType: Annotated[TrackingType, BeforeValidator(tracking_type)]
+    targetEvaluationType: EvaluationType
+    frequencyType: FrequencyType
+    frequency: Annotated[StrictInt, Field(ge=0, le=1000)]
+    totalPeriods: Annotated[StrictInt, Field(ge=1, le=100)]
+    recurringCycles: Annotated[StrictInt, Field(ge=-1, le=100)]
+    targetCycleStartDate: Annotated[StrictStr, Field(max_length=40)] | None = Field(
+        default=None, validation_alias=AliasChoices("targetCycleStartDate", "fromDate")
+    )
+    targetCycleEndDate: Annotated[StrictStr, Field(max_length=40)] | None = Field(
+        default=None, validation_alias=AliasChoices("targetCycleEndDate", "toDate")
+    )
+    timeZoneName: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    periods: Annotated[list[PeriodIn], Field(max_length=100)] = []
+    targets: Annotated[list[TargetIn], Field(min_length=1, max_length=50)]
+    streaks: Annotated[list[StreakIn], Field(max_length=10)] = []
+    combinationType: CombinationType | None = None
+    unifiedTargetExpression: UnifiedIn | None = None
+    leaderboardEnabled: StrictBool = False
+    userCreated: StrictBool = False
+
+
+class TargetUpdate(Input):
+    id: Id
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    description: Text255 | None = None
+    active: StrictBool | None = None
+    expression: Annotated[StrictStr, Field(max_length=2000)] | StrictBool | None = None
+    expressionJson: Annotated[StrictStr, Field(max_length=20000)] | dict[str, Any] | None = None
+    defaultValue: Amount | None = None
+    defaultValues: Annotated[list[DefaultValueIn], Field(max_length=100)] | None = None
+    targetEntity: TargetEntity | None = None
+    targetType: StrictStr | None = None
+    eventName: StrictStr | None = None
+    enrolmentMethod: EnrolmentMethod | None = None
+
+
+class TargetGroupUpdate(Input):
+    """Body of ``PUT /v3/targetGroups/{id}``: only what does not rewrite history may change."""
+
+    name: StrictStr | None = None
+    description: Text255 | None = None
+    active: StrictBool | None = None
+    trackingType: Annotated[TrackingType, BeforeValidator(tracking_type)] | None = None
+    targetEvaluationType: EvaluationType | None = None
+    frequencyType: FrequencyType | None = None
+    frequency: StrictInt | None = None
+    totalPeriods: StrictInt | None = None
+    recurringCycles: StrictInt | None = None
+    timeZoneName: StrictStr | None = None
+    periods: Annotated[list[PeriodIn], Field(max_length=100)] | None = None
+    targets: Annotated[list[TargetUpdate], Field(max_length=50)] | None = None
+
+
+TrackingFilter = Literal[
+    "DEFAULT", "UNIFIED", "STREAKS", "STREAK", "NON_CONTINUOUS_STREAKS", "CAPPING"
+]

@@ -1,0 +1,159 @@
+"""The ``milestones`` command: serve, migrate, and org administration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from milestones import admin
+from milestones.clock import Clock
+from milestones.domain.errors import MilestonesError
+from milestones.settings import Settings
+from milestones.store.database import Database
+
+app = typer.Typer(help="Milestones: loyalty milestones and streaks engine.", no_args_is_help=True)
+org_app = typer.Typer(help="Orgs, their API clients and connections.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database", help="Database URL (default: MILESTONES_DATABASE_URL or SQLite)")
+]
+
+
+def _settings(database: str | None) -> Settings:
+    settings = Settings()
+    if database:
+        settings.database_url = database
+    return settings
+
+
+def _database(database: str | None) -> Database:
+    db = Database(_settings(database).database_url)
+    db.migrate()
+    return db
+
+
+def _fail(error: MilestonesError) -> None:
+    typer.echo(f"error: {error.message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    database: DatabaseOption = None,
+    workers: Annotated[int, typer.Option(help="Server worker processes")] = 1,
+) -> None:
+    """Apply migrations, then serve the API."""
+    settings = _settings(database)
+    Database(settings.database_url).migrate()
+    import os
+
+    os.environ["MILESTONES_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "milestones.api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+@app.command()
+def migrate(database: DatabaseOption = None) -> None:
+    """Apply schema migrations and exit."""
+    _database(database)
+    typer.echo("schema is up to date")
+
+
+@org_app.command("create")
+def org_create(
+    org_id: Annotated[int, typer.Option("--org-id", help="The org's id")],
+    name: Annotated[str, typer.Option("--name")],
+    timezone: Annotated[str, typer.Option("--timezone", help="IANA zone, e.g. Asia/Kolkata")],
+    client_id: Annotated[str | None, typer.Option("--client-id")] = None,
+    client_secret: Annotated[str | None, typer.Option("--client-secret")] = None,
+    database: DatabaseOption = None,
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing if the org exists")] = False,
+) -> None:
+    """Create an org and an API client; prints the credentials."""
+    db = _database(database)
+    try:
+        credentials = admin.create_org(
+            db, Clock(), org_id=org_id, name=name, time_zone=timezone,
+            client_id=client_id, client_secret=client_secret,
+        )
+    except MilestonesError as error:
+        if if_missing and error.field == "org_id":
+            typer.echo(f"org {org_id} exists already")
+            return
+        _fail(error)
+        return
+    typer.echo(f"org id:        {credentials.org_id}")
+    typer.echo(f"client id:     {credentials.client_id}")
+    typer.echo(f"client secret: {credentials.client_secret}")
+
+
+@org_app.command("connect")
+def org_connect(
+    parent: Annotated[int, typer.Argument()],
+    child: Annotated[int, typer.Argument()],
+    database: DatabaseOption = None,
+) -> None:
+    """Connect two orgs, so DATA-SCOPE reads may span them."""
+    try:
+        admin.connect_orgs(_database(database), parent, child)
+    except MilestonesError as error:
+        _fail(error)
+    typer.echo(f"connected {parent} and {child}")
+
+
+@org_app.command("set")
+def org_set(
+    org_id: Annotated[int, typer.Argument()],
+    retro_buffer_days: Annotated[int | None, typer.Option("--retro-buffer-days")] = None,
+    revoke_on_return: Annotated[bool | None, typer.Option("--revoke-on-return/--no-revoke-on-return")] = None,
+    leaderboards: Annotated[bool | None, typer.Option("--leaderboards/--no-leaderboards")] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Change an org's settings."""
+    try:
+        org = admin.set_org(
+            _database(database), org_id, retro_buffer_days=retro_buffer_days,
+            revoke_on_return=revoke_on_return, leaderboards_enabled=leaderboards, time_zone=timezone,
+        )
+    except MilestonesError as error:
+        _fail(error)
+        return
+    typer.echo(
+        f"org {org.id}: zone {org.time_zone}, retro buffer {org.retro_buffer_days} days, "
+        f"revoke on return {org.revoke_on_return}, leaderboards {org.leaderboards_enabled}"
+    )
+
+
+@org_app.command("add-client")
+def org_add_client(
+    org_id: Annotated[int, typer.Argument()],
+    client_id: Annotated[str, typer.Option("--client-id")],
+    client_secret: Annotated[str | None, typer.Option("--client-secret")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Add an API client to an org; prints its secret."""
+    try:
+        credentials = admin.add_client(
+            _database(database), Clock(), org_id=org_id, client_id=client_id, client_secret=client_secret
+        )
+    except MilestonesError as error:
+        _fail(error)
+        return
+    typer.echo(f"client id:     {credentials.client_id}")
+    typer.echo(f"client secret: {credentials.client_secret}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,48 @@
+"""Hashing of client secrets and bearer tokens (standard library only)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+_ITERATIONS = 120_000
+
+
+def hash_secret(secret: str) -> str:
+    """A salted PBKDF2-SHA256 hash of a client secret, safe to store."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, _ITERATIONS)
+    return "pbkdf2_sha256${}${}${}".format(
+        _ITERATIONS, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
+    )
+
+
+def verify_secret(secret: str, stored: str) -> bool:
+    """Whether ``secret`` matches a hash made by :func:`hash_secret`."""
+    try:
+        scheme, iterations, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "pbkdf2_sha256":
+        return False
+    candidate = hashlib.pbkdf2_hmac(
+        "sha256", secret.encode(), base64.b64decode(salt), int(iterations)
+    )
+    return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def new_token() -> str:
+    """A fresh random bearer token."""
+    return secrets.token_urlsafe(32)
+
+
+def new_secret() -> str:
+    """A fresh random client secret."""
+    return secrets.token_urlsafe(24)
+
+
+def token_digest(token: str) -> str:
+    """The stored form of a bearer token: high-entropy, so a plain SHA-256 suffices."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,75 @@
+"""Domain errors: what went wrong, in the product's words, with no notion of HTTP.
+
+    MilestonesError
+    ├── InvalidInput        a request the rules refuse (field named where one is at fault)
+    │   ├── NameTooLong     target group name over 200 characters (code 310008)
+    │   └── HistoryRewrite  an update that would change what has already been counted
+    ├── NameTaken           a target group name already used in the org (code 310069)
+    ├── NotFound            an unknown resource, or one outside the caller's data scope
+    ├── Unauthenticated     missing or bad credentials
+    ├── OutOfScope          a DATA-SCOPE-ORG the caller's org is not connected to
+    └── PayloadTooLarge     a body or batch over its limit
+
+The API layer maps each class to a status and an error code (``milestones.api.errors``).
+"""
+
+from __future__ import annotations
+
+INVALID_INPUT = 300004
+
+
+class MilestonesError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    code: int = INVALID_INPUT
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(MilestonesError):
+    """The input breaks a rule; ``field`` names the culprit where there is one."""
+
+
+class NameTooLong(InvalidInput):
+    """A target group name over 200 characters."""
+
+    code = 310008
+
+
+class HistoryRewrite(InvalidInput):
+    """An update that would rewrite periods or values already in use."""
+
+    code = 310070
+
+
+class NameTaken(MilestonesError):
+    """A target group with this name (case-insensitive) exists in the org."""
+
+    code = 310069
+
+
+class NotFound(MilestonesError):
+    """No such resource for this caller."""
+
+    code = 300012
+
+
+class Unauthenticated(MilestonesError):
+    """No credentials, or credentials that do not check out."""
+
+    code = 300010
+
+
+class OutOfScope(MilestonesError):
+    """The caller asked for data of an org it is not connected to."""
+
+    code = 300011
+
+
+class PayloadTooLarge(MilestonesError):
+    """A body or a batch over its limit."""
+
+    code = 300013

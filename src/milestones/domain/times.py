@@ -1,0 +1,74 @@
+"""Reading request datetimes and writing response ones, exactly as the API shows them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+_ISO = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)"
+    r"(?P<offset>Z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+class TimeFormatError(ValueError):
+    """A datetime text that is not ISO 8601."""
+
+
+def parse_local_or_instant(text: str, zone: ZoneInfo) -> tuple[datetime, bool]:
+    """ISO 8601 text -> (aware instant, whether a time of day was given).
+
+    No offset means the given zone's local time.
+
+    >>> parse_local_or_instant("2024-10-24T23:59:00.000", ZoneInfo("Asia/Kolkata"))[0].isoformat()
+    '2024-10-24T23:59:00+05:30'
+    """
+    match = _ISO.match(text.strip())
+    if match is None:
+        raise TimeFormatError(
+            f"'{text[:40]}' is not an ISO 8601 date or datetime (e.g. 2024-10-24T23:59:00.000)"
+        )
+    raw_offset = match["offset"]
+    if raw_offset and raw_offset != "Z" and ":" not in raw_offset:
+        raw_offset = f"{raw_offset[:3]}:{raw_offset[3:]}"
+    candidate = match["date"] + ("T" + match["time"] if match["time"] else "") + (
+        ("+00:00" if raw_offset == "Z" else raw_offset) if raw_offset else ""
+    )
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError as exc:
+        raise TimeFormatError(f"'{text[:40]}' is not a valid date: {exc}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=zone)
+    has_time = match["time"] is not None
+    return parsed, has_time
+
+
+def parse_day(text: str, zone: ZoneInfo) -> date | datetime:
+    """A period bound: a plain date, or an aware datetime when a time of day is given."""
+    instant, has_time = parse_local_or_instant(text, zone)
+    local = instant.astimezone(zone)
+    if not has_time or (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return local.date()
+    return instant
+
+
+def utc_text(instant: datetime) -> str:
+    """``2024-08-27T09:43:41.000Z``."""
+    utc = instant.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def offset_text(instant: datetime, zone: ZoneInfo) -> str:
+    """``2024-04-02T10:35:15.000+0530``: the instant in ``zone``'s offset."""
+    local = instant.astimezone(zone)
+    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + local.strftime("%z")
+
+
+def epoch_ms(instant: datetime) -> int:
+    """Milliseconds since the epoch."""
+    return int(instant.timestamp() * 1000) if instant.microsecond % 1000 == 0 else int(
+        instant.timestamp() * 1000
+    )

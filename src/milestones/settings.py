@@ -1,0 +1,24 @@
+"""The one settings object, read from ``MILESTONES_*`` environment variables at the edges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE = Path("var") / "milestones.db"
+
+
+class Settings(BaseSettings):
+    """Configuration of one running service; nothing needs a config file."""
+
+    model_config = SettingsConfigDict(env_prefix="MILESTONES_", extra="ignore")
+
+    database_url: str = f"sqlite:///{DEFAULT_DATABASE}"
+    now: datetime | None = None
+    token_ttl_seconds: int = 3600
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_bulk_body_bytes: int = 16 * 1024 * 1024
+    max_import_body_bytes: int = 512 * 1024 * 1024
+    log_level: str = "info"

@@ -1,0 +1,178 @@
+"""The schema, as SQLAlchemy Core tables. Migrations in ``migrations/`` create exactly this."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from milestones.store.types import Id, Instant, Money
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _audit_columns() -> list[Column[object]]:
+    return [
+        Column("created_at", Instant(), nullable=False),
+        Column("created_by", BigInteger, nullable=False),
+        Column("updated_at", Instant(), nullable=False),
+        Column("updated_by", BigInteger, nullable=False),
+    ]
+
+
+orgs = Table(
+    "orgs",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("retro_buffer_days", Integer, nullable=False, default=0),
+    Column("revoke_on_return", Boolean, nullable=False, default=False),
+    Column("leaderboards_enabled", Boolean, nullable=False, default=False),
+    Column("created_at", Instant(), nullable=False),
+)
+
+org_connections = Table(
+    "org_connections",
+    metadata,
+    Column("org_id", BigInteger, ForeignKey("orgs.id"), primary_key=True),
+    Column("connected_org_id", BigInteger, ForeignKey("orgs.id"), primary_key=True),
+)
+
+api_clients = Table(
+    "api_clients",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, ForeignKey("orgs.id"), nullable=False),
+    Column("client_id", String(100), nullable=False, unique=True),
+    Column("secret_hash", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", Instant(), nullable=False),
+)
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("api_client_id", BigInteger, ForeignKey("api_clients.id"), nullable=False),
+    Column("expires_at", Instant(), nullable=False),
+)
+
+target_groups = Table(
+    "target_groups",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, ForeignKey("orgs.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False),
+    Column("description", String(255)),
+    Column("active", Boolean, nullable=False),
+    Column("preferred_till_id", BigInteger),
+    Column("tracking_type", String(32), nullable=False),
+    Column("evaluation_type", String(32), nullable=False),
+    Column("frequency_type", String(16), nullable=False),
+    Column("frequency", Integer, nullable=False),
+    Column("total_periods", Integer, nullable=False),
+    Column("recurring_cycles", Integer, nullable=False),
+    Column("cycle_start", Instant()),
+    Column("cycle_end", Instant()),
+    Column("time_zone", String(64), nullable=False),
+    Column("combination_type", String(8)),
+    Column("unified_aggregation", String(8)),
+    Column("unified_threshold", Money()),
+    Column("leaderboard_enabled", Boolean, nullable=False),
+    Column("user_created", Boolean, nullable=False),
+    *_audit_columns(),
+    UniqueConstraint("org_id", "name_key", name="uq_target_groups_org_name"),
+)
+
+periods = Table(
+    "periods",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("target_group_id", BigInteger, ForeignKey("target_groups.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("ref_code", String(100), nullable=False),
+    Column("starts_at", Instant(), nullable=False),
+    Column("ends_at", Instant(), nullable=False),
+    Column("description", String(255)),
+    Column("active", Boolean, nullable=False),
+    *_audit_columns(),
+    Index("ix_periods_group_position", "target_group_id", "position", unique=True),
+)
+
+targets = Table(
+    "targets",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("target_group_id", BigInteger, ForeignKey("target_groups.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", String(255)),
+    Column("active", Boolean, nullable=False),
+    Column("target_entity", String(32), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("event_name", String(200), nullable=False),
+    Column("expression", Text, nullable=False),
+    Column("expression_json", Text, nullable=False),
+    Column("filters", JSON, nullable=False),
+    Column("enrolment_method", String(32), nullable=False),
+    Column("audience_filter", JSON, nullable=False),
+    Column("extended_field_info", JSON),
+    Column("alternate_currency_identifier", String(200)),
+    Column("program_id", BigInteger),
+    *_audit_columns(),
+    Index("ix_targets_group", "target_group_id"),
+)
+
+target_period_values = Table(
+    "target_period_values",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("target_id", BigInteger, ForeignKey("targets.id"), nullable=False),
+    Column("period_id", BigInteger, ForeignKey("periods.id"), nullable=False),
+    Column("default_value", Money(), nullable=False),
+    UniqueConstraint("target_id", "period_id", name="uq_target_period_values_target_period"),
+)
+
+milestone_triggers = Table(
+    "milestone_triggers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("target_id", BigInteger, ForeignKey("targets.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("trigger_type", String(32), nullable=False),
+    Column("value_type", String(16), nullable=False),
+    Column("value", Money(), nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Index("ix_milestone_triggers_target", "target_id"),
+)
+
+streaks = Table(
+    "streaks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("target_group_id", BigInteger, ForeignKey("target_groups.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("target_count", Integer, nullable=False),
+    *_audit_columns(),
+    Index("ix_streaks_group", "target_group_id"),
+)
