@@ -49,7 +49,12 @@ def create_org(
 
 
 def add_client(
-    database: Database, clock: Clock, *, org_id: int, client_id: str, client_secret: str | None = None
+    database: Database,
+    clock: Clock,
+    *,
+    org_id: int,
+    client_id: str,
+    client_secret: str | None = None,
 ) -> Credentials:
     """Add another API client to an org."""
     client_secret = client_secret or new_secret()

@@ -18,7 +18,8 @@ org_app = typer.Typer(help="Orgs, their API clients and connections.", no_args_i
 app.add_typer(org_app, name="org")
 
 DatabaseOption = Annotated[
-    str | None, typer.Option("--database", help="Database URL (default: MILESTONES_DATABASE_URL or SQLite)")
+    str | None,
+    typer.Option("--database", help="Database URL (default: MILESTONES_DATABASE_URL or SQLite)"),
 ]
 
 
@@ -78,14 +79,21 @@ def org_create(
     client_id: Annotated[str | None, typer.Option("--client-id")] = None,
     client_secret: Annotated[str | None, typer.Option("--client-secret")] = None,
     database: DatabaseOption = None,
-    if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing if the org exists")] = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing if the org exists")
+    ] = False,
 ) -> None:
     """Create an org and an API client; prints the credentials."""
     db = _database(database)
     try:
         credentials = admin.create_org(
-            db, Clock(), org_id=org_id, name=name, time_zone=timezone,
-            client_id=client_id, client_secret=client_secret,
+            db,
+            Clock(),
+            org_id=org_id,
+            name=name,
+            time_zone=timezone,
+            client_id=client_id,
+            client_secret=client_secret,
         )
     except MilestonesError as error:
         if if_missing and error.field == "org_id":
@@ -116,7 +124,9 @@ def org_connect(
 def org_set(
     org_id: Annotated[int, typer.Argument()],
     retro_buffer_days: Annotated[int | None, typer.Option("--retro-buffer-days")] = None,
-    revoke_on_return: Annotated[bool | None, typer.Option("--revoke-on-return/--no-revoke-on-return")] = None,
+    revoke_on_return: Annotated[
+        bool | None, typer.Option("--revoke-on-return/--no-revoke-on-return")
+    ] = None,
     leaderboards: Annotated[bool | None, typer.Option("--leaderboards/--no-leaderboards")] = None,
     timezone: Annotated[str | None, typer.Option("--timezone")] = None,
     database: DatabaseOption = None,
@@ -124,8 +134,12 @@ def org_set(
     """Change an org's settings."""
     try:
         org = admin.set_org(
-            _database(database), org_id, retro_buffer_days=retro_buffer_days,
-            revoke_on_return=revoke_on_return, leaderboards_enabled=leaderboards, time_zone=timezone,
+            _database(database),
+            org_id,
+            retro_buffer_days=retro_buffer_days,
+            revoke_on_return=revoke_on_return,
+            leaderboards_enabled=leaderboards,
+            time_zone=timezone,
         )
     except MilestonesError as error:
         _fail(error)
@@ -146,7 +160,11 @@ def org_add_client(
     """Add an API client to an org; prints its secret."""
     try:
         credentials = admin.add_client(
-            _database(database), Clock(), org_id=org_id, client_id=client_id, client_secret=client_secret
+            _database(database),
+            Clock(),
+            org_id=org_id,
+            client_id=client_id,
+            client_secret=client_secret,
         )
     except MilestonesError as error:
         _fail(error)

@@ -14,9 +14,8 @@ def hash_secret(secret: str) -> str:
     """A salted PBKDF2-SHA256 hash of a client secret, safe to store."""
     salt = secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, _ITERATIONS)
-    return "pbkdf2_sha256${}${}${}".format(
-        _ITERATIONS, base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
-    )
+    encoded_salt = base64.b64encode(salt).decode()
+    return f"pbkdf2_sha256${_ITERATIONS}${encoded_salt}${base64.b64encode(digest).decode()}"
 
 
 def verify_secret(secret: str, stored: str) -> bool:

@@ -17,7 +17,10 @@ from milestones.store.database import Database
 
 
 def create_app(
-    settings: Settings | None = None, *, database: Database | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the app; tests pass their own database and clock."""
     settings = settings or Settings()

@@ -13,7 +13,13 @@ def actor(client_id: int, clients: dict[int, ApiClient]) -> dict[str, object]:
     """The API client as the seeds show a user: id, code, description, name, type."""
     client = clients.get(client_id)
     if client is None:
-        return {"id": client_id, "code": None, "description": None, "name": None, "type": "API_CLIENT"}
+        return {
+            "id": client_id,
+            "code": None,
+            "description": None,
+            "name": None,
+            "type": "API_CLIENT",
+        }
     return {
         "id": client.id,
         "code": client.client_id,

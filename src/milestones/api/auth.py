@@ -127,11 +127,15 @@ def scope_org_ids(caller: Caller, request: Request) -> list[int]:
 def _org_id_list(raw: str) -> list[int]:
     parts = [part.strip() for part in raw.split(",") if part.strip()]
     if not parts:
-        raise InvalidInput("DATA-SCOPE OTHER needs DATA-SCOPE-ORG: org ids, comma-separated", "DATA-SCOPE-ORG")
+        raise InvalidInput(
+            "DATA-SCOPE OTHER needs DATA-SCOPE-ORG: org ids, comma-separated", "DATA-SCOPE-ORG"
+        )
     ids: list[int] = []
     for part in parts:
         if not part.isdigit() or len(part) > 18:
-            raise InvalidInput(f"DATA-SCOPE-ORG holds '{part[:40]}', not an org id", "DATA-SCOPE-ORG")
+            raise InvalidInput(
+                f"DATA-SCOPE-ORG holds '{part[:40]}', not an org id", "DATA-SCOPE-ORG"
+            )
         if int(part) not in ids:
             ids.append(int(part))
     return ids

@@ -74,7 +74,9 @@ TARGET_TYPES: dict[TargetEntity, frozenset[str]] = {
     TargetEntity.TRANSACTION: frozenset(
         {"COUNT", "SALES", "GROSS_SALES", "QUANTITY", "VISIT", "EXTENDED_FIELD"}
     ),
-    TargetEntity.LINEITEM: frozenset({"COUNT", "SALES", "GROSS_SALES", "QUANTITY", "EXTENDED_FIELD"}),
+    TargetEntity.LINEITEM: frozenset(
+        {"COUNT", "SALES", "GROSS_SALES", "QUANTITY", "EXTENDED_FIELD"}
+    ),
     TargetEntity.EVENT: frozenset({"COUNT", "VISIT", "EVENT_ATTRIBUTE", "EXTENDED_FIELD"}),
     TargetEntity.REWARDS: frozenset({"COUNT", "VISIT"}),
     TargetEntity.ALTERNATE_CURRENCIES: frozenset(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 _ISO = re.compile(
@@ -11,6 +11,9 @@ _ISO = re.compile(
     r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)"
     r"(?P<offset>Z|[+-]\d{2}:?\d{2})?)?$"
 )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class TimeFormatError(ValueError):
@@ -33,8 +36,10 @@ def parse_local_or_instant(text: str, zone: ZoneInfo) -> tuple[datetime, bool]:
     raw_offset = match["offset"]
     if raw_offset and raw_offset != "Z" and ":" not in raw_offset:
         raw_offset = f"{raw_offset[:3]}:{raw_offset[3:]}"
-    candidate = match["date"] + ("T" + match["time"] if match["time"] else "") + (
-        ("+00:00" if raw_offset == "Z" else raw_offset) if raw_offset else ""
+    candidate = (
+        match["date"]
+        + ("T" + match["time"] if match["time"] else "")
+        + (("+00:00" if raw_offset == "Z" else raw_offset) if raw_offset else "")
     )
     try:
         parsed = datetime.fromisoformat(candidate)
@@ -64,11 +69,13 @@ def utc_text(instant: datetime) -> str:
 def offset_text(instant: datetime, zone: ZoneInfo) -> str:
     """``2024-04-02T10:35:15.000+0530``: the instant in ``zone``'s offset."""
     local = instant.astimezone(zone)
-    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + local.strftime("%z")
+    return (
+        local.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{local.microsecond // 1000:03d}"
+        + local.strftime("%z")
+    )
 
 
 def epoch_ms(instant: datetime) -> int:
-    """Milliseconds since the epoch."""
-    return int(instant.timestamp() * 1000) if instant.microsecond % 1000 == 0 else int(
-        instant.timestamp() * 1000
-    )
+    """Milliseconds since the epoch, in exact integer arithmetic."""
+    return (instant - _EPOCH) // timedelta(milliseconds=1)

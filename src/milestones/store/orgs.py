@@ -78,31 +78,45 @@ class OrgRepository:
         )
         return {row[0] for row in rows}
 
-    def add_client(self, org_id: int, client_id: str, secret_hash: str, name: str, now: datetime) -> int:
+    def add_client(
+        self, org_id: int, client_id: str, secret_hash: str, name: str, now: datetime
+    ) -> int:
         result = self._db.execute(
             insert(api_clients).values(
-                org_id=org_id, client_id=client_id, secret_hash=secret_hash, name=name, created_at=now
+                org_id=org_id,
+                client_id=client_id,
+                secret_hash=secret_hash,
+                name=name,
+                created_at=now,
             )
         )
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def client_with_secret(self, client_id: str) -> tuple[ApiClient, str] | None:
-        row = self._db.execute(
-            select(api_clients).where(api_clients.c.client_id == client_id)
-        ).mappings().first()
+        row = (
+            self._db.execute(select(api_clients).where(api_clients.c.client_id == client_id))
+            .mappings()
+            .first()
+        )
         if row is None:
             return None
         return _client(row), row["secret_hash"]
 
     def client_for_token(self, token_hash: str, now: datetime) -> ApiClient | None:
-        row = self._db.execute(
-            select(api_clients)
-            .join(access_tokens, access_tokens.c.api_client_id == api_clients.c.id)
-            .where(access_tokens.c.token_hash == token_hash, access_tokens.c.expires_at > now)
-        ).mappings().first()
+        row = (
+            self._db.execute(
+                select(api_clients)
+                .join(access_tokens, access_tokens.c.api_client_id == api_clients.c.id)
+                .where(access_tokens.c.token_hash == token_hash, access_tokens.c.expires_at > now)
+            )
+            .mappings()
+            .first()
+        )
         return None if row is None else _client(row)
 
-    def add_token(self, token_hash: str, api_client_id: int, expires_at: datetime, now: datetime) -> None:
+    def add_token(
+        self, token_hash: str, api_client_id: int, expires_at: datetime, now: datetime
+    ) -> None:
         self._db.execute(delete(access_tokens).where(access_tokens.c.expires_at <= now))
         self._db.execute(
             insert(access_tokens).values(
@@ -111,7 +125,9 @@ class OrgRepository:
         )
 
     def client_ids_of(self, org_id: int) -> list[str]:
-        rows = self._db.execute(select(api_clients.c.client_id).where(api_clients.c.org_id == org_id))
+        rows = self._db.execute(
+            select(api_clients.c.client_id).where(api_clients.c.org_id == org_id)
+        )
         return [row[0] for row in rows]
 
     def client_exists(self, client_id: str) -> bool:

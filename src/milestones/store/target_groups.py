@@ -7,8 +7,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
+from typing import TypeVar
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from milestones.domain.periods import EvaluationType, FrequencyType, PeriodWindow
 from milestones.domain.target_groups import (
@@ -39,6 +52,7 @@ from milestones.store.tables import (
 )
 
 GROUP_ID_PLACEHOLDER = "{group_id}"
+_E = TypeVar("_E", bound=StrEnum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +100,9 @@ class TargetGroupRepository:
             cycle_end=draft.cycle_end,
             time_zone=draft.time_zone,
             combination_type=draft.combination_type.value if draft.combination_type else None,
-            unified_aggregation=draft.unified_aggregation.value if draft.unified_aggregation else None,
+            unified_aggregation=draft.unified_aggregation.value
+            if draft.unified_aggregation
+            else None,
             unified_threshold=draft.unified_threshold,
             leaderboard_enabled=draft.leaderboard_enabled,
             user_created=draft.user_created,
@@ -117,7 +133,9 @@ class TargetGroupRepository:
                 program_id=target.program_id,
                 **audit,
             )
-            self.set_default_values(target_id, dict(zip(period_ids, target.default_values, strict=True)))
+            self.set_default_values(
+                target_id, dict(zip(period_ids, target.default_values, strict=True))
+            )
             self._add_triggers(target_id, target.triggers)
         for name, count in draft.streaks:
             self._insert(streaks, target_group_id=group_id, name=name, target_count=count, **audit)
@@ -156,7 +174,9 @@ class TargetGroupRepository:
             ],
         )
 
-    def update_group(self, group_id: int, changes: dict[str, object], client_id: int, now: datetime) -> None:
+    def update_group(
+        self, group_id: int, changes: dict[str, object], client_id: int, now: datetime
+    ) -> None:
         values = dict(changes)
         if "name" in values:
             values["name_key"] = str(values["name"]).casefold()
@@ -166,7 +186,9 @@ class TargetGroupRepository:
             .values(**values, updated_at=now, updated_by=client_id)
         )
 
-    def update_target(self, target_id: int, changes: dict[str, object], client_id: int, now: datetime) -> None:
+    def update_target(
+        self, target_id: int, changes: dict[str, object], client_id: int, now: datetime
+    ) -> None:
         self._db.execute(
             update(targets)
             .where(targets.c.id == target_id)
@@ -186,7 +208,7 @@ class TargetGroupRepository:
 
     def page(self, where: GroupFilter, limit: int, offset: int) -> tuple[list[TargetGroup], int]:
         """A page of groups, newest first, and how many match in all."""
-        conditions = [target_groups.c.org_id.in_(list(where.org_ids))]
+        conditions: list[ColumnElement[bool]] = [target_groups.c.org_id.in_(list(where.org_ids))]
         if where.only_active:
             conditions.append(target_groups.c.active.is_(True))
         if not where.include_user_created:
@@ -215,14 +237,21 @@ class TargetGroupRepository:
         ids = list(group_ids)
         group_rows = {
             row["id"]: row
-            for row in self._db.execute(select(target_groups).where(target_groups.c.id.in_(ids))).mappings()
+            for row in self._db.execute(
+                select(target_groups).where(target_groups.c.id.in_(ids))
+            ).mappings()
         }
         period_rows = self._children(periods, periods.c.target_group_id, ids, periods.c.position)
-        streak_rows = self._children(streaks, streaks.c.target_group_id, ids, streaks.c.target_count)
+        streak_rows = self._children(
+            streaks, streaks.c.target_group_id, ids, streaks.c.target_count
+        )
         target_rows = self._children(targets, targets.c.target_group_id, ids, targets.c.position)
         target_ids = [row["id"] for rows in target_rows.values() for row in rows]
         values = self._children(
-            target_period_values, target_period_values.c.target_id, target_ids, target_period_values.c.id
+            target_period_values,
+            target_period_values.c.target_id,
+            target_ids,
+            target_period_values.c.id,
         )
         triggers = self._children(
             milestone_triggers, milestone_triggers.c.target_id, target_ids, milestone_triggers.c.id
@@ -236,23 +265,26 @@ class TargetGroupRepository:
                 _group(
                     row,
                     group_periods,
-                    [_target(t, values[t["id"]], triggers[t["id"]], order) for t in target_rows[group_id]],
+                    [
+                        _target(t, values[t["id"]], triggers[t["id"]], order)
+                        for t in target_rows[group_id]
+                    ],
                     [_streak(s) for s in streak_rows[group_id]],
                 )
             )
         return loaded
 
     def _children(
-        self, table: object, key: object, ids: list[int], order: object
+        self, table: Table, key: Column[int], ids: list[int], order: Column[int]
     ) -> dict[int, list[RowMapping]]:
         grouped: dict[int, list[RowMapping]] = defaultdict(list)
         if not ids:
             return grouped
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
-            query = select(table).where(key.in_(chunk)).order_by(order)  # type: ignore[arg-type,attr-defined]
+            query = select(table).where(key.in_(chunk)).order_by(order)
             for row in self._db.execute(query).mappings():
-                grouped[row[key.name]].append(row)  # type: ignore[attr-defined]
+                grouped[row[key.name]].append(row)
         return grouped
 
     def _add_triggers(self, target_id: int, triggers: list[TriggerDraft]) -> None:
@@ -272,8 +304,8 @@ class TargetGroupRepository:
                 ],
             )
 
-    def _insert(self, table: object, **values: object) -> int:
-        result = self._db.execute(insert(table).values(**values))  # type: ignore[arg-type]
+    def _insert(self, table: Table, **values: object) -> int:
+        result = self._db.execute(insert(table).values(**values))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
@@ -286,8 +318,12 @@ def _audit(row: RowMapping) -> Audit:
 
 
 def _period(row: RowMapping) -> Period:
-    window = PeriodWindow(ref_code=row["ref_code"], starts_at=row["starts_at"], ends_at=row["ends_at"])
-    return Period(row["id"], row["position"], window, row["description"], row["active"], _audit(row))
+    window = PeriodWindow(
+        ref_code=row["ref_code"], starts_at=row["starts_at"], ends_at=row["ends_at"]
+    )
+    return Period(
+        row["id"], row["position"], window, row["description"], row["active"], _audit(row)
+    )
 
 
 def _target(
@@ -318,7 +354,12 @@ def _target(
         default_values=default_values,
         triggers=[
             MilestoneTrigger(
-                t["id"], t["name"], t["trigger_type"], TriggerValueType(t["value_type"]), t["value"], t["is_active"]
+                t["id"],
+                t["name"],
+                t["trigger_type"],
+                TriggerValueType(t["value_type"]),
+                t["value"],
+                t["is_active"],
             )
             for t in triggers
         ],
@@ -331,7 +372,10 @@ def _streak(row: RowMapping) -> StreakLevel:
 
 
 def _group(
-    row: RowMapping, group_periods: list[Period], group_targets: list[Target], levels: list[StreakLevel]
+    row: RowMapping,
+    group_periods: list[Period],
+    group_targets: list[Target],
+    levels: list[StreakLevel],
 ) -> TargetGroup:
     return TargetGroup(
         id=row["id"],
@@ -349,8 +393,12 @@ def _group(
         cycle_start=row["cycle_start"],
         cycle_end=row["cycle_end"],
         time_zone=row["time_zone"],
-        combination_type=CombinationType(row["combination_type"]) if row["combination_type"] else None,
-        unified_aggregation=Aggregation(row["unified_aggregation"]) if row["unified_aggregation"] else None,
+        combination_type=CombinationType(row["combination_type"])
+        if row["combination_type"]
+        else None,
+        unified_aggregation=Aggregation(row["unified_aggregation"])
+        if row["unified_aggregation"]
+        else None,
         unified_threshold=row["unified_threshold"],
         leaderboard_enabled=row["leaderboard_enabled"],
         user_created=row["user_created"],
@@ -359,3 +407,7 @@ def _group(
         targets=group_targets,
         streaks=levels,
     )
+
+
+def _optional(kind: type[_E], value: str | None) -> _E | None:
+    return kind(value) if value else None

@@ -6,14 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
+from milestones.api.attribution import audit_client_ids
 from milestones.api.auth import CurrentCaller, scope_org_ids
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import Envelope, PageEnvelope, error_responses
 from milestones.api.routing import ExactRoute
 from milestones.api.target_groups import service, updates
-from milestones.api.target_groups.schemas import TargetGroupCreate, TargetGroupUpdate, TrackingFilter
+from milestones.api.target_groups.schemas import (
+    TargetGroupCreate,
+    TargetGroupUpdate,
+    TrackingFilter,
+)
 from milestones.api.target_groups.views import audits_of, group_view, target_view
-from milestones.api.attribution import audit_client_ids
 from milestones.domain.target_groups import TrackingType
 from milestones.store.database import Database
 from milestones.store.orgs import clients_by_id
@@ -36,25 +40,34 @@ def _database(request: Request) -> Database:
     responses=error_responses(400, 401, 409, 413, 500),
     summary="Create a target group",
 )
-def create_target_group(body: TargetGroupCreate, request: Request, caller: CurrentCaller) -> EnvelopeResponse:
+def create_target_group(
+    body: TargetGroupCreate, request: Request, caller: CurrentCaller
+) -> EnvelopeResponse:
     now = request.app.state.clock.now()
     with _database(request).transaction() as connection:
         group_id, warnings = service.create_group(connection, caller, body, now)
         group = service.group_for(connection, [caller.org_id], group_id)
         clients = clients_by_id(connection, audit_client_ids(audits_of(group)))
-    return ok(group_view(group, now, clients, include_periods=True), status_code=201, warnings=warnings)
+    return ok(
+        group_view(group, now, clients, include_periods=True), status_code=201, warnings=warnings
+    )
 
 
-@router.get("", response_model=PageEnvelope, responses=_READ_ERRORS, summary="List target groups, newest first")
+@router.get(
+    "",
+    response_model=PageEnvelope,
+    responses=_READ_ERRORS,
+    summary="List target groups, newest first",
+)
 def list_target_groups(
     request: Request,
     caller: CurrentCaller,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    includePeriods: bool = False,  # noqa: N803 (the API's parameter names)
-    includeOnlyActive: bool = False,  # noqa: N803
-    includeUserCreatedTargetGroups: bool = False,  # noqa: N803
-    trackingType: TrackingFilter | None = None,  # noqa: N803
+    includePeriods: bool = False,
+    includeOnlyActive: bool = False,
+    includeUserCreatedTargetGroups: bool = False,
+    trackingType: TrackingFilter | None = None,
 ) -> EnvelopeResponse:
     org_ids = scope_org_ids(caller, request)
     tracking = None
@@ -69,17 +82,21 @@ def list_target_groups(
     now = request.app.state.clock.now()
     with _database(request).transaction(write=False) as connection:
         groups, total = TargetGroupRepository(connection).page(where, limit, offset)
-        clients = clients_by_id(connection, audit_client_ids([a for g in groups for a in audits_of(g)]))
+        clients = clients_by_id(
+            connection, audit_client_ids([a for g in groups for a in audits_of(g)])
+        )
     data = [group_view(group, now, clients, include_periods=includePeriods) for group in groups]
     return ok(data, pagination={"limit": limit, "offset": offset, "total": total})
 
 
-@router.get("/{groupId}", response_model=Envelope, responses=_READ_ERRORS, summary="One target group")
+@router.get(
+    "/{groupId}", response_model=Envelope, responses=_READ_ERRORS, summary="One target group"
+)
 def get_target_group(
-    groupId: GroupId,  # noqa: N803
+    groupId: GroupId,
     request: Request,
     caller: CurrentCaller,
-    includePeriods: bool = True,  # noqa: N803
+    includePeriods: bool = True,
 ) -> EnvelopeResponse:
     org_ids = scope_org_ids(caller, request)
     now = request.app.state.clock.now()
@@ -89,8 +106,13 @@ def get_target_group(
     return ok(group_view(group, now, clients, include_periods=includePeriods))
 
 
-@router.get("/{groupId}/targets", response_model=Envelope, responses=_READ_ERRORS, summary="A group's targets")
-def get_targets(groupId: GroupId, request: Request, caller: CurrentCaller) -> EnvelopeResponse:  # noqa: N803
+@router.get(
+    "/{groupId}/targets",
+    response_model=Envelope,
+    responses=_READ_ERRORS,
+    summary="A group's targets",
+)
+def get_targets(groupId: GroupId, request: Request, caller: CurrentCaller) -> EnvelopeResponse:
     org_ids = scope_org_ids(caller, request)
     with _database(request).transaction(write=False) as connection:
         group = service.group_for(connection, org_ids, groupId)
@@ -105,7 +127,7 @@ def get_targets(groupId: GroupId, request: Request, caller: CurrentCaller) -> En
     summary="Update what does not rewrite history",
 )
 def update_target_group(
-    groupId: GroupId,  # noqa: N803
+    groupId: GroupId,
     body: TargetGroupUpdate,
     request: Request,
     caller: CurrentCaller,

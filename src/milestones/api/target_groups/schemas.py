@@ -10,7 +10,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
 
 from milestones.domain.periods import EvaluationType, FrequencyType
 from milestones.domain.target_groups import (
@@ -109,7 +118,9 @@ class TargetIn(Input):
     defaultValues: Annotated[list[DefaultValueIn], Field(max_length=100)] | None = None
     extendedFieldInfo: ExtendedFieldInfoIn | None = None
     targetMilestoneTriggers: Annotated[list[TriggerIn], Field(max_length=20)] = []
-    alternateCurrencyIdentifier: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    alternateCurrencyIdentifier: (
+        Annotated[StrictStr, Field(min_length=1, max_length=200)] | None
+    ) = None
     programId: Id | None = None
 
 

@@ -8,7 +8,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection
 
-from milestones.api.target_groups.schemas import TargetGroupCreate, TargetIn
+from milestones.api.target_groups.schemas import (
+    DefaultValueIn,
+    PeriodIn,
+    TargetGroupCreate,
+    TargetIn,
+)
 from milestones.domain.errors import InvalidInput, NameTaken, NameTooLong, NotFound
 from milestones.domain.expressions import (
     ExpressionError,
@@ -75,7 +80,9 @@ def check_name(name: str) -> str:
     if not cleaned:
         raise InvalidInput("name must not be empty", "name")
     if len(cleaned) > MAX_NAME:
-        raise NameTooLong(f"name is {len(cleaned)} characters; at most {MAX_NAME} are allowed", "name")
+        raise NameTooLong(
+            f"name is {len(cleaned)} characters; at most {MAX_NAME} are allowed", "name"
+        )
     return cleaned
 
 
@@ -84,7 +91,9 @@ def zone_named(name: str, field: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(f"'{name[:64]}' is not an IANA time zone (e.g. Asia/Kolkata)", field) from exc
+        raise InvalidInput(
+            f"'{name[:64]}' is not an IANA time zone (e.g. Asia/Kolkata)", field
+        ) from exc
 
 
 def _draft(caller: Caller, body: TargetGroupCreate, warnings: list[Warning]) -> GroupDraft:
@@ -96,7 +105,9 @@ def _draft(caller: Caller, body: TargetGroupCreate, warnings: list[Warning]) -> 
     start = _instant(body.targetCycleStartDate, zone, "targetCycleStartDate")
     end = _instant(body.targetCycleEndDate, zone, "targetCycleEndDate")
     if start is not None and end is not None and end <= start:
-        raise InvalidInput("targetCycleEndDate must be after targetCycleStartDate", "targetCycleEndDate")
+        raise InvalidInput(
+            "targetCycleEndDate must be after targetCycleStartDate", "targetCycleEndDate"
+        )
     _check_tracking(body, tracking, evaluation)
     windows = _windows(body, evaluation, zone, start, end, warnings)
     if evaluation is EvaluationType.FIXED_CALENDAR_WINDOW:
@@ -109,13 +120,18 @@ def _draft(caller: Caller, body: TargetGroupCreate, warnings: list[Warning]) -> 
         for window, spec in zip(windows, _period_inputs(body, windows), strict=True)
     ]
     targets = [
-        _target(target, index, evaluation, total_periods) for index, target in enumerate(body.targets)
+        _target(target, index, evaluation, total_periods)
+        for index, target in enumerate(body.targets)
     ]
     combination = body.combinationType
     unified = body.unifiedTargetExpression
     if tracking is TrackingType.UNIFIED:
         combination = combination or CombinationType.ALL
-        if unified is not None and unified.aggregation is not None and unified.thresholdValue is None:
+        if (
+            unified is not None
+            and unified.aggregation is not None
+            and unified.thresholdValue is None
+        ):
             raise InvalidInput(
                 "unifiedTargetExpression.thresholdValue is required with an aggregation",
                 "unifiedTargetExpression.thresholdValue",
@@ -157,10 +173,14 @@ def _instant(text: str | None, zone: ZoneInfo, field: str) -> datetime | None:
         raise InvalidInput(str(exc), field) from exc
 
 
-def _check_tracking(body: TargetGroupCreate, tracking: TrackingType, evaluation: EvaluationType) -> None:
+def _check_tracking(
+    body: TargetGroupCreate, tracking: TrackingType, evaluation: EvaluationType
+) -> None:
     fixed = evaluation is EvaluationType.FIXED_CALENDAR_WINDOW
     if tracking.is_streak and not fixed:
-        raise InvalidInput(f"{tracking.value} groups must be FIXED_CALENDAR_WINDOW", "targetEvaluationType")
+        raise InvalidInput(
+            f"{tracking.value} groups must be FIXED_CALENDAR_WINDOW", "targetEvaluationType"
+        )
     if body.leaderboardEnabled and not fixed:
         raise InvalidInput("leaderboards need FIXED_CALENDAR_WINDOW", "leaderboardEnabled")
     if tracking is TrackingType.UNIFIED and len(body.targets) < 2:
@@ -173,7 +193,9 @@ def _check_tracking(body: TargetGroupCreate, tracking: TrackingType, evaluation:
             "periods",
         )
     if not fixed and (body.targetCycleStartDate is None or body.targetCycleEndDate is None):
-        missing = "targetCycleStartDate" if body.targetCycleStartDate is None else "targetCycleEndDate"
+        missing = (
+            "targetCycleStartDate" if body.targetCycleStartDate is None else "targetCycleEndDate"
+        )
         raise InvalidInput(f"{evaluation.value} groups need the group's dates: {missing}", missing)
 
 
@@ -192,7 +214,10 @@ def _windows(
             PeriodWindow(f"PERIOD_G_{GROUP_ID_PLACEHOLDER}_{n}", start, end)
             for n in range(1, body.totalPeriods + 1)
         ]
-    specs = [_spec(period.refCode, period.startDate, period.endDate, index, zone) for index, period in enumerate(body.periods)]
+    specs = [
+        _spec(period.refCode, period.startDate, period.endDate, index, zone)
+        for index, period in enumerate(body.periods)
+    ]
     windows = fixed_periods(
         zone=zone,
         frequency_type=body.frequencyType,
@@ -204,7 +229,11 @@ def _windows(
     )
     if body.periods and body.totalPeriods != len(windows):
         warnings.append(
-            {"code": 300100, "message": f"totalPeriods {body.totalPeriods} differs from the {len(windows)} periods given; kept {len(windows)}"}
+            {
+                "code": 300100,
+                "message": f"totalPeriods {body.totalPeriods} differs from the "
+                f"{len(windows)} periods given; kept {len(windows)}",
+            }
         )
     if not body.periods and end is not None and body.frequencyType is not FrequencyType.CUSTOM:
         last = windows[-1]
@@ -229,11 +258,11 @@ def _spec(ref_code: str, start: str, end: str, index: int, zone: ZoneInfo) -> Pe
     return PeriodSpec(ref_code=ref_code, start=start_value, end=end_value)
 
 
-def _period_inputs(body: TargetGroupCreate, windows: list[PeriodWindow]) -> list[object]:
+def _period_inputs(body: TargetGroupCreate, windows: list[PeriodWindow]) -> list[PeriodIn | None]:
     """The request's period entries in the windows' (start) order, or None for generated ones."""
     if not body.periods:
         return [None] * len(windows)
-    by_ref: dict[str, list[object]] = {}
+    by_ref: dict[str, list[PeriodIn | None]] = {}
     for period in body.periods:
         by_ref.setdefault(period.refCode, []).append(period)
     return [by_ref[window.ref_code].pop(0) for window in windows]
@@ -243,7 +272,9 @@ def _check_streaks(body: TargetGroupCreate, tracking: TrackingType, period_count
     if not tracking.is_streak:
         return
     if not body.streaks:
-        raise InvalidInput(f"{tracking.value} groups need streaks (name, targetCountOfSequence)", "streaks")
+        raise InvalidInput(
+            f"{tracking.value} groups need streaks (name, targetCountOfSequence)", "streaks"
+        )
     if len(body.streaks) > MAX_STREAK_LEVELS:
         raise InvalidInput(f"at most {MAX_STREAK_LEVELS} streak levels", "streaks")
     previous = 0
@@ -255,11 +286,15 @@ def _check_streaks(body: TargetGroupCreate, tracking: TrackingType, period_count
         if count <= previous:
             raise InvalidInput("streak levels must be in ascending order, without repeats", field)
         if count > period_count:
-            raise InvalidInput(f"targetCountOfSequence {count} is more than the {period_count} periods", field)
+            raise InvalidInput(
+                f"targetCountOfSequence {count} is more than the {period_count} periods", field
+            )
         previous = count
 
 
-def _target(body: TargetIn, index: int, evaluation: EvaluationType, period_count: int) -> TargetDraft:
+def _target(
+    body: TargetIn, index: int, evaluation: EvaluationType, period_count: int
+) -> TargetDraft:
     where = f"targets[{index}]"
     entity = body.targetEntity
     target_type = body.targetType
@@ -275,18 +310,27 @@ def _target(body: TargetIn, index: int, evaluation: EvaluationType, period_count
     if entity is TargetEntity.ALTERNATE_CURRENCIES:
         for required in ("alternateCurrencyIdentifier", "programId"):
             if getattr(body, required) is None:
-                raise InvalidInput(f"ALTERNATE_CURRENCIES targets need {required}", f"{where}.{required}")
+                raise InvalidInput(
+                    f"ALTERNATE_CURRENCIES targets need {required}", f"{where}.{required}"
+                )
     method = body.enrolmentMethod
-    if method is not EnrolmentMethod.TRANSACTION and evaluation is EvaluationType.PERIOD_AGNOSTIC_WINDOW:
+    if (
+        method is not EnrolmentMethod.TRANSACTION
+        and evaluation is EvaluationType.PERIOD_AGNOSTIC_WINDOW
+    ):
         raise InvalidInput(
-            f"{method.value} enrolment cannot be used with PERIOD_AGNOSTIC_WINDOW", f"{where}.enrolmentMethod"
+            f"{method.value} enrolment cannot be used with PERIOD_AGNOSTIC_WINDOW",
+            f"{where}.enrolmentMethod",
         )
     if method is EnrolmentMethod.AUDIENCE_FILTER and not body.targetAudienceFilter:
         raise InvalidInput(
-            "AUDIENCE_FILTER targets need targetAudienceFilter (audienceGroupId)", f"{where}.targetAudienceFilter"
+            "AUDIENCE_FILTER targets need targetAudienceFilter (audienceGroupId)",
+            f"{where}.targetAudienceFilter",
         )
     info = body.extendedFieldInfo
-    if target_type in ATTRIBUTE_KPIS and (info is None or info.name is None or info.aggregateFunction is None):
+    if target_type in ATTRIBUTE_KPIS and (
+        info is None or info.name is None or info.aggregateFunction is None
+    ):
         raise InvalidInput(
             f"{target_type} targets need extendedFieldInfo with name and aggregateFunction",
             f"{where}.extendedFieldInfo",
@@ -301,7 +345,9 @@ def _target(body: TargetIn, index: int, evaluation: EvaluationType, period_count
         event_name=event_name,
         expression=expression,
         expression_json=expression_json,
-        filters=[{"entityType": f.entityType.value, "entityIds": list(f.entityIds)} for f in body.filters],
+        filters=[
+            {"entityType": f.entityType.value, "entityIds": list(f.entityIds)} for f in body.filters
+        ],
         enrolment_method=method,
         audience_filter=[{"audienceGroupId": a.audienceGroupId} for a in body.targetAudienceFilter],
         extended_field_info=info.model_dump(mode="json") if info is not None else None,
@@ -336,17 +382,18 @@ def expression_pair(
 
 
 def default_values(
-    single: Decimal | None, listed: list[object] | None, period_count: int, where: str
+    single: Decimal | None, listed: list[DefaultValueIn] | None, period_count: int, where: str
 ) -> list[Decimal]:
     """One value per period: ``defaultValues`` in period order, or one value for all."""
     values: list[Decimal]
     if listed:
-        values = [entry.defaultValue for entry in listed]  # type: ignore[attr-defined]
+        values = [entry.defaultValue for entry in listed]
         if len(values) == 1 and period_count > 1:
             values = values * period_count
         elif len(values) != period_count:
             raise InvalidInput(
-                f"defaultValues has {len(values)} entries for {period_count} periods; give one per period",
+                f"defaultValues has {len(values)} entries for {period_count} periods; "
+                "give one per period",
                 f"{where}.defaultValues",
             )
     elif single is not None:
@@ -355,7 +402,9 @@ def default_values(
         raise InvalidInput("a target needs defaultValue or defaultValues", f"{where}.defaultValue")
     for position, value in enumerate(values):
         if value <= 0:
-            raise InvalidInput("target values must be above 0", f"{where}.defaultValues[{position}]")
+            raise InvalidInput(
+                "target values must be above 0", f"{where}.defaultValues[{position}]"
+            )
     return values
 
 
@@ -365,7 +414,9 @@ def _triggers(body: TargetIn, where: str) -> list[TriggerDraft]:
     for index, trigger in enumerate(body.targetMilestoneTriggers):
         field = f"{where}.targetMilestoneTriggers[{index}]"
         if trigger.triggerName in names:
-            raise InvalidInput(f"trigger name '{trigger.triggerName}' is used twice", f"{field}.triggerName")
+            raise InvalidInput(
+                f"trigger name '{trigger.triggerName}' is used twice", f"{field}.triggerName"
+            )
         names.add(trigger.triggerName)
         if trigger.triggerValue <= 0:
             raise InvalidInput("triggerValue must be above 0", f"{field}.triggerValue")
@@ -382,6 +433,12 @@ def _triggers(body: TargetIn, where: str) -> list[TriggerDraft]:
     if SYSTEM_TRIGGER_NAME not in names:
         triggers.insert(
             0,
-            TriggerDraft(SYSTEM_TRIGGER_NAME, "SYSTEM_TRIGGER", TriggerValueType.PERCENTAGE, Decimal(100), True),
+            TriggerDraft(
+                SYSTEM_TRIGGER_NAME,
+                "SYSTEM_TRIGGER",
+                TriggerValueType.PERCENTAGE,
+                Decimal(100),
+                True,
+            ),
         )
     return triggers

@@ -7,18 +7,32 @@ from zoneinfo import ZoneInfo
 
 from milestones.api.attribution import attribution
 from milestones.domain.orgs import ApiClient
-from milestones.domain.target_groups import Period, StreakLevel, Target, TargetGroup, TrackingType
+from milestones.domain.target_groups import (
+    Audit,
+    Period,
+    StreakLevel,
+    Target,
+    TargetGroup,
+    TrackingType,
+)
 from milestones.domain.times import epoch_ms, utc_text
 
 Json = dict[str, object]
 
 
-def audits_of(group: TargetGroup) -> list[object]:
+def audits_of(group: TargetGroup) -> list[Audit]:
     """Every audit in a group, to look up the clients they name in one query."""
-    return [group.audit, *(p.audit for p in group.periods), *(t.audit for t in group.targets), *(s.audit for s in group.streaks)]
+    return [
+        group.audit,
+        *(p.audit for p in group.periods),
+        *(t.audit for t in group.targets),
+        *(s.audit for s in group.streaks),
+    ]
 
 
-def group_view(group: TargetGroup, now: datetime, clients: dict[int, ApiClient], *, include_periods: bool) -> Json:
+def group_view(
+    group: TargetGroup, now: datetime, clients: dict[int, ApiClient], *, include_periods: bool
+) -> Json:
     zone = group.zone
     view: Json = {
         "id": group.id,
@@ -62,7 +76,9 @@ def group_view(group: TargetGroup, now: datetime, clients: dict[int, ApiClient],
     return _without_nulls(view)
 
 
-def period_view(group: TargetGroup, period: Period, now: datetime, clients: dict[int, ApiClient]) -> Json:
+def period_view(
+    group: TargetGroup, period: Period, now: datetime, clients: dict[int, ApiClient]
+) -> Json:
     zone = group.zone
     window = period.window
     return _without_nulls(
@@ -82,7 +98,9 @@ def period_view(group: TargetGroup, period: Period, now: datetime, clients: dict
     )
 
 
-def target_view(group: TargetGroup, target: Target, zone: ZoneInfo, clients: dict[int, ApiClient]) -> Json:
+def target_view(
+    group: TargetGroup, target: Target, zone: ZoneInfo, clients: dict[int, ApiClient]
+) -> Json:
     values = [
         {"id": value.id, "periodId": value.period_id, "defaultValue": value.value}
         for value in target.default_values
@@ -124,7 +142,9 @@ def target_view(group: TargetGroup, target: Target, zone: ZoneInfo, clients: dic
     )
 
 
-def streak_view(group: TargetGroup, level: StreakLevel, zone: ZoneInfo, clients: dict[int, ApiClient]) -> Json:
+def streak_view(
+    group: TargetGroup, level: StreakLevel, zone: ZoneInfo, clients: dict[int, ApiClient]
+) -> Json:
     return {
         "id": level.id,
         "attribution": attribution(level.audit, zone, clients),

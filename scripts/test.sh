@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every test, on SQLite and on a real PostgreSQL server this script starts and stops itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.venv/bin
+
+echo "== lint: ruff and mypy (strict)"
+"$bin/ruff" check src tests benchmarks
+"$bin/ruff" format --check src tests benchmarks
+"$bin/mypy"
+
+echo "== starting a throwaway PostgreSQL"
+# shellcheck source=scripts/pg.sh
+source scripts/pg.sh
+trap pg_stop EXIT
+echo "   $MILESTONES_TEST_POSTGRES_URL"
+
+echo "== tests (SQLite and PostgreSQL)"
+"$bin/python" -m pytest -q -p no:cacheprovider "$@"
