@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -30,10 +33,15 @@ def _settings(database: str | None) -> Settings:
     return settings
 
 
-def _database(database: str | None) -> Database:
+@contextmanager
+def _database(database: str | None) -> Iterator[Database]:
+    """A migrated database for one command, closed when the command ends."""
     db = Database(_settings(database).database_url)
-    db.migrate()
-    return db
+    try:
+        db.migrate()
+        yield db
+    finally:
+        db.dispose()
 
 
 def _fail(error: MilestonesError) -> None:
@@ -50,9 +58,8 @@ def serve(
 ) -> None:
     """Apply migrations, then serve the API."""
     settings = _settings(database)
-    Database(settings.database_url).migrate()
-    import os
-
+    with _database(settings.database_url):
+        pass
     os.environ["MILESTONES_DATABASE_URL"] = settings.database_url
     uvicorn.run(
         "milestones.api.asgi:app",
@@ -67,8 +74,8 @@ def serve(
 @app.command()
 def migrate(database: DatabaseOption = None) -> None:
     """Apply schema migrations and exit."""
-    _database(database)
-    typer.echo("schema is up to date")
+    with _database(database):
+        typer.echo("schema is up to date")
 
 
 @org_app.command("create")
@@ -84,17 +91,17 @@ def org_create(
     ] = False,
 ) -> None:
     """Create an org and an API client; prints the credentials."""
-    db = _database(database)
     try:
-        credentials = admin.create_org(
-            db,
-            Clock(),
-            org_id=org_id,
-            name=name,
-            time_zone=timezone,
-            client_id=client_id,
-            client_secret=client_secret,
-        )
+        with _database(database) as db:
+            credentials = admin.create_org(
+                db,
+                Clock(),
+                org_id=org_id,
+                name=name,
+                time_zone=timezone,
+                client_id=client_id,
+                client_secret=client_secret,
+            )
     except MilestonesError as error:
         if if_missing and error.field == "org_id":
             typer.echo(f"org {org_id} exists already")
@@ -114,7 +121,8 @@ def org_connect(
 ) -> None:
     """Connect two orgs, so DATA-SCOPE reads may span them."""
     try:
-        admin.connect_orgs(_database(database), parent, child)
+        with _database(database) as db:
+            admin.connect_orgs(db, parent, child)
     except MilestonesError as error:
         _fail(error)
     typer.echo(f"connected {parent} and {child}")
@@ -133,14 +141,15 @@ def org_set(
 ) -> None:
     """Change an org's settings."""
     try:
-        org = admin.set_org(
-            _database(database),
-            org_id,
-            retro_buffer_days=retro_buffer_days,
-            revoke_on_return=revoke_on_return,
-            leaderboards_enabled=leaderboards,
-            time_zone=timezone,
-        )
+        with _database(database) as db:
+            org = admin.set_org(
+                db,
+                org_id,
+                retro_buffer_days=retro_buffer_days,
+                revoke_on_return=revoke_on_return,
+                leaderboards_enabled=leaderboards,
+                time_zone=timezone,
+            )
     except MilestonesError as error:
         _fail(error)
         return
@@ -159,13 +168,10 @@ def org_add_client(
 ) -> None:
     """Add an API client to an org; prints its secret."""
     try:
-        credentials = admin.add_client(
-            _database(database),
-            Clock(),
-            org_id=org_id,
-            client_id=client_id,
-            client_secret=client_secret,
-        )
+        with _database(database) as db:
+            credentials = admin.add_client(
+                db, Clock(), org_id=org_id, client_id=client_id, client_secret=client_secret
+            )
     except MilestonesError as error:
         _fail(error)
         return

@@ -115,6 +115,8 @@ def install_error_handlers(app: FastAPI) -> None:
             return failed(404, [error_item(NOT_FOUND, "No such resource: check the path")])
         if status == 405:
             return failed(405, [error_item(METHOD_NOT_ALLOWED, "Method not allowed on this path")])
+        if status == 401:
+            return failed(401, [error_item(Unauthenticated.code, str(exc.detail))])
         if status == 413:
             return failed(
                 413, [error_item(PayloadTooLarge.code, "The request body is over its size limit")]
