@@ -55,7 +55,9 @@ def postgres_migrated() -> str:
 
 
 @pytest.fixture(params=ENGINES)
-def database(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Database]:
     """A migrated, empty database: a fresh SQLite file, or the PostgreSQL one truncated."""
     if request.param == "sqlite":
         path = tmp_path / "milestones.db"
@@ -94,10 +96,17 @@ class OrgCredentials:
         return (self.client_id, self.client_secret)
 
 
-def make_org(database: Database, clock: Clock, org_id: int, zone: str = "Asia/Kolkata") -> OrgCredentials:
+def make_org(
+    database: Database, clock: Clock, org_id: int, zone: str = "Asia/Kolkata"
+) -> OrgCredentials:
     credentials = admin.create_org(
-        database, clock, org_id=org_id, name=f"Org {org_id}", time_zone=zone,
-        client_id=f"client-{org_id}", client_secret=f"secret-{org_id}",
+        database,
+        clock,
+        org_id=org_id,
+        name=f"Org {org_id}",
+        time_zone=zone,
+        client_id=f"client-{org_id}",
+        client_secret=f"secret-{org_id}",
     )
     return OrgCredentials(credentials.org_id, credentials.client_id, credentials.client_secret)
 

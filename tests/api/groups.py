@@ -19,7 +19,12 @@ def monthly_spend(name: str = "Spend 1000 a month", **changes: Any) -> dict[str,
         "targetCycleStartDate": "2024-08-01T00:00:00.000",
         "targetCycleEndDate": "2024-10-31T23:59:59.000",
         "targets": [
-            {"name": "spend", "targetEntity": "TRANSACTION", "targetType": "SALES", "defaultValue": 1000}
+            {
+                "name": "spend",
+                "targetEntity": "TRANSACTION",
+                "targetType": "SALES",
+                "defaultValue": 1000,
+            }
         ],
     }
     body.update(copy.deepcopy(changes))

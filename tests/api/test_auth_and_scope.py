@@ -16,7 +16,11 @@ from tests.conftest import OrgCredentials, make_org
 
 
 def _token(client: TestClient, org: OrgCredentials, **kwargs: object) -> str:
-    form = {"grant_type": "client_credentials", "client_id": org.client_id, "client_secret": org.client_secret}
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": org.client_id,
+        "client_secret": org.client_secret,
+    }
     response = client.post("/v3/oauth/token", data=form, **kwargs)  # type: ignore[arg-type]
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
@@ -26,14 +30,22 @@ def test_basic_credentials_open_the_api(client: TestClient, org: OrgCredentials)
     assert client.get("/v3/targetGroups", auth=org.auth).status_code == 200
 
 
-def test_a_bearer_token_from_the_token_endpoint_opens_the_api(client: TestClient, org: OrgCredentials) -> None:
+def test_a_bearer_token_from_the_token_endpoint_opens_the_api(
+    client: TestClient, org: OrgCredentials
+) -> None:
     token = _token(client, org)
     response = client.get("/v3/targetGroups", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
 
 
-def test_the_token_endpoint_answers_like_an_oauth2_server(client: TestClient, org: OrgCredentials) -> None:
-    form = {"grant_type": "client_credentials", "client_id": org.client_id, "client_secret": org.client_secret}
+def test_the_token_endpoint_answers_like_an_oauth2_server(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": org.client_id,
+        "client_secret": org.client_secret,
+    }
     body = client.post("/v3/oauth/token", data=form).json()
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
@@ -41,17 +53,27 @@ def test_the_token_endpoint_answers_like_an_oauth2_server(client: TestClient, or
     assert body["errors"] == []
 
 
-def test_the_token_endpoint_takes_json_and_basic_credentials(client: TestClient, org: OrgCredentials) -> None:
+def test_the_token_endpoint_takes_json_and_basic_credentials(
+    client: TestClient, org: OrgCredentials
+) -> None:
     as_json = client.post(
         "/v3/oauth/token",
-        json={"grant_type": "client_credentials", "client_id": org.client_id, "client_secret": org.client_secret},
+        json={
+            "grant_type": "client_credentials",
+            "client_id": org.client_id,
+            "client_secret": org.client_secret,
+        },
     )
     assert as_json.status_code == 200
-    as_basic = client.post("/v3/oauth/token", data={"grant_type": "client_credentials"}, auth=org.auth)
+    as_basic = client.post(
+        "/v3/oauth/token", data={"grant_type": "client_credentials"}, auth=org.auth
+    )
     assert as_basic.status_code == 200
 
 
-def test_a_token_stops_working_when_it_expires(client: TestClient, org: OrgCredentials, clock: Clock) -> None:
+def test_a_token_stops_working_when_it_expires(
+    client: TestClient, org: OrgCredentials, clock: Clock
+) -> None:
     token = _token(client, org)
     clock.advance(timedelta(seconds=3601))
     response = client.get("/v3/targetGroups", headers={"Authorization": f"Bearer {token}"})
@@ -70,9 +92,19 @@ def test_a_token_stops_working_when_it_expires(client: TestClient, org: OrgCrede
         "Digest abc",
         "",
     ],
-    ids=["wrong secret", "unknown client", "bad base64", "no colon", "unknown token", "other scheme", "empty"],
+    ids=[
+        "wrong secret",
+        "unknown client",
+        "bad base64",
+        "no colon",
+        "unknown token",
+        "other scheme",
+        "empty",
+    ],
 )
-def test_bad_credentials_are_refused_in_the_envelope(client: TestClient, org: OrgCredentials, header: str) -> None:
+def test_bad_credentials_are_refused_in_the_envelope(
+    client: TestClient, org: OrgCredentials, header: str
+) -> None:
     response = client.get("/v3/targetGroups", headers={"Authorization": header} if header else {})
     assert response.status_code == 401
     body = response.json()
@@ -96,7 +128,9 @@ def three_orgs(client: TestClient, database: Database, clock: Clock) -> tuple[Or
     orgs = tuple(make_org(database, clock, org_id, "UTC") for org_id in (1, 2, 3))
     admin.connect_orgs(database, 1, 2)
     for org in orgs:
-        response = client.post("/v3/targetGroups", json=monthly_spend(f"group of org {org.org_id}"), auth=org.auth)
+        response = client.post(
+            "/v3/targetGroups", json=monthly_spend(f"group of org {org.org_id}"), auth=org.auth
+        )
         assert response.status_code == 201, response.text
     return orgs
 
@@ -107,15 +141,25 @@ def _names(client: TestClient, org: OrgCredentials, headers: dict[str, str]) -> 
     return sorted(group["name"] for group in response.json()["data"])
 
 
-def test_data_scope_self_is_the_callers_org(client: TestClient, three_orgs: tuple[OrgCredentials, ...]) -> None:
+def test_data_scope_self_is_the_callers_org(
+    client: TestClient, three_orgs: tuple[OrgCredentials, ...]
+) -> None:
     first = three_orgs[0]
     assert _names(client, first, {}) == ["group of org 1"]
     assert _names(client, first, {"DATA-SCOPE": "SELF"}) == ["group of org 1"]
 
 
-def test_data_scope_all_adds_every_connected_org(client: TestClient, three_orgs: tuple[OrgCredentials, ...]) -> None:
-    assert _names(client, three_orgs[0], {"DATA-SCOPE": "ALL"}) == ["group of org 1", "group of org 2"]
-    assert _names(client, three_orgs[1], {"DATA-SCOPE": "ALL"}) == ["group of org 1", "group of org 2"]
+def test_data_scope_all_adds_every_connected_org(
+    client: TestClient, three_orgs: tuple[OrgCredentials, ...]
+) -> None:
+    assert _names(client, three_orgs[0], {"DATA-SCOPE": "ALL"}) == [
+        "group of org 1",
+        "group of org 2",
+    ]
+    assert _names(client, three_orgs[1], {"DATA-SCOPE": "ALL"}) == [
+        "group of org 1",
+        "group of org 2",
+    ]
     assert _names(client, three_orgs[2], {"DATA-SCOPE": "ALL"}) == ["group of org 3"]
 
 
@@ -126,9 +170,13 @@ def test_data_scope_other_reads_the_named_connected_orgs(
     assert _names(client, three_orgs[0], headers) == ["group of org 2"]
 
 
-def test_data_scope_other_refuses_an_unconnected_org(client: TestClient, three_orgs: tuple[OrgCredentials, ...]) -> None:
+def test_data_scope_other_refuses_an_unconnected_org(
+    client: TestClient, three_orgs: tuple[OrgCredentials, ...]
+) -> None:
     response = client.get(
-        "/v3/targetGroups", auth=three_orgs[0].auth, headers={"DATA-SCOPE": "OTHER", "DATA-SCOPE-ORG": "2,3"}
+        "/v3/targetGroups",
+        auth=three_orgs[0].auth,
+        headers={"DATA-SCOPE": "OTHER", "DATA-SCOPE-ORG": "2,3"},
     )
     assert response.status_code == 403
     error = response.json()["errors"][0]
@@ -141,11 +189,16 @@ def test_a_connected_orgs_group_is_readable_in_scope_but_not_writable(
     first, second, _ = three_orgs
     group_id = client.get("/v3/targetGroups", auth=second.auth).json()["data"][0]["id"]
     assert client.get(f"/v3/targetGroups/{group_id}", auth=first.auth).status_code == 404
-    scoped = client.get(f"/v3/targetGroups/{group_id}", auth=first.auth, headers={"DATA-SCOPE": "ALL"})
+    scoped = client.get(
+        f"/v3/targetGroups/{group_id}", auth=first.auth, headers={"DATA-SCOPE": "ALL"}
+    )
     assert scoped.status_code == 200
     assert scoped.json()["data"]["orgId"] == 2
     update = client.put(
-        f"/v3/targetGroups/{group_id}", json={"description": "taken over"}, auth=first.auth, headers={"DATA-SCOPE": "ALL"}
+        f"/v3/targetGroups/{group_id}",
+        json={"description": "taken over"},
+        auth=first.auth,
+        headers={"DATA-SCOPE": "ALL"},
     )
     assert update.status_code == 404
     unchanged = client.get(f"/v3/targetGroups/{group_id}", auth=second.auth).json()["data"]
