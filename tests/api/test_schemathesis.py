@@ -132,7 +132,12 @@ def api(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iter
 def test_every_operation_answers_within_its_documented_responses(
     api: Api, case: schemathesis.Case
 ) -> None:
-    case.call_and_validate(app=api.app, checks=CHECKS)
+    r = case.call_and_validate(app=api.app, checks=CHECKS)
+    import collections, json as _j
+    if r.status_code == 400 and case.meta and str(case.meta.generation.mode) == 'positive':
+        for e in r.json()['errors']:
+            MSGS[(case.operation.label, e['message'][:70])] += 1
+    STATS[(case.operation.label, r.status_code, str(case.meta.generation.mode) if case.meta else None, str(case.meta.phase.name) if case.meta else None)] += 1
 
 
 def test_links_drive_a_state_machine(api: Api) -> None:
@@ -186,6 +191,18 @@ def test_an_existing_group_survives_fuzzed_reads_and_updates(
     @given(case=cases)
     def fuzz(case: schemathesis.Case) -> None:
         case.path_parameters = {**(case.path_parameters or {}), "groupId": group_id}
-        case.call_and_validate(checks=CHECKS)
+        r = case.call_and_validate(checks=CHECKS)
+        STATS[("FLOW "+case.operation.label, r.status_code, str(case.meta.generation.mode) if case.meta else None, None)] += 1
 
     fuzz()
+
+
+import collections
+STATS = collections.Counter()
+MSGS = collections.Counter()
+
+def test_zz_print():
+    for k, v in sorted(STATS.items(), key=str):
+        print(k, v)
+    for k, v in MSGS.most_common(60):
+        print(v, k)
