@@ -20,6 +20,7 @@ from milestones.domain.orgs import ApiClient, Caller
 from milestones.store.database import Database
 from milestones.store.orgs import OrgRepository
 
+
 class _DocumentedBasic(HTTPBasic):
     """Declares Basic auth in OpenAPI; :func:`current_caller` reads the header itself."""
 
