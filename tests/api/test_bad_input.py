@@ -559,7 +559,7 @@ EXPRESSIONS = [
          "targets[0].expressionJson", mention="ternary"),
     case("an expressionJson string that is not JSON", target(expressionJson="{arity: literal"),
          "targets[0].expressionJson"),
-    case("an expressionJson nested 500 deep", target(expressionJson=nested_expression(500)),
+    case("an expressionJson nested 60 deep", target(expressionJson=nested_expression(60)),
          "targets[0].expressionJson"),
     case("expression and expressionJson that disagree",
          target(expression="currentTxn.value > 500", expressionJson=LITERAL_TRUE),

@@ -51,7 +51,9 @@ SYSTEM_TRIGGER: Body = {
 # Values only the server assigns: the seed's are another server's, ours are checked for type.
 GROUP_SERVER_MADE = frozenset({"id", "attribution", "createdOn"})
 # Checked field by field below rather than by plain equality.
-GROUP_NESTED = frozenset({"activePeriod", "periods", "targets", "streaks", "unifiedTargetExpression"})
+GROUP_NESTED = frozenset(
+    {"activePeriod", "periods", "targets", "streaks", "unifiedTargetExpression"}
+)
 TARGET_SERVER_MADE = frozenset(
     {"id", "attribution", "emfRuleSetId", "emfUnrolledRulesetId", "targetGroupId"}
 )
@@ -335,7 +337,9 @@ def check_periods(periods: Json, case: Case, group_id: int, running: str | None)
     # The periods the seed gives (AUDIENCE_FILTER, 000), field by field. 000's startDate and
     # endDate carry a time of day; they read back as local dates (SPEC section 2), checked
     # through case.periods above. periodStatus is derived from the clock (checked below).
-    for seed_period, period in zip(case.seed.get("periods", []), periods, strict=True):
+    seed_periods = case.seed.get("periods", [])
+    assert not seed_periods or len(seed_periods) == len(periods)
+    for seed_period, period in zip(seed_periods, periods, strict=False):
         for key, value in seed_period.items():
             if key in PERIOD_SERVER_MADE or key == "periodStatus":
                 continue
@@ -479,6 +483,7 @@ def test_seed_group_is_created_and_read_back_with_the_seeds_names_and_values(
     check_group(created, case, running=None)
     if "createdOn" in seed:
         assert created["createdOn"] == seed["createdOn"]
+    if "attribution" in seed:
         assert as_offset_instant(created["attribution"]["createdOn"]) == as_offset_instant(
             seed["attribution"]["createdOn"]
         )

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from milestones import __version__
 from milestones.api import system
 from milestones.api.auth import Authenticator
+from milestones.api.body_limit import BodyLimit
 from milestones.api.errors import install_error_handlers
 from milestones.api.target_groups.router import router as target_groups_router
 from milestones.clock import Clock
@@ -31,13 +32,30 @@ def create_app(
         title="Milestones",
         version=__version__,
         description="Loyalty milestones and streaks, in the shape of Loyalty+ target groups.",
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock
     app.state.authenticator = Authenticator(database, clock)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes)
     app.include_router(system.router)
     app.include_router(target_groups_router)
+    _without_unused_422(app)
     return app
+
+
+def _without_unused_422(app: FastAPI) -> None:
+    """Invalid input is answered 400 (SPEC §2), so drop FastAPI's generic 422 from the document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    operation.get("responses", {}).pop("422", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -89,7 +89,7 @@ def decode_basic(value: str) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise Unauthenticated("Basic credentials must be base64 of clientId:clientSecret") from exc
     client_id, colon, secret = decoded.partition(":")
-    if not colon or not client_id:
+    if not colon or not client_id or "\x00" in decoded:
         raise Unauthenticated("Basic credentials must be base64 of clientId:clientSecret")
     return client_id, secret
 

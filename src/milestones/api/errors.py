@@ -78,6 +78,10 @@ def _validation_message(error: dict[str, Any], field: str) -> str:
     if kind == "json_invalid":
         detail = error.get("ctx", {}).get("error", "malformed JSON")
         return f"The body is not valid JSON: {detail} (at character {error['loc'][-1]})"
+    if not field and kind == "missing":
+        return "The body is required: a JSON object"
+    if not field and kind in ("model_attributes_type", "dict_type", "model_type"):
+        return "The body must be a JSON object"
     if kind == "missing":
         return f"{field} is required"
     message = str(error.get("msg", "invalid value"))
@@ -114,13 +118,17 @@ def install_error_handlers(app: FastAPI) -> None:
         if status == 404:
             return failed(404, [error_item(NOT_FOUND, "No such resource: check the path")])
         if status == 405:
-            return failed(405, [error_item(METHOD_NOT_ALLOWED, "Method not allowed on this path")])
+            response = failed(
+                405, [error_item(METHOD_NOT_ALLOWED, "Method not allowed on this path")]
+            )
+            allow = (exc.headers or {}).get("Allow")
+            if allow:
+                response.headers["Allow"] = allow
+            return response
         if status == 401:
             return failed(401, [error_item(Unauthenticated.code, str(exc.detail))])
         if status == 413:
-            return failed(
-                413, [error_item(PayloadTooLarge.code, "The request body is over its size limit")]
-            )
+            return failed(413, [error_item(PayloadTooLarge.code, str(exc.detail))])
         code = INVALID_INPUT if 400 <= status < 500 else UNEXPECTED
         return failed(status, [error_item(code, str(exc.detail))])
 

@@ -23,7 +23,10 @@ def loads_exact(body: bytes | str) -> Any:
         if isinstance(exc, json.JSONDecodeError):
             raise
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        raise json.JSONDecodeError(str(exc), text, 0) from exc
+        message = str(exc)
+        if "digits" in message:
+            message = "a number has too many digits"
+        raise json.JSONDecodeError(message, text, 0) from exc
     except RecursionError as exc:
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         raise json.JSONDecodeError("nested too deeply", text, 0) from exc

@@ -66,7 +66,7 @@ async def issue_token(request: Request) -> EnvelopeResponse:
     header = request.headers.get("authorization", "")
     if (client_id is None or secret is None) and header.lower().startswith("basic "):
         client_id, secret = decode_basic(header[6:].strip())
-    if not client_id or secret is None:
+    if not client_id or secret is None or "\x00" in client_id + secret:
         raise Unauthenticated("client_id and client_secret are required (in the body or as Basic)")
     authenticator: Authenticator = request.app.state.authenticator
     caller = authenticator.by_secret(client_id, secret)

@@ -45,6 +45,18 @@ class HistoryRewrite(InvalidInput):
     code = 310070
 
 
+class LeaderboardsOff(InvalidInput):
+    """A leaderboard group in an org whose leaderboards are not enabled."""
+
+    code = 310133
+
+
+class LeaderboardNeedsFixedWindow(InvalidInput):
+    """A leaderboard group that is not FIXED_CALENDAR_WINDOW."""
+
+    code = 310132
+
+
 class NameTaken(MilestonesError):
     """A target group with this name (case-insensitive) exists in the org."""
 

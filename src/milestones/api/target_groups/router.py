@@ -9,9 +9,10 @@ from fastapi import APIRouter, Path, Query, Request
 from milestones.api.attribution import audit_client_ids
 from milestones.api.auth import CurrentCaller, scope_org_ids
 from milestones.api.envelope import EnvelopeResponse, ok
-from milestones.api.models import Envelope, PageEnvelope, error_responses
+from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
 from milestones.api.target_groups import service, updates
+from milestones.api.target_groups.models import GroupAnswer, GroupPage, TargetsAnswer
 from milestones.api.target_groups.schemas import (
     TargetGroupCreate,
     TargetGroupUpdate,
@@ -33,11 +34,30 @@ def _database(request: Request) -> Database:
     return database
 
 
+_GROUP_LINKS = {
+    "GetTargetGroup": {
+        "operationId": "get_target_group",
+        "parameters": {"groupId": "$response.body#/data/id"},
+    },
+    "GetTargets": {
+        "operationId": "get_targets",
+        "parameters": {"groupId": "$response.body#/data/id"},
+    },
+    "UpdateTargetGroup": {
+        "operationId": "update_target_group",
+        "parameters": {"groupId": "$response.body#/data/id"},
+    },
+}
+
+
 @router.post(
     "",
     status_code=201,
-    response_model=Envelope,
-    responses=error_responses(400, 401, 409, 413, 500),
+    response_model=GroupAnswer,
+    responses={
+        201: {"description": "The group as stored", "links": _GROUP_LINKS},
+        **error_responses(400, 401, 409, 413, 500),
+    },
     summary="Create a target group",
 )
 def create_target_group(
@@ -55,7 +75,7 @@ def create_target_group(
 
 @router.get(
     "",
-    response_model=PageEnvelope,
+    response_model=GroupPage,
     responses=_READ_ERRORS,
     summary="List target groups, newest first",
 )
@@ -90,7 +110,11 @@ def list_target_groups(
 
 
 @router.get(
-    "/{groupId}", response_model=Envelope, responses=_READ_ERRORS, summary="One target group"
+    "/{groupId}",
+    response_model=GroupAnswer,
+    responses=_READ_ERRORS,
+    operation_id="get_target_group",
+    summary="One target group",
 )
 def get_target_group(
     groupId: GroupId,
@@ -108,7 +132,8 @@ def get_target_group(
 
 @router.get(
     "/{groupId}/targets",
-    response_model=Envelope,
+    response_model=TargetsAnswer,
+    operation_id="get_targets",
     responses=_READ_ERRORS,
     summary="A group's targets",
 )
@@ -122,7 +147,8 @@ def get_targets(groupId: GroupId, request: Request, caller: CurrentCaller) -> En
 
 @router.put(
     "/{groupId}",
-    response_model=Envelope,
+    response_model=GroupAnswer,
+    operation_id="update_target_group",
     responses=error_responses(400, 401, 404, 409, 413, 500),
     summary="Update what does not rewrite history",
 )

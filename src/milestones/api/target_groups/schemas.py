@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -19,6 +20,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
 )
 
 from milestones.domain.periods import EvaluationType, FrequencyType
@@ -51,13 +53,21 @@ def exact_number(value: object) -> Decimal:
     return number.quantize(Decimal("0.001"))
 
 
+def no_nul(value: str) -> str:
+    """Text PostgreSQL can store: no NUL characters."""
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL (\\u0000) characters")
+    return value
+
+
 def tracking_type(value: object) -> object:
     return "STREAKS" if value == "STREAK" else value
 
 
-Amount = Annotated[Decimal, BeforeValidator(exact_number)]
+Str = Annotated[StrictStr, AfterValidator(no_nul)]
+Amount = Annotated[Decimal, BeforeValidator(exact_number), WithJsonSchema({"type": "number"})]
 Id = Annotated[StrictInt, Field(ge=0, le=2**62)]
-Text255 = Annotated[StrictStr, Field(max_length=255)]
+Text255 = Annotated[Str, Field(max_length=255)]
 
 
 class Input(BaseModel):
@@ -66,16 +76,16 @@ class Input(BaseModel):
 
 class PeriodIn(Input):
     id: Id | None = None
-    refCode: Annotated[StrictStr, Field(min_length=1, max_length=100)]
-    startDate: Annotated[StrictStr, Field(max_length=40)]
-    endDate: Annotated[StrictStr, Field(max_length=40)]
+    refCode: Annotated[Str, Field(min_length=1, max_length=100)]
+    startDate: Annotated[Str, Field(max_length=40)]
+    endDate: Annotated[Str, Field(max_length=40)]
     description: Text255 | None = None
     active: StrictBool = True
     periodStatus: Any = None
 
 
 class TriggerIn(Input):
-    triggerName: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    triggerName: Annotated[Str, Field(min_length=1, max_length=200)]
     triggerValueType: TriggerValueType
     triggerValue: Amount
     isActive: StrictBool = True
@@ -91,9 +101,9 @@ class AudienceFilterIn(Input):
 
 
 class ExtendedFieldInfoIn(Input):
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    name: Annotated[Str, Field(min_length=1, max_length=200)] | None = None
     aggregateFunction: AggregateFunction | None = None
-    aggregateWindow: Annotated[StrictStr, Field(max_length=50)] | None = None
+    aggregateWindow: Annotated[Str, Field(max_length=50)] | None = None
 
 
 class DefaultValueIn(Input):
@@ -103,14 +113,14 @@ class DefaultValueIn(Input):
 
 class TargetIn(Input):
     id: Id | None = None
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    name: Annotated[Str, Field(min_length=1, max_length=200)]
     description: Text255 | None = None
     active: StrictBool = True
     targetEntity: TargetEntity
-    targetType: Annotated[StrictStr, Field(min_length=1, max_length=40)]
-    eventName: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
-    expression: Annotated[StrictStr, Field(max_length=2000)] | StrictBool | None = None
-    expressionJson: Annotated[StrictStr, Field(max_length=20000)] | dict[str, Any] | None = None
+    targetType: Annotated[Str, Field(min_length=1, max_length=40)]
+    eventName: Annotated[Str, Field(min_length=1, max_length=200)] | None = None
+    expression: Annotated[Str, Field(max_length=2000)] | StrictBool | None = None
+    expressionJson: Annotated[Str, Field(max_length=20000)] | dict[str, Any] | None = None
     filters: Annotated[list[FilterIn], Field(max_length=10)] = []
     enrolmentMethod: EnrolmentMethod = EnrolmentMethod.TRANSACTION
     targetAudienceFilter: Annotated[list[AudienceFilterIn], Field(max_length=20)] = []
@@ -118,14 +128,12 @@ class TargetIn(Input):
     defaultValues: Annotated[list[DefaultValueIn], Field(max_length=100)] | None = None
     extendedFieldInfo: ExtendedFieldInfoIn | None = None
     targetMilestoneTriggers: Annotated[list[TriggerIn], Field(max_length=20)] = []
-    alternateCurrencyIdentifier: (
-        Annotated[StrictStr, Field(min_length=1, max_length=200)] | None
-    ) = None
+    alternateCurrencyIdentifier: Annotated[Str, Field(min_length=1, max_length=200)] | None = None
     programId: Id | None = None
 
 
 class StreakIn(Input):
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    name: Annotated[Str, Field(min_length=1, max_length=200)]
     targetCountOfSequence: StrictInt
 
 
@@ -137,7 +145,7 @@ class UnifiedIn(Input):
 class TargetGroupCreate(Input):
     """Body of ``POST /v3/targetGroups``."""
 
-    name: StrictStr
+    name: Annotated[Str, Field(min_length=1)]
     description: Text255 | None = None
     active: StrictBool = True
     preferredTillId: Id | None = None
@@ -147,13 +155,13 @@ class TargetGroupCreate(Input):
     frequency: Annotated[StrictInt, Field(ge=0, le=1000)]
     totalPeriods: Annotated[StrictInt, Field(ge=1, le=100)]
     recurringCycles: Annotated[StrictInt, Field(ge=-1, le=100)]
-    targetCycleStartDate: Annotated[StrictStr, Field(max_length=40)] | None = Field(
+    targetCycleStartDate: Annotated[Str, Field(max_length=40)] | None = Field(
         default=None, validation_alias=AliasChoices("targetCycleStartDate", "fromDate")
     )
-    targetCycleEndDate: Annotated[StrictStr, Field(max_length=40)] | None = Field(
+    targetCycleEndDate: Annotated[Str, Field(max_length=40)] | None = Field(
         default=None, validation_alias=AliasChoices("targetCycleEndDate", "toDate")
     )
-    timeZoneName: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    timeZoneName: Annotated[Str, Field(min_length=1, max_length=64)] | None = None
     periods: Annotated[list[PeriodIn], Field(max_length=100)] = []
     targets: Annotated[list[TargetIn], Field(min_length=1, max_length=50)]
     streaks: Annotated[list[StreakIn], Field(max_length=10)] = []
@@ -165,23 +173,23 @@ class TargetGroupCreate(Input):
 
 class TargetUpdate(Input):
     id: Id
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    name: Annotated[Str, Field(min_length=1, max_length=200)] | None = None
     description: Text255 | None = None
     active: StrictBool | None = None
-    expression: Annotated[StrictStr, Field(max_length=2000)] | StrictBool | None = None
-    expressionJson: Annotated[StrictStr, Field(max_length=20000)] | dict[str, Any] | None = None
+    expression: Annotated[Str, Field(max_length=2000)] | StrictBool | None = None
+    expressionJson: Annotated[Str, Field(max_length=20000)] | dict[str, Any] | None = None
     defaultValue: Amount | None = None
     defaultValues: Annotated[list[DefaultValueIn], Field(max_length=100)] | None = None
     targetEntity: TargetEntity | None = None
-    targetType: StrictStr | None = None
-    eventName: StrictStr | None = None
+    targetType: Str | None = None
+    eventName: Str | None = None
     enrolmentMethod: EnrolmentMethod | None = None
 
 
 class TargetGroupUpdate(Input):
     """Body of ``PUT /v3/targetGroups/{id}``: only what does not rewrite history may change."""
 
-    name: StrictStr | None = None
+    name: Str | None = None
     description: Text255 | None = None
     active: StrictBool | None = None
     trackingType: Annotated[TrackingType, BeforeValidator(tracking_type)] | None = None
@@ -190,7 +198,7 @@ class TargetGroupUpdate(Input):
     frequency: StrictInt | None = None
     totalPeriods: StrictInt | None = None
     recurringCycles: StrictInt | None = None
-    timeZoneName: StrictStr | None = None
+    timeZoneName: Str | None = None
     periods: Annotated[list[PeriodIn], Field(max_length=100)] | None = None
     targets: Annotated[list[TargetUpdate], Field(max_length=50)] | None = None
 

@@ -14,7 +14,14 @@ from milestones.api.target_groups.schemas import (
     TargetGroupCreate,
     TargetIn,
 )
-from milestones.domain.errors import InvalidInput, NameTaken, NameTooLong, NotFound
+from milestones.domain.errors import (
+    InvalidInput,
+    LeaderboardNeedsFixedWindow,
+    LeaderboardsOff,
+    NameTaken,
+    NameTooLong,
+    NotFound,
+)
 from milestones.domain.expressions import (
     ExpressionError,
     expression_from_json,
@@ -109,6 +116,12 @@ def _draft(caller: Caller, body: TargetGroupCreate, warnings: list[Warning]) -> 
             "targetCycleEndDate must be after targetCycleStartDate", "targetCycleEndDate"
         )
     _check_tracking(body, tracking, evaluation)
+    if body.leaderboardEnabled and not caller.org.leaderboards_enabled:
+        raise LeaderboardsOff(
+            f"leaderboards are not enabled for org {caller.org_id} "
+            "(milestones org set ID --leaderboards)",
+            "leaderboardEnabled",
+        )
     windows = _windows(body, evaluation, zone, start, end, warnings)
     if evaluation is EvaluationType.FIXED_CALENDAR_WINDOW:
         start = start or windows[0].starts_at
@@ -182,7 +195,9 @@ def _check_tracking(
             f"{tracking.value} groups must be FIXED_CALENDAR_WINDOW", "targetEvaluationType"
         )
     if body.leaderboardEnabled and not fixed:
-        raise InvalidInput("leaderboards need FIXED_CALENDAR_WINDOW", "leaderboardEnabled")
+        raise LeaderboardNeedsFixedWindow(
+            "leaderboards need FIXED_CALENDAR_WINDOW", "leaderboardEnabled"
+        )
     if tracking is TrackingType.UNIFIED and len(body.targets) < 2:
         raise InvalidInput("a UNIFIED group needs at least 2 targets", "targets")
     if not tracking.is_streak and body.streaks:
@@ -378,6 +393,8 @@ def expression_pair(
             f"{where}.expressionJson",
         )
     tree = from_text or from_json or parse_expression("true")
+    if "\x00" in (text or "") or "\x00" in print_expression(tree):
+        raise InvalidInput("expressions may not contain NUL characters", f"{where}.expression")
     return (text if text is not None else print_expression(tree)), expression_to_json(tree)
 
 
@@ -402,9 +419,8 @@ def default_values(
         raise InvalidInput("a target needs defaultValue or defaultValues", f"{where}.defaultValue")
     for position, value in enumerate(values):
         if value <= 0:
-            raise InvalidInput(
-                "target values must be above 0", f"{where}.defaultValues[{position}]"
-            )
+            field = f"{where}.defaultValues[{position}]" if listed else f"{where}.defaultValue"
+            raise InvalidInput("target values must be above 0", field)
     return values
 
 

@@ -233,7 +233,8 @@ def _new_values(
                 f"{where}.defaultValues",
             )
         if wanted[period.id] <= 0:
-            raise InvalidInput("target values must be above 0", f"{where}.defaultValues")
+            field = "defaultValues" if body.defaultValues is not None else "defaultValue"
+            raise InvalidInput("target values must be above 0", f"{where}.{field}")
         changed[period.id] = wanted[period.id]
     return changed
 
