@@ -8,11 +8,16 @@ from fastapi import FastAPI
 
 from milestones import __version__
 from milestones.api import system
+from milestones.api.audiences.router import router as audiences_router
 from milestones.api.auth import Authenticator
 from milestones.api.body_limit import BodyLimit
+from milestones.api.enrolments.router import router as enrolments_router
 from milestones.api.errors import install_error_handlers
+from milestones.api.events.router import router as events_router
+from milestones.api.events.schemas import EventIn
 from milestones.api.target_groups.router import router as target_groups_router
 from milestones.clock import Clock
+from milestones.engine.catalogue import CatalogueCache
 from milestones.settings import Settings
 from milestones.store.database import Database
 
@@ -37,10 +42,21 @@ def create_app(
     app.state.database = database
     app.state.clock = clock
     app.state.authenticator = Authenticator(database, clock)
+    app.state.catalogue_cache = CatalogueCache()
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, default=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        by_path={
+            "/v3/events/bulk": settings.max_bulk_body_bytes,
+            "/enrolments/import": settings.max_import_body_bytes,
+        },
+    )
     app.include_router(system.router)
     app.include_router(target_groups_router)
+    app.include_router(events_router)
+    app.include_router(enrolments_router)
+    app.include_router(audiences_router)
     _without_unused_422(app)
     return app
 
@@ -55,6 +71,11 @@ def _without_unused_422(app: FastAPI) -> None:
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
                     operation.get("responses", {}).pop("422", None)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            # Event bodies are checked one by one in code, so document their model here.
+            event_schema = EventIn.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(event_schema.pop("$defs", {}))
+            components["EventIn"] = event_schema
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -13,7 +13,10 @@ from milestones.domain.errors import PayloadTooLarge
 
 
 class BodyLimit:
-    """Refuse bodies over a limit: by ``Content-Length`` up front, or while streaming."""
+    """Refuse bodies over a limit: by ``Content-Length`` up front, or while streaming.
+
+    ``by_path`` maps path endings (``/v3/events/bulk``) to their own limits.
+    """
 
     def __init__(
         self, app: ASGIApp, default: int, by_path: Mapping[str, int] | None = None
@@ -22,11 +25,17 @@ class BodyLimit:
         self.default = default
         self.by_path = dict(by_path or {})
 
+    def _limit(self, path: str) -> int:
+        for suffix, limit in self.by_path.items():
+            if path.endswith(suffix):
+                return limit
+        return self.default
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.by_path.get(scope["path"].rstrip("/"), self.default)
+        limit = self._limit(scope["path"].rstrip("/"))
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(limit)(scope, receive, send)

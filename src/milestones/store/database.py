@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import simplejson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -65,9 +67,16 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _create_engine(url: str) -> Engine:
+    # JSON columns keep decimals exact both ways.
+    json_options: dict[str, Any] = {
+        "json_serializer": partial(simplejson.dumps, use_decimal=True),
+        "json_deserializer": partial(simplejson.loads, use_decimal=True),
+    }
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **json_options)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, **json_options
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -176,3 +176,120 @@ streaks = Table(
     *_audit_columns(),
     Index("ix_streaks_group", "target_group_id"),
 )
+
+# --- Event engine -------------------------------------------------------------
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, ForeignKey("orgs.id"), nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Column("event_name", String(200), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("event_time", Instant(), nullable=False),
+    Column("received_at", Instant(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("bill_amount", Money()),
+    Column("returned_amount", Money(), nullable=False, default=0),
+    Column("payload", JSON, nullable=False),
+    UniqueConstraint("org_id", "event_id", name="uq_events_org_event"),
+    Index("ix_events_org_user", "org_id", "user_id"),
+)
+
+user_targets = Table(
+    "user_targets",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("target_group_id", BigInteger, ForeignKey("target_groups.id"), nullable=False),
+    Column("target_id", BigInteger, ForeignKey("targets.id"), nullable=False),
+    Column("period_id", BigInteger, ForeignKey("periods.id"), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("starts_at", Instant(), nullable=False),
+    Column("ends_at", Instant(), nullable=False),
+    Column("target_value", Money(), nullable=False),
+    Column("achieved_value", Money(), nullable=False),
+    Column("achieved_at", Instant()),
+    Column("enrolled_at", Instant(), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
+    UniqueConstraint(
+        "target_id", "period_id", "user_id", name="uq_user_targets_target_period_user"
+    ),
+    Index("ix_user_targets_org_user", "org_id", "user_id"),
+    Index("ix_user_targets_target_period_value", "target_id", "period_id", "achieved_value"),
+)
+
+user_milestones = Table(
+    "user_milestones",
+    metadata,
+    Column("user_target_id", BigInteger, ForeignKey("user_targets.id"), primary_key=True),
+    Column("trigger_id", BigInteger, ForeignKey("milestone_triggers.id"), primary_key=True),
+    Column("achieved_at", Instant(), nullable=False),
+)
+
+user_target_days = Table(
+    "user_target_days",
+    metadata,
+    Column("user_target_id", BigInteger, ForeignKey("user_targets.id"), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("visited", Boolean, nullable=False),
+    Column("max_value", Money()),
+)
+
+contributions = Table(
+    "contributions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("event_pk", BigInteger, ForeignKey("events.id"), nullable=False),
+    Column("user_target_id", BigInteger, ForeignKey("user_targets.id"), nullable=False),
+    Column("amount", Money(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Index("ix_contributions_event", "event_pk"),
+    Index("ix_contributions_user_target", "user_target_id"),
+)
+
+user_cycles = Table(
+    "user_cycles",
+    metadata,
+    Column("target_group_id", BigInteger, ForeignKey("target_groups.id"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("anchor_at", Instant(), nullable=False),
+)
+
+enrolments = Table(
+    "enrolments",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("target_id", BigInteger, ForeignKey("targets.id"), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    # 0 = every period of the target
+    Column("period_id", BigInteger, nullable=False, default=0),
+    Column("target_value", Money()),
+    Column("initial_value", Money()),
+    Column("reset_streak", Boolean, nullable=False, default=False),
+    Column("enrolled_at", Instant(), nullable=False),
+    UniqueConstraint("target_id", "user_id", "period_id", name="uq_enrolments_target_user_period"),
+    Index("ix_enrolments_org_user", "org_id", "user_id"),
+)
+
+audience_groups = Table(
+    "audience_groups",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, ForeignKey("orgs.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", String(255)),
+    Column("created_at", Instant(), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
+)
+
+audience_members = Table(
+    "audience_members",
+    metadata,
+    Column("audience_group_id", BigInteger, ForeignKey("audience_groups.id"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Index("ix_audience_members_user", "user_id"),
+)

@@ -1,0 +1,75 @@
+"""``POST /v3/events`` and ``/v3/events/bulk``: events in, statuses and side effects out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from sqlalchemy.exc import IntegrityError
+
+from milestones.api.auth import CurrentCaller
+from milestones.api.envelope import EnvelopeResponse, failed, ok
+from milestones.api.events.schemas import BulkIn, EventIn, submission
+from milestones.api.events.views import bulk_view, outcome_view
+from milestones.api.models import error_responses
+from milestones.api.routing import ExactRoute
+from milestones.domain.orgs import Caller
+from milestones.engine.ingest import REJECTED, EventOutcome, Submission, ingest
+from milestones.store.database import Database
+from milestones.store.engine import SqlEngineStore
+
+router = APIRouter(prefix="/v3/events", tags=["events"], route_class=ExactRoute)
+_ATTEMPTS = 3
+_EVENT_SCHEMA = {"$ref": "#/components/schemas/EventIn"}
+_ONE_EVENT = {"required": True, "content": {"application/json": {"schema": _EVENT_SCHEMA}}}
+
+
+@router.post(
+    "",
+    summary="Ingest one event",
+    responses=error_responses(400, 401, 413, 500),
+    openapi_extra={"requestBody": _ONE_EVENT},
+)
+def ingest_event(
+    request: Request, caller: CurrentCaller, body: Any = Body(...)
+) -> EnvelopeResponse:
+    submissions = [submission(body, caller.org.zone)]
+    outcome = _ingest(request, caller, submissions)[0]
+    view = outcome_view(outcome)
+    if outcome.status == REJECTED:
+        response = failed(400, outcome.errors)
+        response.body = response.render({"data": view, "errors": outcome.errors, "warnings": []})
+        response.headers["content-length"] = str(len(response.body))
+        return response
+    return ok(view)
+
+
+@router.post(
+    "/bulk", summary="Ingest up to 1,000 events", responses=error_responses(400, 401, 413, 500)
+)
+def ingest_bulk(body: BulkIn, request: Request, caller: CurrentCaller) -> EnvelopeResponse:
+    zone = caller.org.zone
+    outcomes = _ingest(request, caller, [submission(raw, zone) for raw in body.events])
+    return ok(bulk_view(outcomes))
+
+
+def _ingest(request: Request, caller: Caller, submissions: list[Submission]) -> list[EventOutcome]:
+    database: Database = request.app.state.database
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with database.transaction() as connection:
+                return ingest(
+                    SqlEngineStore(connection),
+                    caller.org,
+                    submissions,
+                    request.app.state.clock.now(),
+                    request.app.state.catalogue_cache,
+                )
+        except IntegrityError:
+            # Another worker stored one of these eventIds first: run again, it is now a duplicate.
+            if attempt == _ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+__all__ = ["EventIn"]

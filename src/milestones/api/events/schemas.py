@@ -1,0 +1,181 @@
+"""Event bodies (§6.1), validated one by one so a bad event in a bulk call refuses only itself."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
+
+from milestones.api.errors import validation_errors
+from milestones.api.target_groups.schemas import Amount, Str
+from milestones.domain.events import (
+    POINTS_EARNED,
+    RETURN_BILL,
+    TRANSACTION_ADD,
+    BillReturn,
+    CurrencyEarning,
+    Event,
+    LineItem,
+    Transaction,
+)
+from milestones.domain.times import TimeFormatError, parse_local_or_instant
+from milestones.engine.ingest import Submission
+
+MAX_BULK = 1000
+ZERO = Decimal(0)
+Identifier = Annotated[StrictInt, Field(ge=0, le=2**62)]
+Fields = Annotated[dict[Annotated[str, Field(max_length=200)], Any], Field(max_length=200)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class LineItemIn(Input):
+    itemCode: Annotated[Str, Field(max_length=200)] | None = None
+    category: Annotated[Str, Field(max_length=200)] | None = None
+    qty: Amount | None = None
+    rate: Amount | None = None
+    amount: Amount | None = None
+    grossAmount: Amount | None = None
+    extendedFields: Fields = {}
+
+
+class TransactionIn(Input):
+    billNumber: Annotated[Str, Field(max_length=200)] | None = None
+    billAmount: Amount
+    grossAmount: Amount | None = None
+    discount: Amount | None = None
+    extendedFields: Fields = {}
+    lineItems: Annotated[list[LineItemIn], Field(max_length=1000)] = []
+
+
+class ReturnIn(Input):
+    originalEventId: Annotated[Str, Field(min_length=1, max_length=100)]
+    amount: Amount | None = None
+    lineItems: Annotated[list[LineItemIn], Field(max_length=1000)] = []
+
+
+class CurrencyIn(Input):
+    identifier: Annotated[Str, Field(max_length=200)] | None = None
+    programId: Identifier | None = None
+    amount: Amount
+    earnType: Annotated[Str, Field(max_length=40)] = "REGULAR"
+
+
+class EventIn(Input):
+    """One event: ``eventId``, ``eventName``, ``userId``, ``eventTime`` are required."""
+
+    eventId: Annotated[Str, Field(min_length=1, max_length=100)]
+    eventName: Annotated[Str, Field(min_length=1, max_length=200)]
+    userId: Annotated[StrictInt, Field(ge=1, le=2**62)]
+    eventTime: Annotated[Str, Field(max_length=40)]
+    storeId: Identifier | None = None
+    tillId: Identifier | None = None
+    zoneId: Identifier | None = None
+    conceptId: Identifier | None = None
+    transaction: TransactionIn | None = None
+    return_: ReturnIn | None = Field(default=None, alias="return")
+    currency: CurrencyIn | None = None
+    attributes: Fields = {}
+
+    @model_validator(mode="after")
+    def _needs_its_part(self) -> EventIn:
+        required = {
+            TRANSACTION_ADD: "transaction",
+            RETURN_BILL: "return",
+            POINTS_EARNED: "currency",
+        }
+        part = required.get(self.eventName)
+        if part is not None and getattr(self, "return_" if part == "return" else part) is None:
+            raise ValueError(f"{self.eventName} events need '{part}'")
+        return self
+
+
+class BulkIn(BaseModel):
+    """Body of ``POST /v3/events/bulk``: at most 1,000 events, each checked on its own."""
+
+    events: Annotated[
+        list[Any],
+        Field(
+            min_length=1,
+            max_length=MAX_BULK,
+            json_schema_extra={"items": {"$ref": "#/components/schemas/EventIn"}},
+        ),
+    ]
+
+
+def submission(raw: object, zone: ZoneInfo) -> Submission:
+    """Validate one raw event; a refusal keeps its errors, naming the fields."""
+    payload = raw if isinstance(raw, dict) else {}
+    if not isinstance(raw, dict):
+        return Submission(
+            None, payload, [{"code": 300004, "message": "an event must be a JSON object"}]
+        )
+    try:
+        parsed = EventIn.model_validate(raw)
+    except ValidationError as exc:
+        return Submission(None, payload, validation_errors([dict(e) for e in exc.errors()]))
+    try:
+        at, _ = parse_local_or_instant(parsed.eventTime, zone)
+    except TimeFormatError as exc:
+        return Submission(
+            None, payload, [{"code": 300004, "message": str(exc), "field": "eventTime"}]
+        )
+    return Submission(_event(parsed, at), payload)
+
+
+def _line(line: LineItemIn) -> LineItem:
+    return LineItem(
+        item_code=line.itemCode,
+        category=line.category,
+        qty=line.qty if line.qty is not None else ZERO,
+        rate=line.rate,
+        amount=line.amount if line.amount is not None else ZERO,
+        gross_amount=line.grossAmount,
+        extended_fields=line.extendedFields,
+    )
+
+
+def _event(body: EventIn, at: Any) -> Event:
+    bill = body.transaction
+    back = body.return_
+    money = body.currency
+    return Event(
+        event_id=body.eventId,
+        event_name=body.eventName,
+        user_id=body.userId,
+        event_time=at,
+        store_id=body.storeId,
+        till_id=body.tillId,
+        zone_id=body.zoneId,
+        concept_id=body.conceptId,
+        transaction=Transaction(
+            bill_number=bill.billNumber,
+            bill_amount=bill.billAmount,
+            gross_amount=bill.grossAmount,
+            discount=bill.discount,
+            extended_fields=bill.extendedFields,
+            line_items=tuple(_line(line) for line in bill.lineItems),
+        )
+        if bill is not None
+        else None,
+        bill_return=BillReturn(
+            original_event_id=back.originalEventId,
+            amount=back.amount,
+            line_items=tuple(_line(line) for line in back.lineItems),
+        )
+        if back is not None
+        else None,
+        currency=CurrencyEarning(
+            identifier=money.identifier,
+            program_id=money.programId,
+            amount=money.amount,
+            earn_type=money.earnType,
+        )
+        if money is not None
+        else None,
+        attributes=body.attributes,
+    )

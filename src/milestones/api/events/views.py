@@ -1,0 +1,93 @@
+"""Event outcomes as the API answers them: status, errors and one side effect per user target."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from milestones.domain.progress import UserTarget
+from milestones.domain.times import utc_text
+from milestones.engine.contribute import Effect
+from milestones.engine.ingest import EventOutcome
+
+Json = dict[str, object]
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def outcome_view(outcome: EventOutcome) -> Json:
+    return {
+        "eventId": outcome.event_id,
+        "status": outcome.status,
+        "sideEffects": [side_effect(effect) for effect in outcome.effects],
+        "errors": outcome.errors,
+    }
+
+
+def bulk_view(outcomes: Sequence[EventOutcome]) -> Json:
+    counts = Counter(outcome.status for outcome in outcomes)
+    return {
+        "results": [outcome_view(outcome) for outcome in outcomes],
+        "summary": {
+            "total": len(outcomes),
+            **{
+                status: counts.get(status, 0)
+                for status in ("APPLIED", "DUPLICATE", "NO_MATCH", "OUT_OF_WINDOW", "REJECTED")
+            },
+        },
+    }
+
+
+def side_effect(effect: Effect) -> Json:
+    tracked = effect.tracked
+    group = tracked.group
+    zone = group.zone
+    user_target = effect.user_target
+    move = effect.move
+    view: Json = {
+        "targetGroupId": group.id,
+        "targetGroupName": group.name,
+        "targetRuleId": tracked.target.id,
+        "targetName": tracked.target.name,
+        "userTargetId": user_target.id,
+        "userId": user_target.user_id,
+        "periodId": effect.period.id,
+        "periodRefCode": effect.period.ref_code,
+        "periodStartDate": user_target.starts_at.astimezone(zone).date().isoformat(),
+        "periodEndDate": _last_day(user_target, zone),
+        "periodStartDateWithTimeStamp": utc_text(user_target.starts_at),
+        "periodEndDateWithTimeStamp": utc_text(user_target.ends_at),
+        "targetEvaluationType": group.evaluation_type.value,
+        "trackingType": group.tracking_type.value,
+        "contributionType": effect.kind,
+        "definedTargetValue": user_target.target_value,
+        "currentEventTargetValue": move.amount,
+        "targetAchievedValueBeforeEvent": move.before,
+        "targetAchievedValueAfterEvent": move.after,
+        "targetAchieved": move.achieved_now,
+        "targetAchievedDateTime": utc_text(user_target.achieved_at)
+        if user_target.achieved_at
+        else None,
+        "milestonesAchieved": [
+            {
+                "id": trigger.id,
+                "triggerName": trigger.name,
+                "triggerValueType": trigger.value_type.value,
+                "triggerValue": trigger.value,
+                "achievedDateTime": utc_text(user_target.milestones[trigger.id]),
+            }
+            for trigger in move.milestones_now
+        ],
+        "streaksAchieved": [],
+    }
+    if move.revoked or move.milestones_revoked:
+        view["targetAchievementRevoked"] = move.revoked
+        view["milestonesRevoked"] = [
+            {"id": trigger.id, "triggerName": trigger.name} for trigger in move.milestones_revoked
+        ]
+    return view
+
+
+def _last_day(user_target: UserTarget, zone: ZoneInfo) -> str:
+    return (user_target.ends_at - _MILLISECOND).astimezone(zone).date().isoformat()

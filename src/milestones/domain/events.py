@@ -1,0 +1,99 @@
+"""Events as the engine reads them: purchases, returns, currency earnings, custom events.
+
+The API layer validates the JSON and builds these; everything after works on them.
+
+>>> Event("B-1", "TransactionAdd", 347286146, datetime(2024, 8, 27, 9, 43, 40, tzinfo=UTC)).kind
+'TransactionAdd'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+TRANSACTION_ADD = "TransactionAdd"
+RETURN_BILL = "ReturnBill"
+POINTS_EARNED = "PointsEarned"
+REWARD_ISSUED = "RewardIssued"
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    """One line of a bill."""
+
+    item_code: str | None = None
+    category: str | None = None
+    qty: Decimal = Decimal(0)
+    rate: Decimal | None = None
+    amount: Decimal = Decimal(0)
+    gross_amount: Decimal | None = None
+    extended_fields: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """A bill: net ``bill_amount``, ``gross_amount`` before discount, its lines."""
+
+    bill_number: str | None = None
+    bill_amount: Decimal = Decimal(0)
+    gross_amount: Decimal | None = None
+    discount: Decimal | None = None
+    extended_fields: Mapping[str, object] = field(default_factory=dict)
+    line_items: tuple[LineItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BillReturn:
+    """A return of (part of) an earlier bill, by that bill's ``eventId``."""
+
+    original_event_id: str
+    amount: Decimal | None = None
+    line_items: tuple[LineItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyEarning:
+    """Points or an alternate currency earned."""
+
+    identifier: str | None
+    program_id: int | None
+    amount: Decimal
+    earn_type: str = "REGULAR"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event of one customer, placed in time by ``event_time``."""
+
+    event_id: str
+    event_name: str
+    user_id: int
+    event_time: datetime
+    store_id: int | None = None
+    till_id: int | None = None
+    zone_id: int | None = None
+    concept_id: int | None = None
+    transaction: Transaction | None = None
+    bill_return: BillReturn | None = None
+    currency: CurrencyEarning | None = None
+    attributes: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.event_name
+
+
+__all__ = [
+    "POINTS_EARNED",
+    "RETURN_BILL",
+    "REWARD_ISSUED",
+    "TRANSACTION_ADD",
+    "UTC",
+    "BillReturn",
+    "CurrencyEarning",
+    "Event",
+    "LineItem",
+    "Transaction",
+]

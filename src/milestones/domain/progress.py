@@ -1,0 +1,113 @@
+"""One customer's progress on one target in one period, and how a contribution moves it (§9).
+
+>>> ut = UserTarget(id=1, target_id=7, period_id=3, user_id=9, slot=1,
+...     starts_at=datetime(2024, 8, 27, tzinfo=UTC), ends_at=datetime(2024, 8, 28, tzinfo=UTC),
+...     target_value=Decimal(1000), achieved_value=Decimal(0))
+>>> move = apply_amount(ut, Decimal(1200), datetime(2024, 8, 27, 9, tzinfo=UTC), [])
+>>> (move.after, move.achieved_now)
+(Decimal('1200'), True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from milestones.domain.target_groups import MilestoneTrigger, TriggerValueType
+
+HUNDRED = Decimal(100)
+
+
+@dataclass(slots=True)
+class UserTarget:
+    """A customer's progress on a target in one period (or cycle, or slot)."""
+
+    id: int
+    target_id: int
+    period_id: int
+    user_id: int
+    slot: int
+    starts_at: datetime
+    ends_at: datetime
+    target_value: Decimal
+    achieved_value: Decimal
+    achieved_at: datetime | None = None
+    enrolled_at: datetime | None = None
+    milestones: dict[int, datetime] = field(default_factory=dict)
+
+    @property
+    def achieved(self) -> bool:
+        return self.achieved_at is not None
+
+    @property
+    def remaining(self) -> Decimal:
+        """How much is still missing to reach the target (never negative)."""
+        return max(self.target_value - self.achieved_value, Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """What one contribution did to a user target."""
+
+    before: Decimal
+    after: Decimal
+    amount: Decimal
+    achieved_now: bool
+    milestones_now: tuple[MilestoneTrigger, ...]
+    revoked: bool = False
+    milestones_revoked: tuple[MilestoneTrigger, ...] = ()
+
+
+def threshold(trigger: MilestoneTrigger, target_value: Decimal) -> Decimal:
+    """The value at which a trigger is achieved."""
+    if trigger.value_type is TriggerValueType.PERCENTAGE:
+        return target_value * trigger.value / HUNDRED
+    return trigger.value
+
+
+def apply_amount(
+    user_target: UserTarget,
+    amount: Decimal,
+    at: datetime,
+    triggers: Sequence[MilestoneTrigger],
+    *,
+    revoke: bool = False,
+) -> Move:
+    """Add ``amount`` (negative for a return); achieve the target and triggers once, at ``at``.
+
+    With ``revoke``, a value that falls back under the target takes back the
+    achievement and the triggers no longer met.
+    """
+    before = user_target.achieved_value
+    after = before + amount
+    user_target.achieved_value = after
+    achieved_now = False
+    if user_target.achieved_at is None and after >= user_target.target_value:
+        user_target.achieved_at = at
+        achieved_now = True
+    reached: list[MilestoneTrigger] = []
+    for trigger in triggers:
+        if not trigger.is_active or trigger.id in user_target.milestones:
+            continue
+        if after >= threshold(trigger, user_target.target_value):
+            user_target.milestones[trigger.id] = at
+            reached.append(trigger)
+    if not revoke or amount >= 0:
+        return Move(before, after, amount, achieved_now, tuple(reached))
+    revoked = user_target.achieved_at is not None and after < user_target.target_value
+    if revoked:
+        user_target.achieved_at = None
+    taken_back = [
+        trigger
+        for trigger in triggers
+        if trigger.id in user_target.milestones
+        and after < threshold(trigger, user_target.target_value)
+    ]
+    for trigger in taken_back:
+        del user_target.milestones[trigger.id]
+    return Move(before, after, amount, achieved_now, tuple(reached), revoked, tuple(taken_back))
+
+
+__all__ = ["UTC", "Move", "UserTarget", "apply_amount", "threshold"]

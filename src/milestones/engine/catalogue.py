@@ -1,0 +1,101 @@
+"""The targets an org tracks, compiled once and indexed by the event they listen to.
+
+Rebuilt only when the org's groups change (the store's signature of them moves), so
+the cost per event stays flat however many groups do not listen to it.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from milestones.domain.expressions import (
+    CompiledExpression,
+    compile_expression,
+    expression_from_json,
+)
+from milestones.domain.target_groups import Period, Target, TargetGroup
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedTarget:
+    """A target with what the engine needs at hand: its group, compiled expression, values."""
+
+    group: TargetGroup
+    target: Target
+    expression: CompiledExpression
+    values: dict[int, Decimal]
+    periods: tuple[Period, ...]
+    audience_ids: frozenset[int]
+    starts: tuple[datetime, ...]
+
+    @property
+    def id(self) -> int:
+        return self.target.id
+
+    def period_at(self, instant: datetime) -> Period | None:
+        """The fixed period containing ``instant`` (periods are sorted and do not overlap)."""
+        index = bisect_right(self.starts, instant) - 1
+        if index < 0:
+            return None
+        period = self.periods[index]
+        return period if period.window.contains(instant) else None
+
+    def period(self, period_id: int) -> Period:
+        for period in self.periods:
+            if period.id == period_id:
+                return period
+        raise KeyError(period_id)
+
+
+class Catalogue:
+    """Every target of one org: the listening ones by event name, and all by id."""
+
+    def __init__(self, groups: list[TargetGroup]) -> None:
+        self.by_event: dict[str, list[TrackedTarget]] = defaultdict(list)
+        self.by_id: dict[int, TrackedTarget] = {}
+        for group in groups:
+            for target in group.targets:
+                tracked = TrackedTarget(
+                    group=group,
+                    target=target,
+                    expression=compile_expression(expression_from_json(target.expression_json)),
+                    values={value.period_id: value.value for value in target.default_values},
+                    periods=tuple(group.periods),
+                    audience_ids=frozenset(
+                        int(str(item["audienceGroupId"])) for item in target.audience_filter
+                    ),
+                    starts=tuple(period.window.starts_at for period in group.periods),
+                )
+                self.by_id[target.id] = tracked
+                if group.active and target.active:
+                    self.by_event[target.event_name].append(tracked)
+
+    def listening(self, event_name: str) -> list[TrackedTarget]:
+        """The active targets of active groups that count this event name."""
+        return self.by_event.get(event_name, [])
+
+
+class CatalogueCache:
+    """One catalogue per org, kept while the org's signature is unchanged."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[Hashable, Catalogue]] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, org_id: int, signature: Hashable, load: Callable[[], list[TargetGroup]]
+    ) -> Catalogue:
+        with self._lock:
+            entry = self._entries.get(org_id)
+        if entry is not None and entry[0] == signature:
+            return entry[1]
+        catalogue = Catalogue(load())
+        with self._lock:
+            self._entries[org_id] = (signature, catalogue)
+        return catalogue

@@ -1,0 +1,258 @@
+"""One event, every target listening to it: enrolment, period, KPI, day rules, progress.
+
+SPEC §6, §8 and §9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from milestones.domain.event_context import EventContexts
+from milestones.domain.events import Event
+from milestones.domain.kpis import DayRule, Reading, passes_filters, read
+from milestones.domain.orgs import Org
+from milestones.domain.periods import (
+    EvaluationType,
+    PeriodWindow,
+    cyclic_periods,
+    period_containing,
+)
+from milestones.domain.progress import Move, UserTarget, apply_amount
+from milestones.domain.target_groups import EnrolmentMethod, Period
+from milestones.engine.catalogue import TrackedTarget
+from milestones.engine.working_set import LedgerEntry, WorkingSet
+
+EVENT = "EVENT"
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What an event did to one user target."""
+
+    tracked: TrackedTarget
+    user_target: UserTarget
+    period: Period
+    move: Move
+    kind: str = EVENT
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a target counts an event: the period (or cycle, or slot) and its window."""
+
+    period: Period
+    window: PeriodWindow
+
+
+class OutOfWindow(Exception):
+    """The event's period has ended, retro buffer included."""
+
+
+class Contributor:
+    """Applies events of one batch to the working set."""
+
+    def __init__(self, working_set: WorkingSet, org: Org, now: datetime) -> None:
+        self.ws = working_set
+        self.org = org
+        self.now = now
+        self.retro = timedelta(days=org.retro_buffer_days)
+
+    def apply(
+        self, event: Event, index: int, listening: list[TrackedTarget]
+    ) -> tuple[list[Effect], bool]:
+        """The effects of ``event``, and whether a target refused it only for being too late."""
+        effects: list[Effect] = []
+        too_late = False
+        contexts = EventContexts(event)
+        for tracked in listening:
+            if not passes_filters(tracked.target.filters, event):
+                continue
+            if not self._enrollable(tracked, event):
+                continue
+            reading = read(tracked.target, tracked.expression, event, contexts)
+            if reading is None:
+                continue
+            try:
+                effects.extend(self._count(tracked, event, index, reading))
+            except OutOfWindow:
+                too_late = True
+        return effects, too_late
+
+    def _enrollable(self, tracked: TrackedTarget, event: Event) -> bool:
+        method = tracked.target.enrolment_method
+        if method is EnrolmentMethod.TRANSACTION:
+            return True
+        if method is EnrolmentMethod.IMPORT:
+            return bool(self.ws.enrolments_of(tracked.id, event.user_id))
+        return self.ws.is_member(tracked.audience_ids, event.user_id)
+
+    def _count(
+        self, tracked: TrackedTarget, event: Event, index: int, reading: Reading
+    ) -> list[Effect]:
+        evaluation = tracked.group.evaluation_type
+        if evaluation is EvaluationType.PERIOD_AGNOSTIC_WINDOW:
+            return self._fill_slots(tracked, event, index, reading)
+        placement = self._place(tracked, event)
+        if placement is None:
+            return []
+        user_target = self._user_target(tracked, placement, event.user_id)
+        amount = self._after_day_rules(tracked, user_target, event, reading)
+        if amount == 0:
+            return []
+        return [self._move(tracked, user_target, placement.period, event, index, amount)]
+
+    def _place(self, tracked: TrackedTarget, event: Event) -> Placement | None:
+        group = tracked.group
+        if group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW:
+            period = tracked.period_at(event.event_time)
+            if period is None:
+                return None
+            self._check_open(period.window)
+            return Placement(period, period.window)
+        windows = self._cycles(tracked, event)
+        window = period_containing(windows, event.event_time)
+        if window is None:
+            return None
+        self._check_open(window)
+        slot = windows.index(window)
+        return Placement(tracked.periods[slot], window)
+
+    def _cycles(self, tracked: TrackedTarget, event: Event) -> list[PeriodWindow]:
+        group = tracked.group
+        key = (group.id, event.user_id)
+        anchor = self.ws.anchors.get(key)
+        if anchor is None:
+            anchor = self._first_anchor(tracked, event)
+            if anchor is None:
+                return []
+            self.ws.set_anchor(group.id, event.user_id, anchor)
+        return cyclic_periods(
+            group_id=group.id,
+            zone=group.zone,
+            frequency_type=group.frequency_type,
+            frequency=group.frequency,
+            total_periods=len(tracked.periods),
+            first_event_at=anchor,
+            group_end=group.cycle_end,
+        )
+
+    def _first_anchor(self, tracked: TrackedTarget, event: Event) -> datetime | None:
+        """Cycle 1 starts at enrolment for imported customers, else at this first event."""
+        group = tracked.group
+        start, end = group.cycle_start, group.cycle_end
+        if tracked.target.enrolment_method is EnrolmentMethod.IMPORT:
+            enrolled = min(e.enrolled_at for e in self.ws.enrolments_of(tracked.id, event.user_id))
+            return max(enrolled, start) if start is not None else enrolled
+        if start is not None and event.event_time < start:
+            return None
+        if end is not None and event.event_time >= end:
+            return None
+        return event.event_time
+
+    def _check_open(self, window: PeriodWindow) -> None:
+        if self.now >= window.ends_at + self.retro:
+            raise OutOfWindow
+
+    def _user_target(
+        self, tracked: TrackedTarget, placement: Placement, user_id: int
+    ) -> UserTarget:
+        period = placement.period
+        found = self.ws.find(tracked.id, period.id, user_id)
+        if found is not None:
+            return found
+        value = tracked.values.get(period.id, Decimal(0))
+        enrolled_at = self.now
+        initial = Decimal(0)
+        for enrolment in self.ws.enrolments_of(tracked.id, user_id):
+            if enrolment.period_id not in (None, period.id):
+                continue
+            enrolled_at = enrolment.enrolled_at
+            if enrolment.target_value is not None:
+                value = enrolment.target_value
+            names_period = enrolment.period_id == period.id
+            if enrolment.initial_value is not None and (
+                names_period or placement.window.contains(enrolment.enrolled_at)
+            ):
+                initial = enrolment.initial_value
+            if names_period:
+                break
+        return self.ws.add(
+            UserTarget(
+                id=0,
+                target_id=tracked.id,
+                period_id=period.id,
+                user_id=user_id,
+                slot=period.position,
+                starts_at=placement.window.starts_at,
+                ends_at=placement.window.ends_at,
+                target_value=value,
+                achieved_value=initial,
+                enrolled_at=enrolled_at,
+            )
+        )
+
+    def _after_day_rules(
+        self, tracked: TrackedTarget, user_target: UserTarget, event: Event, reading: Reading
+    ) -> Decimal:
+        if reading.day_rule is None:
+            return reading.amount
+        day_key = event.event_time.astimezone(tracked.group.zone).date().isoformat()
+        day = self.ws.day(user_target, day_key)
+        if reading.day_rule is DayRule.VISIT:
+            if day.visited:
+                return Decimal(0)
+            day.visited = day.dirty = True
+            return reading.amount
+        previous = day.max_value
+        if previous is not None and reading.amount <= previous:
+            return Decimal(0)
+        day.max_value = reading.amount
+        day.dirty = True
+        return reading.amount - (previous or Decimal(0))
+
+    def _fill_slots(
+        self, tracked: TrackedTarget, event: Event, index: int, reading: Reading
+    ) -> list[Effect]:
+        """Agnostic windows: fill slot 1 to its value, then let the excess flow on (§5)."""
+        group = tracked.group
+        if group.cycle_start is None or group.cycle_end is None:
+            return []
+        window = PeriodWindow(tracked.periods[0].ref_code, group.cycle_start, group.cycle_end)
+        if not window.contains(event.event_time):
+            return []
+        self._check_open(window)
+        slots = [Placement(period, window) for period in tracked.periods]
+        first = self._user_target(tracked, slots[0], event.user_id)
+        remaining = self._after_day_rules(tracked, first, event, reading)
+        effects: list[Effect] = []
+        for position, placement in enumerate(slots):
+            if remaining == 0:
+                break
+            user_target = self._user_target(tracked, placement, event.user_id)
+            last = position == len(slots) - 1
+            if user_target.achieved and not last:
+                continue
+            share = remaining if last or remaining < 0 else min(remaining, user_target.remaining)
+            if share == 0 and not last:
+                continue
+            effects.append(self._move(tracked, user_target, placement.period, event, index, share))
+            remaining -= share
+        return effects
+
+    def _move(
+        self,
+        tracked: TrackedTarget,
+        user_target: UserTarget,
+        period: Period,
+        event: Event,
+        index: int,
+        amount: Decimal,
+    ) -> Effect:
+        triggers = tracked.target.triggers
+        move = apply_amount(user_target, amount, event.event_time, triggers)
+        self.ws.record(LedgerEntry(index, user_target, amount, EVENT))
+        for trigger in move.milestones_now:
+            self.ws.milestones_added.append((user_target, trigger.id, event.event_time))
+        return Effect(tracked, user_target, period, move)

@@ -1,0 +1,203 @@
+"""A batch of events in, one outcome per event out, in one transaction (§6.1, §10).
+
+Order of work: refuse what is malformed or from the future; lock the batch's
+customers; drop duplicates (already stored, or twice in the batch); load the
+customers' state once; apply each event in arrival order (placed by its own
+``eventTime``); save every change at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Hashable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, Event
+from milestones.domain.orgs import Org
+from milestones.domain.target_groups import TargetGroup
+from milestones.engine.catalogue import Catalogue, CatalogueCache
+from milestones.engine.contribute import Contributor, Effect
+from milestones.engine.returns import OriginalBill, ReturnRefused, returned_amount, take_back
+from milestones.engine.working_set import CustomerState, WorkingSet
+
+APPLIED = "APPLIED"
+DUPLICATE = "DUPLICATE"
+NO_MATCH = "NO_MATCH"
+OUT_OF_WINDOW = "OUT_OF_WINDOW"
+REJECTED = "REJECTED"
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One event as received: parsed, or refused with errors and the raw payload."""
+
+    event: Event | None
+    payload: dict[str, object]
+    errors: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class EventOutcome:
+    """How one event was answered."""
+
+    event_id: str | None
+    status: str
+    effects: list[Effect] = field(default_factory=list)
+    errors: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedEvent:
+    """An event to store: its place in the batch, its status, and for a return what it gave back."""
+
+    index: int
+    event: Event
+    status: str
+    payload: dict[str, object]
+    returns: tuple[str, Decimal] | None = None
+
+
+class EngineStore(Protocol):
+    """What the engine needs of storage (``milestones.store.engine`` implements it)."""
+
+    def lock_customers(self, org_id: int, user_ids: Sequence[int]) -> None: ...
+    def known_event_ids(self, org_id: int, event_ids: Collection[str]) -> set[str]: ...
+    def catalogue_signature(self, org_id: int) -> Hashable: ...
+    def load_groups(self, org_id: int) -> list[TargetGroup]: ...
+    def load_customers(
+        self, org_id: int, user_ids: Sequence[int], since_day: str
+    ) -> CustomerState: ...
+    def original_bill(self, org_id: int, event_id: str) -> OriginalBill | None: ...
+    def save(
+        self, org_id: int, now: datetime, accepted: list[AcceptedEvent], ws: WorkingSet
+    ) -> None: ...
+
+
+def ingest(
+    store: EngineStore,
+    org: Org,
+    submissions: Sequence[Submission],
+    now: datetime,
+    cache: CatalogueCache,
+) -> list[EventOutcome]:
+    """Apply a batch; the caller owns the transaction."""
+    outcomes: list[EventOutcome | None] = [None] * len(submissions)
+    valid: list[tuple[int, Event, dict[str, object]]] = []
+    for index, submission in enumerate(submissions):
+        event = submission.event
+        if event is None:
+            outcomes[index] = EventOutcome(
+                _event_id(submission.payload), REJECTED, errors=submission.errors
+            )
+        elif event.event_time > now + FUTURE_TOLERANCE:
+            outcomes[index] = _refused(
+                event.event_id,
+                "eventTime is more than 5 minutes after now: check the sender's clock",
+                "eventTime",
+            )
+        else:
+            valid.append((index, event, submission.payload))
+    if valid:
+        batch = _Batch(store, org, now, cache, [event for _, event, _ in valid])
+        for index, event, payload in valid:
+            outcomes[index] = batch.apply(index, event, payload)
+        store.save(org.id, now, batch.accepted, batch.ws)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+class _Batch:
+    def __init__(
+        self,
+        store: EngineStore,
+        org: Org,
+        now: datetime,
+        cache: CatalogueCache,
+        events: list[Event],
+    ) -> None:
+        self.store = store
+        self.org = org
+        self.now = now
+        user_ids = sorted({event.user_id for event in events})
+        store.lock_customers(org.id, user_ids)
+        self.known = store.known_event_ids(org.id, {event.event_id for event in events})
+        self.catalogue: Catalogue = cache.get(
+            org.id, store.catalogue_signature(org.id), lambda: store.load_groups(org.id)
+        )
+        since = (min(event.event_time for event in events) - timedelta(days=2)).date().isoformat()
+        self.ws = WorkingSet(store.load_customers(org.id, user_ids, since))
+        self.contributor = Contributor(self.ws, org, now)
+        self.accepted: list[AcceptedEvent] = []
+        self.seen: set[str] = set()
+        self.bills: dict[str, OriginalBill] = {}
+
+    def apply(self, index: int, event: Event, payload: dict[str, object]) -> EventOutcome:
+        if event.event_id in self.known or event.event_id in self.seen:
+            return EventOutcome(event.event_id, DUPLICATE)
+        returns: tuple[str, Decimal] | None = None
+        if event.event_name == RETURN_BILL and event.bill_return is not None:
+            try:
+                effects, returns = self._return(index, event)
+            except ReturnRefused as refused:
+                return _refused(event.event_id, refused.message, refused.field)
+            status = APPLIED if effects else NO_MATCH
+        else:
+            effects, too_late = self.contributor.apply(
+                event, index, self.catalogue.listening(event.event_name)
+            )
+            status = APPLIED if effects else (OUT_OF_WINDOW if too_late else NO_MATCH)
+        self.seen.add(event.event_id)
+        self.accepted.append(AcceptedEvent(index, event, status, payload, returns))
+        if event.event_name == TRANSACTION_ADD and event.transaction is not None:
+            self._remember_bill(index, event)
+        return EventOutcome(event.event_id, status, effects)
+
+    def _return(self, index: int, event: Event) -> tuple[list[Effect], tuple[str, Decimal]]:
+        assert event.bill_return is not None
+        original_id = event.bill_return.original_event_id
+        original = self.bills.get(original_id) or self.store.original_bill(self.org.id, original_id)
+        if original is None:
+            raise ReturnRefused(
+                f"no bill with eventId {original_id} to return", "return.originalEventId"
+            )
+        if original.user_id != event.user_id:
+            raise ReturnRefused(f"bill {original_id} belongs to another customer", "userId")
+        amount = returned_amount(event.bill_return, original)
+        effects = take_back(
+            original, amount, index, event.event_time, self.ws, self.catalogue, self.org, self.now
+        )
+        self.bills[original_id] = OriginalBill(
+            original.pk,
+            original.event_id,
+            original.user_id,
+            original.bill_amount,
+            original.returned_amount + amount,
+            original.contributions,
+        )
+        return effects, (original_id, amount)
+
+    def _remember_bill(self, index: int, event: Event) -> None:
+        """A bill of this batch may be returned later in the same batch."""
+        assert event.transaction is not None
+        brought = [
+            (entry.user_target.id, entry.amount)
+            for entry in self.ws.ledger
+            if entry.event_index == index
+        ]
+        self.bills[event.event_id] = OriginalBill(
+            None, event.event_id, event.user_id, event.transaction.bill_amount, Decimal(0), brought
+        )
+
+
+def _refused(event_id: str | None, message: str, field_name: str | None) -> EventOutcome:
+    error: dict[str, object] = {"code": 300004, "message": message}
+    if field_name:
+        error["field"] = field_name
+    return EventOutcome(event_id, REJECTED, errors=[error])
+
+
+def _event_id(payload: dict[str, object]) -> str | None:
+    value = payload.get("eventId") if isinstance(payload, dict) else None
+    return value if isinstance(value, str) else None

@@ -1,0 +1,116 @@
+"""The state of the customers in one batch, loaded once, changed in memory, saved once."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from milestones.domain.enrolment import EnrolmentRecord
+from milestones.domain.progress import UserTarget
+
+
+@dataclass(slots=True)
+class Day:
+    """A customer's activity on one target on one local day (VISIT and MAX rules)."""
+
+    visited: bool = False
+    max_value: Decimal | None = None
+    is_new: bool = True
+    dirty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One applied contribution: which event, which user target, how much."""
+
+    event_index: int
+    user_target: UserTarget
+    amount: Decimal
+    kind: str
+
+
+@dataclass
+class CustomerState:
+    """What the store loads for a batch's customers."""
+
+    user_targets: list[UserTarget] = field(default_factory=list)
+    days: dict[tuple[int, str], Day] = field(default_factory=dict)
+    anchors: dict[tuple[int, int], datetime] = field(default_factory=dict)
+    enrolments: list[EnrolmentRecord] = field(default_factory=list)
+    memberships: set[tuple[int, int]] = field(default_factory=set)
+
+
+class WorkingSet:
+    """Customer state plus every change made to it while a batch is processed."""
+
+    def __init__(self, state: CustomerState) -> None:
+        self._by_key: dict[tuple[int, int, int], UserTarget] = {}
+        self.by_id: dict[int, UserTarget] = {}
+        for user_target in state.user_targets:
+            self._index(user_target)
+        self.days = state.days
+        self.anchors = state.anchors
+        self.new_anchors: dict[tuple[int, int], datetime] = {}
+        self.memberships = state.memberships
+        self.enrolments: dict[tuple[int, int], list[EnrolmentRecord]] = {}
+        for enrolment in state.enrolments:
+            self.enrolments.setdefault((enrolment.target_id, enrolment.user_id), []).append(
+                enrolment
+            )
+        self.new_user_targets: list[UserTarget] = []
+        self.dirty: dict[int, UserTarget] = {}
+        self.milestones_added: list[tuple[UserTarget, int, datetime]] = []
+        self.milestones_removed: list[tuple[UserTarget, int]] = []
+        self.ledger: list[LedgerEntry] = []
+        self._new_ids = itertools.count(-1, -1)
+
+    def _index(self, user_target: UserTarget) -> None:
+        self._by_key[(user_target.target_id, user_target.period_id, user_target.user_id)] = (
+            user_target
+        )
+        self.by_id[user_target.id] = user_target
+
+    def find(self, target_id: int, period_id: int, user_id: int) -> UserTarget | None:
+        return self._by_key.get((target_id, period_id, user_id))
+
+    def user_targets_of(self, target_id: int, user_id: int) -> list[UserTarget]:
+        """A customer's user targets on one target, in slot order."""
+        found = [
+            ut for key, ut in self._by_key.items() if key[0] == target_id and key[2] == user_id
+        ]
+        return sorted(found, key=lambda ut: ut.slot)
+
+    def add(self, user_target: UserTarget) -> UserTarget:
+        """Track a new user target; it gets a provisional negative id until saved."""
+        user_target.id = next(self._new_ids)
+        self._index(user_target)
+        self.new_user_targets.append(user_target)
+        return user_target
+
+    def touch(self, user_target: UserTarget) -> None:
+        if user_target.id > 0:
+            self.dirty[user_target.id] = user_target
+
+    def day(self, user_target: UserTarget, day: str) -> Day:
+        key = (user_target.id, day)
+        found = self.days.get(key)
+        if found is None:
+            found = self.days[key] = Day()
+        return found
+
+    def set_anchor(self, group_id: int, user_id: int, at: datetime) -> None:
+        self.anchors[(group_id, user_id)] = at
+        self.new_anchors[(group_id, user_id)] = at
+
+    def enrolments_of(self, target_id: int, user_id: int) -> list[EnrolmentRecord]:
+        return self.enrolments.get((target_id, user_id), [])
+
+    def is_member(self, audience_ids: Iterable[int], user_id: int) -> bool:
+        return any((audience_id, user_id) in self.memberships for audience_id in audience_ids)
+
+    def record(self, entry: LedgerEntry) -> None:
+        self.ledger.append(entry)
+        self.touch(entry.user_target)
