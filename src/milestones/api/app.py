@@ -11,11 +11,14 @@ from milestones.api import system
 from milestones.api.audiences.router import router as audiences_router
 from milestones.api.auth import Authenticator
 from milestones.api.body_limit import BodyLimit
+from milestones.api.customers.router import router as customers_router
 from milestones.api.enrolments.router import router as enrolments_router
 from milestones.api.errors import install_error_handlers
 from milestones.api.events.router import router as events_router
 from milestones.api.events.schemas import EventIn
+from milestones.api.leaderboards.router import router as leaderboards_router
 from milestones.api.target_groups.router import router as target_groups_router
+from milestones.api.user_view.router import router as user_view_router
 from milestones.clock import Clock
 from milestones.engine.catalogue import CatalogueCache
 from milestones.settings import Settings
@@ -57,6 +60,9 @@ def create_app(
     app.include_router(events_router)
     app.include_router(enrolments_router)
     app.include_router(audiences_router)
+    app.include_router(customers_router)
+    app.include_router(user_view_router)
+    app.include_router(leaderboards_router)
     _without_unused_422(app)
     return app
 

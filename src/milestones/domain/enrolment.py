@@ -171,7 +171,8 @@ class CsvLayout:
             column = known.get(name.casefold())
             if column is None:
                 raise InvalidInput(
-                    f"the header names an unknown column '{name[:40]}'; expected {expected}",
+                    f"the first line must be the header {expected}: '{name[:40]}' is not one "
+                    "of those columns",
                     "header",
                 )
             if column in positions:

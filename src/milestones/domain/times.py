@@ -14,6 +14,9 @@ _ISO = re.compile(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Far enough for any programme, near enough that zone arithmetic never overflows.
+MIN_YEAR = 1900
+MAX_YEAR = 2999
 
 
 class TimeFormatError(ValueError):
@@ -45,6 +48,8 @@ def parse_local_or_instant(text: str, zone: ZoneInfo) -> tuple[datetime, bool]:
         parsed = datetime.fromisoformat(candidate)
     except ValueError as exc:
         raise TimeFormatError(f"'{text[:40]}' is not a valid date: {exc}") from exc
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise TimeFormatError(f"'{text[:40]}' is outside the years {MIN_YEAR} to {MAX_YEAR}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     has_time = match["time"] is not None

@@ -71,11 +71,11 @@ class SqlEngineStore:
 
     def catalogue_signature(self, org_id: int) -> Hashable:
         row = self._db.execute(
-            select(func.count(), func.max(target_groups.c.updated_at)).where(
+            select(func.count(), func.coalesce(func.sum(target_groups.c.revision), 0)).where(
                 target_groups.c.org_id == org_id
             )
         ).one()
-        return (row[0], row[1])
+        return (int(row[0]), int(row[1]))
 
     def load_groups(self, org_id: int) -> list[TargetGroup]:
         ids = [

@@ -100,6 +100,8 @@ target_groups = Table(
     Column("unified_threshold", Money()),
     Column("leaderboard_enabled", Boolean, nullable=False),
     Column("user_created", Boolean, nullable=False),
+    # Bumped by every change, so caches of compiled targets know when to rebuild.
+    Column("revision", Integer, nullable=False, default=0, server_default="0"),
     *_audit_columns(),
     UniqueConstraint("org_id", "name_key", name="uq_target_groups_org_name"),
 )
@@ -292,4 +294,18 @@ audience_members = Table(
     Column("audience_group_id", BigInteger, ForeignKey("audience_groups.id"), primary_key=True),
     Column("user_id", BigInteger, primary_key=True),
     Index("ix_audience_members_user", "user_id"),
+)
+
+# --- Customers ----------------------------------------------------------------
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("org_id", BigInteger, ForeignKey("orgs.id"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("profiles", JSON, nullable=False),
+    Column("custom_fields", JSON, nullable=False),
+    Column("loyalty_type", String(50), nullable=False),
+    Column("source", String(50)),
+    *_audit_columns(),
 )

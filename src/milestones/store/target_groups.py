@@ -183,7 +183,12 @@ class TargetGroupRepository:
         self._db.execute(
             update(target_groups)
             .where(target_groups.c.id == group_id)
-            .values(**values, updated_at=now, updated_by=client_id)
+            .values(
+                **values,
+                revision=target_groups.c.revision + 1,
+                updated_at=now,
+                updated_by=client_id,
+            )
         )
 
     def update_target(

@@ -9,10 +9,12 @@ from sqlalchemy.exc import IntegrityError
 
 from milestones.api.auth import CurrentCaller
 from milestones.api.envelope import EnvelopeResponse, failed, ok
-from milestones.api.events.schemas import BulkIn, EventIn, submission
+from milestones.api.events.models import OutcomeAnswer, RejectedAnswer
+from milestones.api.events.schemas import MAX_BULK, BulkIn, EventIn, submission
 from milestones.api.events.views import bulk_view, outcome_view
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
+from milestones.domain.errors import PayloadTooLarge
 from milestones.domain.orgs import Caller
 from milestones.engine.ingest import REJECTED, EventOutcome, Submission, ingest
 from milestones.store.database import Database
@@ -27,7 +29,14 @@ _ONE_EVENT = {"required": True, "content": {"application/json": {"schema": _EVEN
 @router.post(
     "",
     summary="Ingest one event",
-    responses=error_responses(400, 401, 413, 500),
+    response_model=OutcomeAnswer,
+    responses={
+        **error_responses(401, 413, 500),
+        400: {
+            "model": RejectedAnswer,
+            "description": "The event was REJECTED (or the body unreadable)",
+        },
+    },
     openapi_extra={"requestBody": _ONE_EVENT},
 )
 def ingest_event(
@@ -48,6 +57,10 @@ def ingest_event(
     "/bulk", summary="Ingest up to 1,000 events", responses=error_responses(400, 401, 413, 500)
 )
 def ingest_bulk(body: BulkIn, request: Request, caller: CurrentCaller) -> EnvelopeResponse:
+    if len(body.events) > MAX_BULK:
+        raise PayloadTooLarge(
+            f"a bulk call takes at most {MAX_BULK} events, not {len(body.events)}", "events"
+        )
     zone = caller.org.zone
     outcomes = _ingest(request, caller, [submission(raw, zone) for raw in body.events])
     return ok(bulk_view(outcomes))

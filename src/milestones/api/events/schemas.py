@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from milestones.api.errors import validation_errors
 from milestones.api.target_groups.schemas import Amount, Str
@@ -24,6 +24,7 @@ from milestones.domain.times import TimeFormatError, parse_local_or_instant
 from milestones.engine.ingest import Submission
 
 MAX_BULK = 1000
+_REQUIRED_PART = {TRANSACTION_ADD: "transaction", RETURN_BILL: "return", POINTS_EARNED: "currency"}
 ZERO = Decimal(0)
 Identifier = Annotated[StrictInt, Field(ge=0, le=2**62)]
 Fields = Annotated[dict[Annotated[str, Field(max_length=200)], Any], Field(max_length=200)]
@@ -81,17 +82,8 @@ class EventIn(Input):
     currency: CurrencyIn | None = None
     attributes: Fields = {}
 
-    @model_validator(mode="after")
-    def _needs_its_part(self) -> EventIn:
-        required = {
-            TRANSACTION_ADD: "transaction",
-            RETURN_BILL: "return",
-            POINTS_EARNED: "currency",
-        }
-        part = required.get(self.eventName)
-        if part is not None and getattr(self, "return_" if part == "return" else part) is None:
-            raise ValueError(f"{self.eventName} events need '{part}'")
-        return self
+
+_EVENT_REF = {"$ref": "#/components/schemas/EventIn"}
 
 
 class BulkIn(BaseModel):
@@ -101,8 +93,10 @@ class BulkIn(BaseModel):
         list[Any],
         Field(
             min_length=1,
-            max_length=MAX_BULK,
-            json_schema_extra={"items": {"$ref": "#/components/schemas/EventIn"}},
+            json_schema_extra={
+                "maxItems": MAX_BULK,
+                "items": {"$ref": "#/components/schemas/EventIn"},
+            },
         ),
     ]
 
@@ -118,6 +112,10 @@ def submission(raw: object, zone: ZoneInfo) -> Submission:
         parsed = EventIn.model_validate(raw)
     except ValidationError as exc:
         return Submission(None, payload, validation_errors([dict(e) for e in exc.errors()]))
+    part = _REQUIRED_PART.get(parsed.eventName)
+    if part is not None and getattr(parsed, "return_" if part == "return" else part) is None:
+        message = f"{parsed.eventName} events need '{part}'"
+        return Submission(None, payload, [{"code": 300004, "message": message, "field": part}])
     try:
         at, _ = parse_local_or_instant(parsed.eventTime, zone)
     except TimeFormatError as exc:

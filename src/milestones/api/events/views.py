@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from milestones.domain.periods import EvaluationType
 from milestones.domain.progress import UserTarget
 from milestones.domain.times import utc_text
 from milestones.engine.contribute import Effect
@@ -14,6 +16,12 @@ from milestones.engine.ingest import EventOutcome
 
 Json = dict[str, object]
 _MILLISECOND = timedelta(milliseconds=1)
+_MILLI = Decimal("0.001")
+
+
+def _money(value: Decimal) -> Decimal:
+    """Money and KPI values always show their 3 places (``0.000``, ``1200.000``)."""
+    return value.quantize(_MILLI)
 
 
 def outcome_view(outcome: EventOutcome) -> Json:
@@ -57,14 +65,14 @@ def side_effect(effect: Effect) -> Json:
         "periodStartDate": user_target.starts_at.astimezone(zone).date().isoformat(),
         "periodEndDate": _last_day(user_target, zone),
         "periodStartDateWithTimeStamp": utc_text(user_target.starts_at),
-        "periodEndDateWithTimeStamp": utc_text(user_target.ends_at),
+        "periodEndDateWithTimeStamp": utc_text(_shown_end(effect)),
         "targetEvaluationType": group.evaluation_type.value,
         "trackingType": group.tracking_type.value,
         "contributionType": effect.kind,
-        "definedTargetValue": user_target.target_value,
-        "currentEventTargetValue": move.amount,
-        "targetAchievedValueBeforeEvent": move.before,
-        "targetAchievedValueAfterEvent": move.after,
+        "definedTargetValue": _money(user_target.target_value),
+        "currentEventTargetValue": _money(move.amount),
+        "targetAchievedValueBeforeEvent": _money(move.before),
+        "targetAchievedValueAfterEvent": _money(move.after),
         "targetAchieved": move.achieved_now,
         "targetAchievedDateTime": utc_text(user_target.achieved_at)
         if user_target.achieved_at
@@ -74,7 +82,7 @@ def side_effect(effect: Effect) -> Json:
                 "id": trigger.id,
                 "triggerName": trigger.name,
                 "triggerValueType": trigger.value_type.value,
-                "triggerValue": trigger.value,
+                "triggerValue": _money(trigger.value),
                 "achievedDateTime": utc_text(user_target.milestones[trigger.id]),
             }
             for trigger in move.milestones_now
@@ -87,6 +95,14 @@ def side_effect(effect: Effect) -> Json:
             {"id": trigger.id, "triggerName": trigger.name} for trigger in move.milestones_revoked
         ]
     return view
+
+
+def _shown_end(effect: Effect) -> datetime:
+    """Cycles end where the next starts (as the seed shows them); other periods at .999."""
+    ends_at = effect.user_target.ends_at
+    if effect.tracked.group.evaluation_type is EvaluationType.CYCLIC_WINDOW:
+        return ends_at
+    return ends_at - _MILLISECOND
 
 
 def _last_day(user_target: UserTarget, zone: ZoneInfo) -> str:

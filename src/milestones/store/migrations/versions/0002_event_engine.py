@@ -17,6 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column(
+        "target_groups",
+        sa.Column("revision", sa.Integer(), nullable=False, server_default="0"),
+    )
     op.create_table(
         "audience_groups",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -185,6 +189,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("target_groups", "revision")
     op.drop_table("user_target_days")
     op.drop_table("user_milestones")
     op.drop_index("ix_contributions_user_target", table_name="contributions")

@@ -1,0 +1,199 @@
+"""Which periods the user view shows for a customer, and when each one runs (SPEC §5, §12).
+
+Pure rules, no storage: a group and what is known of the customer in, rows out.
+
+* FIXED: the group's periods; a period is current when it contains now.
+* CYCLIC: the customer's own cycles, laid out from their anchor (their first qualifying
+  event), the last one clipped at the group's end; a customer without an anchor sees the
+  group's stored slots spanning its dates, slot 1 current while the group runs.
+* AGNOSTIC: every slot spans the group's dates; the current slot is the one being filled
+  (the first not achieved, or the last once all are), while the group runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from milestones.domain.enrolment import EnrolmentRecord
+from milestones.domain.periods import EvaluationType, PeriodWindow, cyclic_periods
+from milestones.domain.progress import UserTarget
+from milestones.domain.streaks import PeriodOutcome, StreakRule, StreakStatus, streak_statuses
+from milestones.domain.target_groups import (
+    EnrolmentMethod,
+    Period,
+    Target,
+    TargetGroup,
+    TrackingType,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What is stored about one customer, indexed for the layout."""
+
+    user_targets: dict[tuple[int, int], UserTarget]
+    anchors: dict[int, datetime]
+    enrolments: dict[int, list[EnrolmentRecord]]
+    audiences: frozenset[int]
+    progressed: frozenset[int]
+
+    @classmethod
+    def of(
+        cls,
+        user_targets: list[UserTarget],
+        anchors: dict[int, datetime],
+        enrolments: list[EnrolmentRecord],
+        audiences: set[int],
+    ) -> Known:
+        """Index a customer's stored standing."""
+        by_target: dict[int, list[EnrolmentRecord]] = {}
+        for record in enrolments:
+            by_target.setdefault(record.target_id, []).append(record)
+        return cls(
+            user_targets={(ut.target_id, ut.period_id): ut for ut in user_targets},
+            anchors=anchors,
+            enrolments=by_target,
+            audiences=frozenset(audiences),
+            progressed=frozenset(ut.target_id for ut in user_targets),
+        )
+
+    def can_join(self, target: Target) -> bool:
+        """Enrolled in (progress or an enrolment) or enrollable for ``target`` (SPEC §8)."""
+        method = target.enrolment_method
+        if method is EnrolmentMethod.TRANSACTION or target.id in self.enrolments:
+            return True
+        if target.id in self.progressed:
+            return True
+        if method is EnrolmentMethod.AUDIENCE_FILTER:
+            wanted = {int(str(item["audienceGroupId"])) for item in target.audience_filter}
+            return bool(wanted & self.audiences)
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One entry of ``targets[]``: a target in one period (or cycle, or slot)."""
+
+    target: Target
+    period: Period
+    window: PeriodWindow
+    exclusive_end: bool
+    current: bool
+    user_target: UserTarget | None
+    target_value: Decimal
+    enrolled_at: datetime | None
+
+
+def rows_of(group: TargetGroup, targets: list[Target], known: Known, now: datetime) -> list[Row]:
+    """Every period of ``targets`` the customer can be in, in period order, then target order."""
+    windows = _windows(group, known.anchors.get(group.id))
+    exclusive = group.evaluation_type is EvaluationType.CYCLIC_WINDOW
+    rows = []
+    for period, period_window in windows:
+        for target in targets:
+            user_target = known.user_targets.get((target.id, period.id))
+            window = period_window
+            if user_target is not None and exclusive:
+                window = PeriodWindow(window.ref_code, user_target.starts_at, user_target.ends_at)
+            enrolment = _enrolment(known.enrolments.get(target.id, []), period.id)
+            rows.append(
+                Row(
+                    target=target,
+                    period=period,
+                    window=window,
+                    exclusive_end=exclusive,
+                    current=_is_current(group, target, period, window, known, now),
+                    user_target=user_target,
+                    target_value=_target_value(target, period, user_target, enrolment),
+                    enrolled_at=enrolment.enrolled_at if enrolment else None,
+                )
+            )
+    return rows
+
+
+def streaks_of(group: TargetGroup, known: Known, now: datetime) -> list[StreakStatus]:
+    """The streak levels of a streak group, from the customer's periods of its first target."""
+    if not group.targets:
+        return []
+    first = group.targets[0]
+    outcomes = []
+    for period in group.periods:
+        user_target = known.user_targets.get((first.id, period.id))
+        outcomes.append(
+            PeriodOutcome(
+                position=period.position,
+                achieved_at=user_target.achieved_at if user_target else None,
+                user_target_id=user_target.id if user_target else None,
+                ended=now >= period.window.ends_at,
+            )
+        )
+    rules = [StreakRule(level.id, level.name, level.target_count) for level in group.streaks]
+    continuous = group.tracking_type is TrackingType.STREAKS
+    return streak_statuses(rules, outcomes, continuous=continuous)
+
+
+def _windows(group: TargetGroup, anchor: datetime | None) -> list[tuple[Period, PeriodWindow]]:
+    if group.evaluation_type is not EvaluationType.CYCLIC_WINDOW or anchor is None:
+        return [(period, period.window) for period in group.periods]
+    cycles = cyclic_periods(
+        group_id=group.id,
+        zone=group.zone,
+        frequency_type=group.frequency_type,
+        frequency=group.frequency,
+        total_periods=len(group.periods),
+        first_event_at=anchor,
+        group_end=group.cycle_end,
+    )
+    return list(zip(group.periods, cycles, strict=False))
+
+
+def _is_current(
+    group: TargetGroup,
+    target: Target,
+    period: Period,
+    window: PeriodWindow,
+    known: Known,
+    now: datetime,
+) -> bool:
+    if not window.contains(now):
+        return False
+    evaluation = group.evaluation_type
+    if evaluation is EvaluationType.FIXED_CALENDAR_WINDOW:
+        return True
+    if evaluation is EvaluationType.CYCLIC_WINDOW:
+        return group.id in known.anchors or period.position == group.periods[0].position
+    return period.id == _slot_being_filled(group, target, known).id
+
+
+def _slot_being_filled(group: TargetGroup, target: Target, known: Known) -> Period:
+    for period in group.periods:
+        user_target = known.user_targets.get((target.id, period.id))
+        if user_target is None or not user_target.achieved:
+            return period
+    return group.periods[-1]
+
+
+def _enrolment(records: list[EnrolmentRecord], period_id: int) -> EnrolmentRecord | None:
+    """The enrolment naming this period, else the one for every period."""
+    named = [record for record in records if record.period_id == period_id]
+    every = [record for record in records if record.period_id is None]
+    chosen = named or every
+    return chosen[0] if chosen else None
+
+
+def _target_value(
+    target: Target,
+    period: Period,
+    user_target: UserTarget | None,
+    enrolment: EnrolmentRecord | None,
+) -> Decimal:
+    if user_target is not None:
+        return user_target.target_value
+    if enrolment is not None and enrolment.target_value is not None:
+        return enrolment.target_value
+    for value in target.default_values:
+        if value.period_id == period.id:
+            return value.value
+    return Decimal(0)

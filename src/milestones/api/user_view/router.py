@@ -1,0 +1,53 @@
+"""``GET /v3.1/users/{userId}/targetGroups``: where does this customer stand? (SPEC §12)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from milestones.api.auth import CurrentCaller, scope_org_ids
+from milestones.api.envelope import EnvelopeResponse, ok
+from milestones.api.models import error_responses
+from milestones.api.routing import ExactRoute
+from milestones.api.user_view import service
+from milestones.api.user_view.models import UserViewAnswer
+from milestones.store.database import Database
+
+router = APIRouter(prefix="/v3.1/users", tags=["user view"], route_class=ExactRoute)
+UserId = Annotated[int, Path(ge=1, le=2**62, description="the customer's userId")]
+
+
+@router.get(
+    "/{userId}/targetGroups",
+    response_model=UserViewAnswer,
+    responses=error_responses(400, 401, 403, 404, 500),
+    summary="Every group a customer is in or could join, and their progress in each",
+)
+def get_user_target_groups(
+    userId: UserId,
+    request: Request,
+    caller: CurrentCaller,
+    includeInactive: Annotated[
+        bool, Query(description="every period, not only the current one")
+    ] = False,
+    includeInactiveTargets: Annotated[
+        bool, Query(description="deactivated groups and targets too")
+    ] = False,
+    targetRuleId: Annotated[
+        int | None, Query(ge=1, le=2**62, description="only this target")
+    ] = None,
+) -> EnvelopeResponse:
+    org_ids = scope_org_ids(caller, request)
+    options = service.ViewOptions(includeInactive, includeInactiveTargets, targetRuleId)
+    database: Database = request.app.state.database
+    with database.transaction(write=False) as connection:
+        data = service.user_view(
+            connection,
+            org_ids,
+            userId,
+            options,
+            request.app.state.clock.now(),
+            request.app.state.catalogue_cache,
+        )
+    return ok(data)

@@ -1,0 +1,117 @@
+"""The user view (SPEC §12): every group a customer is in or could join, and where they stand.
+
+The groups come from the engine's catalogue cache (one signature query per org while the
+groups are unchanged); the customer's standing is a handful of indexed queries, however
+many groups and periods there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy import Connection
+
+from milestones.api.attribution import audit_client_ids
+from milestones.api.customers.views import customer_client_ids, customer_view
+from milestones.api.user_view.layout import Known, Row, rows_of, streaks_of
+from milestones.api.user_view.views import Json, group_entry
+from milestones.domain.errors import NotFound
+from milestones.domain.periods import EvaluationType
+from milestones.domain.streaks import StreakStatus
+from milestones.domain.target_groups import EnrolmentMethod, TargetGroup
+from milestones.engine.catalogue import CatalogueCache
+from milestones.store.customers import CustomerRepository
+from milestones.store.engine import SqlEngineStore
+from milestones.store.orgs import clients_by_id
+from milestones.store.user_view import UserViewRepository
+
+
+@dataclass(frozen=True, slots=True)
+class ViewOptions:
+    """The query of ``GET /v3.1/users/{userId}/targetGroups``."""
+
+    include_inactive: bool = False
+    include_inactive_targets: bool = False
+    target_rule_id: int | None = None
+
+
+def user_view(
+    connection: Connection,
+    org_ids: Sequence[int],
+    user_id: int,
+    options: ViewOptions,
+    now: datetime,
+    cache: CatalogueCache,
+) -> Json:
+    """``{userId, customer, targetGroups}`` for one customer in the orgs of the data scope."""
+    groups = scoped_groups(connection, org_ids, cache)
+    if options.target_rule_id is not None and not any(
+        target.id == options.target_rule_id for group in groups for target in group.targets
+    ):
+        raise NotFound(
+            f"No target {options.target_rule_id} in the caller's data scope", "targetRuleId"
+        )
+    if not options.include_inactive_targets:
+        groups = [group for group in groups if group.active]
+    known = _known(connection, org_ids, user_id, groups)
+    shown: list[tuple[TargetGroup, list[Row], list[StreakStatus]]] = []
+    for group in groups:
+        targets = [
+            target
+            for target in group.targets
+            if (options.include_inactive_targets or target.active)
+            and options.target_rule_id in (None, target.id)
+            and known.can_join(target)
+        ]
+        rows = [
+            row
+            for row in rows_of(group, targets, known, now)
+            if options.include_inactive or row.current
+        ]
+        if rows:
+            streaks = streaks_of(group, known, now) if group.tracking_type.is_streak else []
+            shown.append((group, rows, streaks))
+    customer = CustomerRepository(connection).find(org_ids, user_id)
+    client_ids = audit_client_ids([group.audit for group, _, _ in shown])
+    clients = clients_by_id(connection, client_ids | customer_client_ids(customer))
+    return {
+        "userId": user_id,
+        "customer": customer_view(customer, clients) if customer else None,
+        "targetGroups": [
+            group_entry(group, rows, streaks, clients, now) for group, rows, streaks in shown
+        ],
+    }
+
+
+def scoped_groups(
+    connection: Connection, org_ids: Sequence[int], cache: CatalogueCache
+) -> list[TargetGroup]:
+    """Every group of the orgs in scope, active or not, oldest first."""
+    store = SqlEngineStore(connection)
+    groups: dict[int, TargetGroup] = {}
+    for org_id in org_ids:
+        signature = store.catalogue_signature(org_id)
+        catalogue = cache.get(org_id, signature, partial(store.load_groups, org_id))
+        for tracked in catalogue.by_id.values():
+            groups.setdefault(tracked.group.id, tracked.group)
+    return [groups[group_id] for group_id in sorted(groups)]
+
+
+def _known(
+    connection: Connection, org_ids: Sequence[int], user_id: int, groups: list[TargetGroup]
+) -> Known:
+    cyclic = {g.id for g in groups if g.evaluation_type is EvaluationType.CYCLIC_WINDOW}
+    audiences = {
+        int(str(item["audienceGroupId"]))
+        for group in groups
+        for target in group.targets
+        if target.enrolment_method is EnrolmentMethod.AUDIENCE_FILTER
+        for item in target.audience_filter
+    }
+    standing = UserViewRepository(connection).standing(org_ids, user_id, cyclic, audiences)
+    return Known.of(
+        standing.user_targets, standing.anchors, standing.enrolments, standing.audiences
+    )

@@ -1,0 +1,102 @@
+"""The SQL of the user view: one customer's progress, enrolments and audiences, a query each."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from milestones.domain.enrolment import EnrolmentRecord
+from milestones.domain.progress import UserTarget
+from milestones.store.tables import (
+    audience_members,
+    enrolments,
+    user_cycles,
+    user_milestones,
+    user_targets,
+)
+
+
+@dataclass(slots=True)
+class Standing:
+    """Everything stored about one customer's progress in the orgs of a data scope."""
+
+    user_targets: list[UserTarget] = field(default_factory=list)
+    anchors: dict[int, datetime] = field(default_factory=dict)
+    enrolments: list[EnrolmentRecord] = field(default_factory=list)
+    audiences: set[int] = field(default_factory=set)
+
+
+class UserViewRepository:
+    """Reads one customer's standing; at most five indexed queries, whatever the group count."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def standing(
+        self,
+        org_ids: Sequence[int],
+        user_id: int,
+        cyclic_group_ids: Collection[int],
+        audience_ids: Collection[int],
+    ) -> Standing:
+        """User targets (with their triggers reached), cycle anchors, enrolments, audiences."""
+        standing = Standing()
+        scoped = (user_targets.c.org_id.in_(list(org_ids)), user_targets.c.user_id == user_id)
+        by_id: dict[int, UserTarget] = {}
+        for row in self._db.execute(select(user_targets).where(*scoped)).mappings():
+            by_id[row["id"]] = UserTarget(
+                id=row["id"],
+                target_id=row["target_id"],
+                period_id=row["period_id"],
+                user_id=row["user_id"],
+                slot=row["slot"],
+                starts_at=row["starts_at"],
+                ends_at=row["ends_at"],
+                target_value=row["target_value"],
+                achieved_value=row["achieved_value"],
+                achieved_at=row["achieved_at"],
+                enrolled_at=row["enrolled_at"],
+            )
+        standing.user_targets = list(by_id.values())
+        if by_id:
+            reached = select(user_milestones).join(
+                user_targets, user_targets.c.id == user_milestones.c.user_target_id
+            )
+            for row in self._db.execute(reached.where(*scoped)).mappings():
+                by_id[row["user_target_id"]].milestones[row["trigger_id"]] = row["achieved_at"]
+        if cyclic_group_ids:
+            rows = self._db.execute(
+                select(user_cycles.c.target_group_id, user_cycles.c.anchor_at).where(
+                    user_cycles.c.target_group_id.in_(sorted(cyclic_group_ids)),
+                    user_cycles.c.user_id == user_id,
+                )
+            )
+            standing.anchors = {row[0]: row[1] for row in rows}
+        for row in self._db.execute(
+            select(enrolments).where(
+                enrolments.c.org_id.in_(list(org_ids)), enrolments.c.user_id == user_id
+            )
+        ).mappings():
+            standing.enrolments.append(
+                EnrolmentRecord(
+                    target_id=row["target_id"],
+                    user_id=row["user_id"],
+                    period_id=row["period_id"] or None,
+                    target_value=row["target_value"],
+                    initial_value=row["initial_value"],
+                    reset_streak=row["reset_streak"],
+                    enrolled_at=row["enrolled_at"],
+                )
+            )
+        if audience_ids:
+            rows = self._db.execute(
+                select(audience_members.c.audience_group_id).where(
+                    audience_members.c.user_id == user_id,
+                    audience_members.c.audience_group_id.in_(sorted(audience_ids)),
+                )
+            )
+            standing.audiences = {row[0] for row in rows}
+        return standing
