@@ -5,7 +5,7 @@ SPEC §6, §8 and §9.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -20,8 +20,16 @@ from milestones.domain.periods import (
     period_containing,
 )
 from milestones.domain.progress import Move, UserTarget, apply_amount
-from milestones.domain.target_groups import EnrolmentMethod, Period
+from milestones.domain.streaks import StreakStatus
+from milestones.domain.target_groups import EnrolmentMethod, Period, TargetGroup, TrackingType
 from milestones.engine.catalogue import TrackedTarget
+from milestones.engine.group_progress import (
+    GroupPeriodState,
+    achieved_levels,
+    period_state,
+    streak_progress,
+    tracks_group_progress,
+)
 from milestones.engine.working_set import LedgerEntry, WorkingSet
 
 EVENT = "EVENT"
@@ -29,13 +37,76 @@ EVENT = "EVENT"
 
 @dataclass(frozen=True, slots=True)
 class Effect:
-    """What an event did to one user target."""
+    """What an event did to one user target (and, for some groups, to the group as a whole)."""
 
     tracked: TrackedTarget
     user_target: UserTarget
     period: Period
     move: Move
     kind: str = EVENT
+    capped: Decimal | None = None
+    excess: Decimal | None = None
+    group_state: GroupPeriodState | None = None
+    group_achieved_now: bool = False
+    group_revoked: bool = False
+    streaks_achieved: tuple[StreakStatus, ...] = ()
+    streaks_revoked: tuple[StreakStatus, ...] = ()
+
+
+class GroupWatch:
+    """Notes a group's state before an event's moves, and says afterwards what changed."""
+
+    def __init__(self, ws: WorkingSet, user_id: int, now: datetime) -> None:
+        self.ws = ws
+        self.user_id = user_id
+        self.now = now
+        self._periods: dict[tuple[int, int], GroupPeriodState] = {}
+        self._levels: dict[int, set[int]] = {}
+
+    def before(self, group: TargetGroup, period_id: int) -> None:
+        """Call before moving a user target of ``group`` in ``period_id``."""
+        if not tracks_group_progress(group):
+            return
+        key = (group.id, period_id)
+        if key not in self._periods:
+            self._periods[key] = period_state(group, self.ws, self.user_id, period_id)
+        if group.tracking_type.is_streak and group.id not in self._levels:
+            self._levels[group.id] = achieved_levels(
+                streak_progress(group, self.ws, self.user_id, self.now)
+            )
+
+    def annotate(self, effects: list[Effect]) -> list[Effect]:
+        """The effects with the group's changes attached to the last effect of each group."""
+        last: dict[tuple[int, int], int] = {}
+        for index, effect in enumerate(effects):
+            last[(effect.tracked.group.id, effect.period.id)] = index
+        annotated = list(effects)
+        reported: set[int] = set()
+        for (group_id, period_id), index in last.items():
+            effect = effects[index]
+            group = effect.tracked.group
+            if not tracks_group_progress(group):
+                continue
+            before = self._periods[(group_id, period_id)]
+            after = period_state(group, self.ws, self.user_id, period_id)
+            changes: dict[str, object] = {
+                "group_state": after,
+                "group_achieved_now": after.achieved and not before.achieved,
+                "group_revoked": before.achieved and not after.achieved,
+            }
+            if group.tracking_type.is_streak and group_id not in reported:
+                reported.add(group_id)
+                statuses = streak_progress(group, self.ws, self.user_id, self.now)
+                now_achieved = achieved_levels(statuses)
+                was = self._levels[group_id]
+                changes["streaks_achieved"] = tuple(
+                    s for s in statuses if s.rule.id in now_achieved - was
+                )
+                changes["streaks_revoked"] = tuple(
+                    s for s in statuses if s.rule.id in was - now_achieved
+                )
+            annotated[index] = replace(effect, **changes)  # type: ignore[arg-type]
+        return annotated
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +129,7 @@ class Contributor:
         self.org = org
         self.now = now
         self.retro = timedelta(days=org.retro_buffer_days)
+        self.watch = GroupWatch(working_set, 0, now)
 
     def apply(
         self, event: Event, index: int, listening: list[TrackedTarget]
@@ -65,7 +137,8 @@ class Contributor:
         """The effects of ``event``, and whether a target refused it only for being too late."""
         effects: list[Effect] = []
         too_late = False
-        contexts = EventContexts(event)
+        self.watch = GroupWatch(self.ws, event.user_id, self.now)
+        contexts = EventContexts(event, self.ws.custom_fields.get(event.user_id))
         for tracked in listening:
             if not passes_filters(tracked.target.filters, event):
                 continue
@@ -78,7 +151,7 @@ class Contributor:
                 effects.extend(self._count(tracked, event, index, reading))
             except OutOfWindow:
                 too_late = True
-        return effects, too_late
+        return self.watch.annotate(effects), too_late
 
     def _enrollable(self, tracked: TrackedTarget, event: Event) -> bool:
         method = tracked.target.enrolment_method
@@ -250,9 +323,17 @@ class Contributor:
         index: int,
         amount: Decimal,
     ) -> Effect:
-        triggers = tracked.target.triggers
-        move = apply_amount(user_target, amount, event.event_time, triggers)
-        self.ws.record(LedgerEntry(index, user_target, amount, EVENT))
+        self.watch.before(tracked.group, period.id)
+        capped: Decimal | None = None
+        excess: Decimal | None = None
+        if tracked.group.tracking_type is TrackingType.CAPPING and amount > 0:
+            # Count only up to the period's value; the answer says what did not count.
+            capped = min(amount, user_target.remaining)
+            excess = amount - capped
+            amount = capped
+        move = apply_amount(user_target, amount, event.event_time, tracked.target.triggers)
+        if amount != 0:
+            self.ws.record(LedgerEntry(index, user_target, amount, EVENT))
         for trigger in move.milestones_now:
             self.ws.milestones_added.append((user_target, trigger.id, event.event_time))
-        return Effect(tracked, user_target, period, move)
+        return Effect(tracked, user_target, period, move, capped=capped, excess=excess)

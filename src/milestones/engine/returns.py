@@ -19,7 +19,7 @@ from milestones.domain.orgs import Org
 from milestones.domain.periods import EvaluationType
 from milestones.domain.progress import UserTarget, apply_amount
 from milestones.engine.catalogue import Catalogue, TrackedTarget
-from milestones.engine.contribute import Effect, Placement
+from milestones.engine.contribute import Effect, GroupWatch, Placement
 from milestones.engine.working_set import LedgerEntry, WorkingSet
 
 MILLI = Decimal("0.001")
@@ -84,6 +84,7 @@ def take_back(
     share_after = (original.returned_amount + amount) / bill if bill else Decimal(1)
     full = original.returned_amount + amount >= bill
     effects: list[Effect] = []
+    watch = GroupWatch(ws, original.user_id, now)
     for user_target_id, brought in original.contributions:
         user_target = ws.by_id.get(user_target_id)
         tracked = catalogue.by_id.get(user_target.target_id) if user_target else None
@@ -100,6 +101,7 @@ def take_back(
             continue
         destination, kind = _destination(tracked, user_target, ws, org, now)
         period = tracked.period(destination.period_id)
+        watch.before(tracked.group, period.id)
         move = apply_amount(
             destination, -take, at, tracked.target.triggers, revoke=org.revoke_on_return
         )
@@ -107,7 +109,7 @@ def take_back(
         for trigger in move.milestones_revoked:
             ws.milestones_removed.append((destination, trigger.id))
         effects.append(Effect(tracked, destination, period, move, kind))
-    return effects
+    return watch.annotate(effects)
 
 
 def _part(amount: Decimal, share: Decimal) -> Decimal:

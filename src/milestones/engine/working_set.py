@@ -41,6 +41,7 @@ class CustomerState:
     anchors: dict[tuple[int, int], datetime] = field(default_factory=dict)
     enrolments: list[EnrolmentRecord] = field(default_factory=list)
     memberships: set[tuple[int, int]] = field(default_factory=set)
+    custom_fields: dict[int, dict[str, object]] = field(default_factory=dict)
 
 
 class WorkingSet:
@@ -55,6 +56,7 @@ class WorkingSet:
         self.anchors = state.anchors
         self.new_anchors: dict[tuple[int, int], datetime] = {}
         self.memberships = state.memberships
+        self.custom_fields = state.custom_fields
         self.enrolments: dict[tuple[int, int], list[EnrolmentRecord]] = {}
         for enrolment in state.enrolments:
             self.enrolments.setdefault((enrolment.target_id, enrolment.user_id), []).append(
@@ -75,13 +77,6 @@ class WorkingSet:
 
     def find(self, target_id: int, period_id: int, user_id: int) -> UserTarget | None:
         return self._by_key.get((target_id, period_id, user_id))
-
-    def user_targets_of(self, target_id: int, user_id: int) -> list[UserTarget]:
-        """A customer's user targets on one target, in slot order."""
-        found = [
-            ut for key, ut in self._by_key.items() if key[0] == target_id and key[2] == user_id
-        ]
-        return sorted(found, key=lambda ut: ut.slot)
 
     def add(self, user_target: UserTarget) -> UserTarget:
         """Track a new user target; it gets a provisional negative id until saved."""

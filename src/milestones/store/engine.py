@@ -15,6 +15,7 @@ from milestones.domain.target_groups import TargetGroup
 from milestones.engine.ingest import AcceptedEvent
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import CustomerState, Day, WorkingSet
+from milestones.store.customers import CustomerRepository
 from milestones.store.tables import (
     audience_members,
     contributions,
@@ -106,6 +107,7 @@ class SqlEngineStore:
                 )
             )
             state.memberships.update((row[0], row[1]) for row in rows)
+            state.custom_fields.update(CustomerRepository(self._db).custom_fields_of(org_id, chunk))
         by_id = {user_target.id: user_target for user_target in state.user_targets}
         for chunk in _chunks(list(by_id)):
             for row in self._db.execute(

@@ -26,6 +26,16 @@ class RevokedMilestoneOut(Shape):
     triggerName: str
 
 
+class StreakOut(Shape):
+    streakId: int
+    streakName: str
+    targetCountOfSequence: int
+    status: str
+    currentCount: int
+    streakAchievedDateTime: str | None
+    streakAchievedUserTargetId: int | None
+
+
 class SideEffectOut(Shape):
     targetGroupId: int
     targetGroupName: str
@@ -49,9 +59,16 @@ class SideEffectOut(Shape):
     targetAchieved: bool
     targetAchievedDateTime: str | None
     milestonesAchieved: list[MilestoneOut]
-    streaksAchieved: list[dict[str, Any]]
+    streaksAchieved: list[StreakOut]
     targetAchievementRevoked: bool | None = None
     milestonesRevoked: list[RevokedMilestoneOut] | None = None
+    cappedValue: float | None = None
+    excessValue: float | None = None
+    groupAchieved: bool | None = None
+    groupAchievedNow: bool | None = None
+    groupAchievedDateTime: str | None = None
+    groupAchievementRevoked: bool | None = None
+    streaksRevoked: list[StreakOut] | None = None
 
 
 class OutcomeOut(Shape):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from milestones.domain.periods import EvaluationType
 from milestones.domain.progress import UserTarget
+from milestones.domain.streaks import StreakStatus
 from milestones.domain.times import utc_text
 from milestones.engine.contribute import Effect
 from milestones.engine.ingest import EventOutcome
@@ -87,14 +88,39 @@ def side_effect(effect: Effect) -> Json:
             }
             for trigger in move.milestones_now
         ],
-        "streaksAchieved": [],
+        "streaksAchieved": [_streak(status) for status in effect.streaks_achieved],
     }
+    if effect.capped is not None:
+        view["cappedValue"] = _money(effect.capped)
+        view["excessValue"] = _money(effect.excess or Decimal(0))
+    if effect.group_state is not None:
+        view["groupAchieved"] = effect.group_state.achieved
+        view["groupAchievedNow"] = effect.group_achieved_now
+        view["groupAchievedDateTime"] = (
+            utc_text(effect.group_state.achieved_at) if effect.group_state.achieved_at else None
+        )
+    if effect.group_revoked:
+        view["groupAchievementRevoked"] = True
+    if effect.streaks_revoked:
+        view["streaksRevoked"] = [_streak(status) for status in effect.streaks_revoked]
     if move.revoked or move.milestones_revoked:
         view["targetAchievementRevoked"] = move.revoked
         view["milestonesRevoked"] = [
             {"id": trigger.id, "triggerName": trigger.name} for trigger in move.milestones_revoked
         ]
     return view
+
+
+def _streak(status: StreakStatus) -> Json:
+    return {
+        "streakId": status.rule.id,
+        "streakName": status.rule.name,
+        "targetCountOfSequence": status.rule.target_count,
+        "status": status.status,
+        "currentCount": status.current_count,
+        "streakAchievedDateTime": utc_text(status.achieved_at) if status.achieved_at else None,
+        "streakAchievedUserTargetId": status.achieved_user_target_id,
+    }
 
 
 def _shown_end(effect: Effect) -> datetime:
