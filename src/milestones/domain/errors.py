@@ -3,7 +3,10 @@
     MilestonesError
     ├── InvalidInput        a request the rules refuse (field named where one is at fault)
     │   ├── NameTooLong     target group name over 200 characters (code 310008)
-    │   └── HistoryRewrite  an update that would change what has already been counted
+    │   ├── HistoryRewrite  an update that would change what has already been counted
+    │   ├── LeaderboardsOff / LeaderboardNeedsFixedWindow / GroupLeaderboardOff
+    │   │                   leaderboards not enabled for the org (310133), a group that is
+    │   │                   not FIXED (310132), a group without leaderboardEnabled (310134)
     ├── NameTaken           a target group name already used in the org (code 310069)
     ├── NotFound            an unknown resource, or one outside the caller's data scope
     ├── Unauthenticated     missing or bad credentials
@@ -55,6 +58,12 @@ class LeaderboardNeedsFixedWindow(InvalidInput):
     """A leaderboard group that is not FIXED_CALENDAR_WINDOW."""
 
     code = 310132
+
+
+class GroupLeaderboardOff(InvalidInput):
+    """A target group whose own ``leaderboardEnabled`` is off."""
+
+    code = 310134
 
 
 class NameTaken(MilestonesError):

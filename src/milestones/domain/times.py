@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 _ISO = re.compile(
@@ -65,8 +66,9 @@ def parse_day(text: str, zone: ZoneInfo) -> date | datetime:
     return instant
 
 
+@lru_cache(maxsize=8192)
 def utc_text(instant: datetime) -> str:
-    """``2024-08-27T09:43:41.000Z``."""
+    """``2024-08-27T09:43:41.000Z`` (period boundaries repeat, so answers are remembered)."""
     utc = instant.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 

@@ -51,6 +51,15 @@ class Effect:
     group_revoked: bool = False
     streaks_achieved: tuple[StreakStatus, ...] = ()
     streaks_revoked: tuple[StreakStatus, ...] = ()
+    # Streak statuses name user targets by id; new ones get their real id only when saved.
+    streak_user_targets: tuple[tuple[int, UserTarget], ...] = ()
+
+    def streak_user_target_id(self, status: StreakStatus) -> int | None:
+        """The saved id of the user target that completed a level."""
+        for provisional_id, user_target in self.streak_user_targets:
+            if status.achieved_user_target_id == provisional_id:
+                return user_target.id
+        return status.achieved_user_target_id
 
 
 class GroupWatch:
@@ -75,8 +84,12 @@ class GroupWatch:
                 streak_progress(group, self.ws, self.user_id, self.now)
             )
 
-    def annotate(self, effects: list[Effect]) -> list[Effect]:
-        """The effects with the group's changes attached to the last effect of each group."""
+    def annotate(self, effects: list[Effect], at: datetime) -> list[Effect]:
+        """The effects with the group's changes attached to the last effect of each group.
+
+        A group achieved by this event is achieved at the event's time (with a SUM
+        threshold that can be later than any of its targets' own achievements).
+        """
         last: dict[tuple[int, int], int] = {}
         for index, effect in enumerate(effects):
             last[(effect.tracked.group.id, effect.period.id)] = index
@@ -89,6 +102,12 @@ class GroupWatch:
                 continue
             before = self._periods[(group_id, period_id)]
             after = period_state(group, self.ws, self.user_id, period_id)
+            key = (group_id, period_id, self.user_id)
+            if after.achieved and not before.achieved:
+                after = replace(after, achieved_at=at)
+                self.ws.record_group_achievement(key, at)
+            elif before.achieved and not after.achieved:
+                self.ws.record_group_achievement(key, None)
             changes: dict[str, object] = {
                 "group_state": after,
                 "group_achieved_now": after.achieved and not before.achieved,
@@ -104,6 +123,11 @@ class GroupWatch:
                 )
                 changes["streaks_revoked"] = tuple(
                     s for s in statuses if s.rule.id in was - now_achieved
+                )
+                changes["streak_user_targets"] = tuple(
+                    (s.achieved_user_target_id, self.ws.by_id[s.achieved_user_target_id])
+                    for s in statuses
+                    if s.achieved_user_target_id in self.ws.by_id
                 )
             annotated[index] = replace(effect, **changes)  # type: ignore[arg-type]
         return annotated
@@ -151,7 +175,7 @@ class Contributor:
                 effects.extend(self._count(tracked, event, index, reading))
             except OutOfWindow:
                 too_late = True
-        return self.watch.annotate(effects), too_late
+        return self.watch.annotate(effects, event.event_time), too_late
 
     def _enrollable(self, tracked: TrackedTarget, event: Event) -> bool:
         method = tracked.target.enrolment_method

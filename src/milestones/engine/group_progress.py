@@ -31,6 +31,10 @@ class UserTargetLookup(Protocol):
 
     def find(self, target_id: int, period_id: int, user_id: int) -> UserTarget | None: ...
 
+    def group_achieved_at(self, group_id: int, period_id: int, user_id: int) -> datetime | None:
+        """When the group as a whole was achieved in the period, if that was recorded."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class GroupPeriodState:
@@ -72,6 +76,9 @@ def period_state(
         combined = len(achieved_times) >= threshold
     if not combined or not achieved_times:
         return GroupPeriodState(period_id, False, None)
+    recorded = lookup.group_achieved_at(group.id, period_id, user_id)
+    if recorded is not None:
+        return GroupPeriodState(period_id, True, recorded)
     if group.combination_type is CombinationType.ANY and group.unified_aggregation is None:
         return GroupPeriodState(period_id, True, min(achieved_times))
     return GroupPeriodState(period_id, True, max(achieved_times))

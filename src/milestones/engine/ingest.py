@@ -182,9 +182,7 @@ class _Batch:
         """A bill of this batch may be returned later in the same batch."""
         assert event.transaction is not None
         brought = [
-            (entry.user_target.id, entry.amount)
-            for entry in self.ws.ledger
-            if entry.event_index == index
+            (entry.user_target.id, entry.amount) for entry in self.ws.ledger_of_event.get(index, [])
         ]
         self.bills[event.event_id] = OriginalBill(
             None, event.event_id, event.user_id, event.transaction.bill_amount, Decimal(0), brought

@@ -109,7 +109,7 @@ def take_back(
         for trigger in move.milestones_revoked:
             ws.milestones_removed.append((destination, trigger.id))
         effects.append(Effect(tracked, destination, period, move, kind))
-    return watch.annotate(effects)
+    return watch.annotate(effects, at)
 
 
 def _part(amount: Decimal, share: Decimal) -> Decimal:

@@ -42,6 +42,7 @@ class CustomerState:
     enrolments: list[EnrolmentRecord] = field(default_factory=list)
     memberships: set[tuple[int, int]] = field(default_factory=set)
     custom_fields: dict[int, dict[str, object]] = field(default_factory=dict)
+    group_achievements: dict[tuple[int, int, int], datetime] = field(default_factory=dict)
 
 
 class WorkingSet:
@@ -57,6 +58,9 @@ class WorkingSet:
         self.new_anchors: dict[tuple[int, int], datetime] = {}
         self.memberships = state.memberships
         self.custom_fields = state.custom_fields
+        self.group_achievements = state.group_achievements
+        self.group_achievements_added: dict[tuple[int, int, int], datetime] = {}
+        self.group_achievements_removed: set[tuple[int, int, int]] = set()
         self.enrolments: dict[tuple[int, int], list[EnrolmentRecord]] = {}
         for enrolment in state.enrolments:
             self.enrolments.setdefault((enrolment.target_id, enrolment.user_id), []).append(
@@ -67,6 +71,7 @@ class WorkingSet:
         self.milestones_added: list[tuple[UserTarget, int, datetime]] = []
         self.milestones_removed: list[tuple[UserTarget, int]] = []
         self.ledger: list[LedgerEntry] = []
+        self.ledger_of_event: dict[int, list[LedgerEntry]] = {}
         self._new_ids = itertools.count(-1, -1)
 
     def _index(self, user_target: UserTarget) -> None:
@@ -84,6 +89,20 @@ class WorkingSet:
         self._index(user_target)
         self.new_user_targets.append(user_target)
         return user_target
+
+    def group_achieved_at(self, group_id: int, period_id: int, user_id: int) -> datetime | None:
+        return self.group_achievements.get((group_id, period_id, user_id))
+
+    def record_group_achievement(self, key: tuple[int, int, int], at: datetime | None) -> None:
+        """Note (``at``) or take back (None) a group's achievement in a period."""
+        if at is None:
+            self.group_achievements.pop(key, None)
+            self.group_achievements_added.pop(key, None)
+            self.group_achievements_removed.add(key)
+        else:
+            self.group_achievements[key] = at
+            self.group_achievements_added[key] = at
+            self.group_achievements_removed.discard(key)
 
     def touch(self, user_target: UserTarget) -> None:
         if user_target.id > 0:
@@ -108,4 +127,5 @@ class WorkingSet:
 
     def record(self, entry: LedgerEntry) -> None:
         self.ledger.append(entry)
+        self.ledger_of_event.setdefault(entry.event_index, []).append(entry)
         self.touch(entry.user_target)

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, text, update
 
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.progress import UserTarget
@@ -23,6 +23,7 @@ from milestones.store.tables import (
     events,
     target_groups,
     user_cycles,
+    user_group_periods,
     user_milestones,
     user_target_days,
     user_targets,
@@ -108,6 +109,11 @@ class SqlEngineStore:
             )
             state.memberships.update((row[0], row[1]) for row in rows)
             state.custom_fields.update(CustomerRepository(self._db).custom_fields_of(org_id, chunk))
+            for row in self._db.execute(
+                select(user_group_periods).where(user_group_periods.c.user_id.in_(chunk))
+            ).mappings():
+                key = (row["target_group_id"], row["period_id"], row["user_id"])
+                state.group_achievements[key] = row["achieved_at"]
         by_id = {user_target.id: user_target for user_target in state.user_targets}
         for chunk in _chunks(list(by_id)):
             for row in self._db.execute(
@@ -198,6 +204,7 @@ class SqlEngineStore:
                     for (g, u), at in ws.new_anchors.items()
                 ],
             )
+        self._save_group_achievements(ws)
         event_pks = self._insert_events(org_id, now, accepted)
         if ws.ledger:
             self._db.execute(
@@ -221,12 +228,45 @@ class SqlEngineStore:
                     .values(returned_amount=events.c.returned_amount + amount)
                 )
 
+    def _save_group_achievements(self, ws: WorkingSet) -> None:
+        table = user_group_periods
+        for group_id, period_id, user_id in ws.group_achievements_removed:
+            self._db.execute(
+                delete(table).where(
+                    table.c.target_group_id == group_id,
+                    table.c.period_id == period_id,
+                    table.c.user_id == user_id,
+                )
+            )
+        if ws.group_achievements_added:
+            keys = list(ws.group_achievements_added)
+            for group_id, period_id, user_id in keys:
+                self._db.execute(
+                    delete(table).where(
+                        table.c.target_group_id == group_id,
+                        table.c.period_id == period_id,
+                        table.c.user_id == user_id,
+                    )
+                )
+            self._db.execute(
+                insert(table),
+                [
+                    {"target_group_id": g, "period_id": p, "user_id": u, "achieved_at": at}
+                    for (g, p, u), at in ws.group_achievements_added.items()
+                ],
+            )
+
     def _insert_user_targets(self, org_id: int, now: datetime, ws: WorkingSet) -> dict[int, int]:
         if not ws.new_user_targets:
             return {}
         group_ids = self._group_ids({ut.target_id for ut in ws.new_user_targets})
+        ids = self._allocate_ids(user_targets, len(ws.new_user_targets))
+        new_ids = {ut.id: new_id for ut, new_id in zip(ws.new_user_targets, ids, strict=True)}
+        for user_target in ws.new_user_targets:
+            user_target.id = new_ids[user_target.id]
         rows = [
             {
+                "id": ut.id,
                 "org_id": org_id,
                 "target_group_id": group_ids[ut.target_id],
                 "target_id": ut.target_id,
@@ -243,14 +283,27 @@ class SqlEngineStore:
             }
             for ut in ws.new_user_targets
         ]
-        result = self._db.execute(
-            insert(user_targets).returning(user_targets.c.id, sort_by_parameter_order=True), rows
-        )
-        new_ids: dict[int, int] = {}
-        for user_target, new_id in zip(ws.new_user_targets, result.scalars().all(), strict=True):
-            new_ids[user_target.id] = new_id
-            user_target.id = new_id
+        self._db.execute(insert(user_targets), rows)
         return new_ids
+
+    def _allocate_ids(self, table: Table, count: int) -> list[int]:
+        """Ids for ``count`` new rows, so they can be inserted in one executemany.
+
+        (SQLite cannot batch ``INSERT ... RETURNING``; it holds the write lock for the
+        whole transaction, so ``max(id)`` is safe there. PostgreSQL draws from the
+        column's sequence.)
+        """
+        if self._postgres:
+            rows = self._db.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": count},
+            )
+            return [int(row[0]) for row in rows]
+        start = int(self._db.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+        return list(range(start + 1, start + 1 + count))
 
     def _group_ids(self, target_ids: set[int]) -> dict[int, int]:
         from milestones.store.tables import targets
@@ -323,8 +376,10 @@ class SqlEngineStore:
     ) -> dict[int, int]:
         if not accepted:
             return {}
+        ids = self._allocate_ids(events, len(accepted))
         rows = [
             {
+                "id": pk,
                 "org_id": org_id,
                 "event_id": item.event.event_id,
                 "event_name": item.event.event_name,
@@ -338,12 +393,10 @@ class SqlEngineStore:
                 "returned_amount": Decimal(0),
                 "payload": item.payload,
             }
-            for item in accepted
+            for item, pk in zip(accepted, ids, strict=True)
         ]
-        result = self._db.execute(
-            insert(events).returning(events.c.id, sort_by_parameter_order=True), rows
-        )
-        return {item.index: pk for item, pk in zip(accepted, result.scalars().all(), strict=True)}
+        self._db.execute(insert(events), rows)
+        return {item.index: pk for item, pk in zip(accepted, ids, strict=True)}
 
 
 def _enrolment(row: Any) -> EnrolmentRecord:

@@ -309,3 +309,15 @@ customers = Table(
     Column("source", String(50)),
     *_audit_columns(),
 )
+
+# When a unified or streak group as a whole was achieved in a period by a customer:
+# with a SUM threshold that moment is not any one target's own achievement time.
+user_group_periods = Table(
+    "user_group_periods",
+    metadata,
+    Column("target_group_id", BigInteger, ForeignKey("target_groups.id"), primary_key=True),
+    Column("period_id", BigInteger, ForeignKey("periods.id"), primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("achieved_at", Instant(), nullable=False),
+    Index("ix_user_group_periods_user", "user_id"),
+)

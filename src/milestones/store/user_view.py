@@ -14,6 +14,7 @@ from milestones.store.tables import (
     audience_members,
     enrolments,
     user_cycles,
+    user_group_periods,
     user_milestones,
     user_targets,
 )
@@ -27,6 +28,7 @@ class Standing:
     anchors: dict[int, datetime] = field(default_factory=dict)
     enrolments: list[EnrolmentRecord] = field(default_factory=list)
     audiences: set[int] = field(default_factory=set)
+    group_achievements: dict[tuple[int, int], datetime] = field(default_factory=dict)
 
 
 class UserViewRepository:
@@ -67,6 +69,14 @@ class UserViewRepository:
             )
             for row in self._db.execute(reached.where(*scoped)).mappings():
                 by_id[row["user_target_id"]].milestones[row["trigger_id"]] = row["achieved_at"]
+        rows = self._db.execute(
+            select(
+                user_group_periods.c.target_group_id,
+                user_group_periods.c.period_id,
+                user_group_periods.c.achieved_at,
+            ).where(user_group_periods.c.user_id == user_id)
+        )
+        standing.group_achievements = {(row[0], row[1]): row[2] for row in rows}
         if cyclic_group_ids:
             rows = self._db.execute(
                 select(user_cycles.c.target_group_id, user_cycles.c.anchor_at).where(

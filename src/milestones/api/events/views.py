@@ -88,7 +88,7 @@ def side_effect(effect: Effect) -> Json:
             }
             for trigger in move.milestones_now
         ],
-        "streaksAchieved": [_streak(status) for status in effect.streaks_achieved],
+        "streaksAchieved": [_streak(effect, status) for status in effect.streaks_achieved],
     }
     if effect.capped is not None:
         view["cappedValue"] = _money(effect.capped)
@@ -102,7 +102,7 @@ def side_effect(effect: Effect) -> Json:
     if effect.group_revoked:
         view["groupAchievementRevoked"] = True
     if effect.streaks_revoked:
-        view["streaksRevoked"] = [_streak(status) for status in effect.streaks_revoked]
+        view["streaksRevoked"] = [_streak(effect, status) for status in effect.streaks_revoked]
     if move.revoked or move.milestones_revoked:
         view["targetAchievementRevoked"] = move.revoked
         view["milestonesRevoked"] = [
@@ -111,7 +111,7 @@ def side_effect(effect: Effect) -> Json:
     return view
 
 
-def _streak(status: StreakStatus) -> Json:
+def _streak(effect: Effect, status: StreakStatus) -> Json:
     return {
         "streakId": status.rule.id,
         "streakName": status.rule.name,
@@ -119,7 +119,7 @@ def _streak(status: StreakStatus) -> Json:
         "status": status.status,
         "currentCount": status.current_count,
         "streakAchievedDateTime": utc_text(status.achieved_at) if status.achieved_at else None,
-        "streakAchievedUserTargetId": status.achieved_user_target_id,
+        "streakAchievedUserTargetId": effect.streak_user_target_id(status),
     }
 
 

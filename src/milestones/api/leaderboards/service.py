@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from milestones.domain.errors import (
+    GroupLeaderboardOff,
     InvalidInput,
     LeaderboardNeedsFixedWindow,
     LeaderboardsOff,
@@ -26,12 +27,6 @@ from milestones.domain.target_groups import Period, Target, TargetGroup
 from milestones.store.leaderboards import LeaderboardRepository, Ranked
 from milestones.store.orgs import OrgRepository
 from milestones.store.target_groups import TargetGroupRepository
-
-
-class GroupLeaderboardOff(InvalidInput):
-    """A target group whose own ``leaderboardEnabled`` is off (code 310134)."""
-
-    code = 310134
 
 
 @dataclass(frozen=True, slots=True)

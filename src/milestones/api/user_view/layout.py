@@ -19,14 +19,14 @@ from decimal import Decimal
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.periods import EvaluationType, PeriodWindow, cyclic_periods
 from milestones.domain.progress import UserTarget
-from milestones.domain.streaks import PeriodOutcome, StreakRule, StreakStatus, streak_statuses
+from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import (
     EnrolmentMethod,
     Period,
     Target,
     TargetGroup,
-    TrackingType,
 )
+from milestones.engine.group_progress import GroupPeriodState, period_state, streak_progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,7 @@ class Known:
     enrolments: dict[int, list[EnrolmentRecord]]
     audiences: frozenset[int]
     progressed: frozenset[int]
+    group_achievements: dict[tuple[int, int], datetime]
 
     @classmethod
     def of(
@@ -46,6 +47,7 @@ class Known:
         anchors: dict[int, datetime],
         enrolments: list[EnrolmentRecord],
         audiences: set[int],
+        group_achievements: dict[tuple[int, int], datetime] | None = None,
     ) -> Known:
         """Index a customer's stored standing."""
         by_target: dict[int, list[EnrolmentRecord]] = {}
@@ -57,6 +59,7 @@ class Known:
             enrolments=by_target,
             audiences=frozenset(audiences),
             progressed=frozenset(ut.target_id for ut in user_targets),
+            group_achievements=group_achievements or {},
         )
 
     def can_join(self, target: Target) -> bool:
@@ -113,25 +116,29 @@ def rows_of(group: TargetGroup, targets: list[Target], known: Known, now: dateti
     return rows
 
 
+class _KnownLookup:
+    """The engine's user-target lookup over one customer's stored standing."""
+
+    def __init__(self, known: Known) -> None:
+        self.known = known
+
+    def find(self, target_id: int, period_id: int, user_id: int) -> UserTarget | None:
+        return self.known.user_targets.get((target_id, period_id))
+
+    def group_achieved_at(self, group_id: int, period_id: int, user_id: int) -> datetime | None:
+        return self.known.group_achievements.get((group_id, period_id))
+
+
 def streaks_of(group: TargetGroup, known: Known, now: datetime) -> list[StreakStatus]:
-    """The streak levels of a streak group, from the customer's periods of its first target."""
-    if not group.targets:
-        return []
-    first = group.targets[0]
-    outcomes = []
-    for period in group.periods:
-        user_target = known.user_targets.get((first.id, period.id))
-        outcomes.append(
-            PeriodOutcome(
-                position=period.position,
-                achieved_at=user_target.achieved_at if user_target else None,
-                user_target_id=user_target.id if user_target else None,
-                ended=now >= period.window.ends_at,
-            )
-        )
-    rules = [StreakRule(level.id, level.name, level.target_count) for level in group.streaks]
-    continuous = group.tracking_type is TrackingType.STREAKS
-    return streak_statuses(rules, outcomes, continuous=continuous)
+    """The streak levels of a streak group, by the same rule the engine reports them."""
+    return streak_progress(group, _KnownLookup(known), 0, now)
+
+
+def group_periods_of(group: TargetGroup, known: Known, rows: list[Row]) -> list[GroupPeriodState]:
+    """Whether a unified group as a whole is achieved in each period shown."""
+    lookup = _KnownLookup(known)
+    period_ids = list(dict.fromkeys(row.period.id for row in rows))
+    return [period_state(group, lookup, 0, period_id) for period_id in period_ids]
 
 
 def _windows(group: TargetGroup, anchor: datetime | None) -> list[tuple[Period, PeriodWindow]]:

@@ -51,6 +51,13 @@ class UserStreakOut(Shape):
     streakAchievedUserTargetId: int | None
 
 
+class GroupPeriodOut(Shape):
+    periodId: int
+    periodRefCode: str | None
+    groupAchieved: bool
+    groupAchievedDateTime: str | None
+
+
 class UserGroupOut(Shape):
     id: int
     attribution: Attribution
@@ -59,6 +66,7 @@ class UserGroupOut(Shape):
     preferredTillId: int | None
     targets: list[UserTargetOut]
     streaks: list[UserStreakOut] | None = None
+    groupPeriods: list[GroupPeriodOut] | None = None
     targetEvaluationType: str
     trackingType: str
 

@@ -16,13 +16,14 @@ from sqlalchemy import Connection
 
 from milestones.api.attribution import audit_client_ids
 from milestones.api.customers.views import customer_client_ids, customer_view
-from milestones.api.user_view.layout import Known, Row, rows_of, streaks_of
+from milestones.api.user_view.layout import Known, Row, group_periods_of, rows_of, streaks_of
 from milestones.api.user_view.views import Json, group_entry
 from milestones.domain.errors import NotFound
 from milestones.domain.periods import EvaluationType
 from milestones.domain.streaks import StreakStatus
-from milestones.domain.target_groups import EnrolmentMethod, TargetGroup
+from milestones.domain.target_groups import EnrolmentMethod, TargetGroup, TrackingType
 from milestones.engine.catalogue import CatalogueCache
+from milestones.engine.group_progress import GroupPeriodState
 from milestones.store.customers import CustomerRepository
 from milestones.store.engine import SqlEngineStore
 from milestones.store.orgs import clients_by_id
@@ -57,7 +58,7 @@ def user_view(
     if not options.include_inactive_targets:
         groups = [group for group in groups if group.active]
     known = _known(connection, org_ids, user_id, groups)
-    shown: list[tuple[TargetGroup, list[Row], list[StreakStatus]]] = []
+    shown: list[tuple[TargetGroup, list[Row], list[StreakStatus], list[GroupPeriodState]]] = []
     for group in groups:
         targets = [
             target
@@ -73,15 +74,18 @@ def user_view(
         ]
         if rows:
             streaks = streaks_of(group, known, now) if group.tracking_type.is_streak else []
-            shown.append((group, rows, streaks))
+            unified = group.tracking_type is TrackingType.UNIFIED
+            group_periods = group_periods_of(group, known, rows) if unified else []
+            shown.append((group, rows, streaks, group_periods))
     customer = CustomerRepository(connection).find(org_ids, user_id)
-    client_ids = audit_client_ids([group.audit for group, _, _ in shown])
+    client_ids = audit_client_ids([entry[0].audit for entry in shown])
     clients = clients_by_id(connection, client_ids | customer_client_ids(customer))
     return {
         "userId": user_id,
         "customer": customer_view(customer, clients) if customer else None,
         "targetGroups": [
-            group_entry(group, rows, streaks, clients, now) for group, rows, streaks in shown
+            group_entry(group, rows, streaks, periods, clients, now)
+            for group, rows, streaks, periods in shown
         ],
     }
 
@@ -113,5 +117,9 @@ def _known(
     }
     standing = UserViewRepository(connection).standing(org_ids, user_id, cyclic, audiences)
     return Known.of(
-        standing.user_targets, standing.anchors, standing.enrolments, standing.audiences
+        standing.user_targets,
+        standing.anchors,
+        standing.enrolments,
+        standing.audiences,
+        standing.group_achievements,
     )

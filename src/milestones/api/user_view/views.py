@@ -11,8 +11,9 @@ from milestones.api.user_view.layout import Row
 from milestones.domain.orgs import ApiClient
 from milestones.domain.progress import UserTarget
 from milestones.domain.streaks import StreakStatus
-from milestones.domain.target_groups import Target, TargetGroup
+from milestones.domain.target_groups import Target, TargetGroup, TrackingType
 from milestones.domain.times import offset_text, utc_text
+from milestones.engine.group_progress import GroupPeriodState
 
 Json = dict[str, object]
 _UTC = ZoneInfo("UTC")
@@ -23,6 +24,7 @@ def group_entry(
     group: TargetGroup,
     rows: list[Row],
     streaks: list[StreakStatus],
+    group_periods: list[GroupPeriodState],
     clients: dict[int, ApiClient],
     now: datetime,
 ) -> Json:
@@ -37,6 +39,17 @@ def group_entry(
     }
     if group.tracking_type.is_streak:
         view["streaks"] = [streak_entry(status) for status in streaks]
+    if group.tracking_type is TrackingType.UNIFIED:
+        ref_codes = {period.id: period.ref_code for period in group.periods}
+        view["groupPeriods"] = [
+            {
+                "periodId": state.period_id,
+                "periodRefCode": ref_codes.get(state.period_id),
+                "groupAchieved": state.achieved,
+                "groupAchievedDateTime": _utc_or_none(state.achieved_at),
+            }
+            for state in group_periods
+        ]
     view["targetEvaluationType"] = group.evaluation_type.value
     view["trackingType"] = group.tracking_type.value
     return view
