@@ -70,7 +70,6 @@ class GroupWatch:
         self.user_id = user_id
         self.now = now
         self._periods: dict[tuple[int, int], GroupPeriodState] = {}
-        self._levels: dict[int, set[int]] = {}
 
     def before(self, group: TargetGroup, period_id: int) -> None:
         """Call before moving a user target of ``group`` in ``period_id``."""
@@ -79,10 +78,6 @@ class GroupWatch:
         key = (group.id, period_id)
         if key not in self._periods:
             self._periods[key] = period_state(group, self.ws, self.user_id, period_id)
-        if group.tracking_type.is_streak and group.id not in self._levels:
-            self._levels[group.id] = achieved_levels(
-                streak_progress(group, self.ws, self.user_id, self.now)
-            )
 
     def annotate(self, effects: list[Effect], at: datetime) -> list[Effect]:
         """The effects with the group's changes attached to the last effect of each group.
@@ -94,7 +89,8 @@ class GroupWatch:
         for index, effect in enumerate(effects):
             last[(effect.tracked.group.id, effect.period.id)] = index
         annotated = list(effects)
-        reported: set[int] = set()
+        flipped: dict[int, dict[int, GroupPeriodState]] = {}
+        last_of_group: dict[int, int] = {}
         for (group_id, period_id), index in last.items():
             effect = effects[index]
             group = effect.tracked.group
@@ -113,24 +109,34 @@ class GroupWatch:
                 "group_achieved_now": after.achieved and not before.achieved,
                 "group_revoked": before.achieved and not after.achieved,
             }
-            if group.tracking_type.is_streak and group_id not in reported:
-                reported.add(group_id)
-                statuses = streak_progress(group, self.ws, self.user_id, self.now)
-                now_achieved = achieved_levels(statuses)
-                was = self._levels[group_id]
-                changes["streaks_achieved"] = tuple(
-                    s for s in statuses if s.rule.id in now_achieved - was
-                )
-                changes["streaks_revoked"] = tuple(
-                    s for s in statuses if s.rule.id in was - now_achieved
-                )
-                changes["streak_user_targets"] = tuple(
-                    (s.achieved_user_target_id, self.ws.by_id[s.achieved_user_target_id])
-                    for s in statuses
-                    if s.achieved_user_target_id in self.ws.by_id
-                )
+            if after.achieved != before.achieved:
+                flipped.setdefault(group_id, {})[period_id] = before
             annotated[index] = replace(effect, **changes)  # type: ignore[arg-type]
+            last_of_group[group_id] = index
+        for group_id, befores in flipped.items():
+            index = last_of_group[group_id]
+            group = annotated[index].tracked.group
+            if group.tracking_type.is_streak:
+                annotated[index] = self._with_streaks(annotated[index], group, befores)
         return annotated
+
+    def _with_streaks(
+        self, effect: Effect, group: TargetGroup, befores: dict[int, GroupPeriodState]
+    ) -> Effect:
+        """Streak levels can only move when a period's achievement flips: report what moved."""
+        statuses = streak_progress(group, self.ws, self.user_id, self.now)
+        earlier = streak_progress(group, self.ws, self.user_id, self.now, instead=befores)
+        was, now = achieved_levels(earlier), achieved_levels(statuses)
+        return replace(
+            effect,
+            streaks_achieved=tuple(s for s in statuses if s.rule.id in now - was),
+            streaks_revoked=tuple(s for s in statuses if s.rule.id in was - now),
+            streak_user_targets=tuple(
+                (s.achieved_user_target_id, self.ws.by_id[s.achieved_user_target_id])
+                for s in statuses
+                if s.achieved_user_target_id in self.ws.by_id
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)

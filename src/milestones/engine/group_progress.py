@@ -6,7 +6,7 @@ revocations re-evaluate them without any stored state to repair.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -85,12 +85,20 @@ def period_state(
 
 
 def streak_progress(
-    group: TargetGroup, lookup: UserTargetLookup, user_id: int, now: datetime
+    group: TargetGroup,
+    lookup: UserTargetLookup,
+    user_id: int,
+    now: datetime,
+    instead: Mapping[int, GroupPeriodState] | None = None,
 ) -> list[StreakStatus]:
-    """The customer's status on each streak level of a streak group."""
+    """The customer's status on each streak level of a streak group.
+
+    ``instead`` replaces periods' states (to see the levels as they were before an event).
+    """
     outcomes: list[PeriodOutcome] = []
     for period in group.periods:
-        state = period_state(group, lookup, user_id, period.id)
+        replaced = instead.get(period.id) if instead else None
+        state = replaced or period_state(group, lookup, user_id, period.id)
         user_target = next(
             (
                 ut
