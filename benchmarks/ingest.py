@@ -36,6 +36,7 @@ import random
 import re
 import shlex
 import shutil
+import signal
 import socket
 import sqlite3
 import statistics
@@ -1074,6 +1075,8 @@ def _shown(argv: Sequence[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # On SIGTERM, unwind: stop the server, drop the databases, remove the temp files.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     began = time.perf_counter()
     command = "python -m benchmarks.ingest " + _shown(argv if argv is not None else sys.argv[1:])
     rng = random.Random(SEED)
