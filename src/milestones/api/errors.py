@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from milestones.api.envelope import EnvelopeResponse, failed
@@ -29,6 +30,7 @@ from milestones.domain.errors import (
 log = logging.getLogger("milestones")
 
 UNEXPECTED = 300500
+DATABASE_BUSY = 300503
 NOT_FOUND = NotFound.code
 METHOD_NOT_ALLOWED = 300014
 
@@ -131,6 +133,19 @@ def install_error_handlers(app: FastAPI) -> None:
             return failed(413, [error_item(PayloadTooLarge.code, str(exc.detail))])
         code = INVALID_INPUT if 400 <= status < 500 else UNEXPECTED
         return failed(status, [error_item(code, str(exc.detail))])
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> EnvelopeResponse:
+        # SQLite's one writer: a call that waited past the busy timeout is told to retry,
+        # not answered 500. Anything else the database raises is unexpected.
+        if "database is locked" not in str(exc.orig):
+            return await _unexpected(request, exc)
+        log.warning("database busy on %s %s", request.method, request.url.path)
+        response = failed(
+            503, [error_item(DATABASE_BUSY, "The database is busy; retry the call shortly")]
+        )
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> EnvelopeResponse:
