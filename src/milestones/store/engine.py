@@ -9,17 +9,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, text, update
 
-from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.ingest import AcceptedEvent
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import CustomerState, Day, WorkingSet
 from milestones.store.customers import CustomerRepository
+from milestones.store.enrolments import EnrolmentRepository
 from milestones.store.tables import (
     audience_members,
     contributions,
-    enrolments,
     events,
     target_groups,
     user_cycles,
@@ -29,6 +28,7 @@ from milestones.store.tables import (
     user_targets,
 )
 from milestones.store.target_groups import TargetGroupRepository
+from milestones.store.user_targets import user_target_of
 
 CHUNK = 500
 _LOCK_SPACE = 2**63 - 1
@@ -96,12 +96,7 @@ class SqlEngineStore:
                 select(user_cycles).where(user_cycles.c.user_id.in_(chunk))
             ).mappings():
                 state.anchors[(row["target_group_id"], row["user_id"])] = row["anchor_at"]
-            for row in self._db.execute(
-                select(enrolments).where(
-                    enrolments.c.org_id == org_id, enrolments.c.user_id.in_(chunk)
-                )
-            ).mappings():
-                state.enrolments.append(_enrolment(row))
+            state.enrolments.extend(EnrolmentRepository(self._db).for_users(org_id, chunk))
             rows = self._db.execute(
                 select(audience_members.c.audience_group_id, audience_members.c.user_id).where(
                     audience_members.c.user_id.in_(chunk)
@@ -136,19 +131,7 @@ class SqlEngineStore:
             user_targets.c.org_id == org_id, user_targets.c.user_id.in_(user_ids)
         )
         for row in self._db.execute(query).mappings():
-            yield UserTarget(
-                id=row["id"],
-                target_id=row["target_id"],
-                period_id=row["period_id"],
-                user_id=row["user_id"],
-                slot=row["slot"],
-                starts_at=row["starts_at"],
-                ends_at=row["ends_at"],
-                target_value=row["target_value"],
-                achieved_value=row["achieved_value"],
-                achieved_at=row["achieved_at"],
-                enrolled_at=row["enrolled_at"],
-            )
+            yield user_target_of(row)
 
     def original_bill(self, org_id: int, event_id: str) -> OriginalBill | None:
         row = (
@@ -397,18 +380,6 @@ class SqlEngineStore:
         ]
         self._db.execute(insert(events), rows)
         return {item.index: pk for item, pk in zip(accepted, ids, strict=True)}
-
-
-def _enrolment(row: Any) -> EnrolmentRecord:
-    return EnrolmentRecord(
-        target_id=row["target_id"],
-        user_id=row["user_id"],
-        period_id=row["period_id"] or None,
-        target_value=row["target_value"],
-        initial_value=row["initial_value"],
-        reset_streak=row["reset_streak"],
-        enrolled_at=row["enrolled_at"],
-    )
 
 
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:

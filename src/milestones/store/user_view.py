@@ -18,6 +18,7 @@ from milestones.store.tables import (
     user_milestones,
     user_targets,
 )
+from milestones.store.user_targets import user_target_of
 
 
 @dataclass(slots=True)
@@ -49,19 +50,7 @@ class UserViewRepository:
         scoped = (user_targets.c.org_id.in_(list(org_ids)), user_targets.c.user_id == user_id)
         by_id: dict[int, UserTarget] = {}
         for row in self._db.execute(select(user_targets).where(*scoped)).mappings():
-            by_id[row["id"]] = UserTarget(
-                id=row["id"],
-                target_id=row["target_id"],
-                period_id=row["period_id"],
-                user_id=row["user_id"],
-                slot=row["slot"],
-                starts_at=row["starts_at"],
-                ends_at=row["ends_at"],
-                target_value=row["target_value"],
-                achieved_value=row["achieved_value"],
-                achieved_at=row["achieved_at"],
-                enrolled_at=row["enrolled_at"],
-            )
+            by_id[row["id"]] = user_target_of(row)
         standing.user_targets = list(by_id.values())
         if by_id:
             reached = select(user_milestones).join(
