@@ -21,6 +21,7 @@ from milestones.store.tables import (
     contributions,
     events,
     target_groups,
+    targets,
     user_cycles,
     user_group_periods,
     user_milestones,
@@ -289,8 +290,6 @@ class SqlEngineStore:
         return list(range(start + 1, start + 1 + count))
 
     def _group_ids(self, target_ids: set[int]) -> dict[int, int]:
-        from milestones.store.tables import targets
-
         rows = self._db.execute(
             select(targets.c.id, targets.c.target_group_id).where(targets.c.id.in_(target_ids))
         )

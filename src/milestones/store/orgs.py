@@ -124,12 +124,6 @@ class OrgRepository:
             )
         )
 
-    def client_ids_of(self, org_id: int) -> list[str]:
-        rows = self._db.execute(
-            select(api_clients.c.client_id).where(api_clients.c.org_id == org_id)
-        )
-        return [row[0] for row in rows]
-
     def client_exists(self, client_id: str) -> bool:
         found = self._db.execute(
             select(api_clients.c.id).where(api_clients.c.client_id == client_id)

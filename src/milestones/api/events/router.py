@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from milestones.api.auth import CurrentCaller
 from milestones.api.envelope import EnvelopeResponse, failed, ok
 from milestones.api.events.models import OutcomeAnswer, RejectedAnswer
-from milestones.api.events.schemas import MAX_BULK, BulkIn, EventIn, submission
+from milestones.api.events.schemas import MAX_BULK, BulkIn, submission
 from milestones.api.events.views import bulk_view, outcome_view
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
@@ -83,6 +83,3 @@ def _ingest(request: Request, caller: Caller, submissions: list[Submission]) -> 
             if attempt == _ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
-
-
-__all__ = ["EventIn"]
