@@ -15,6 +15,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# JSON columns keep decimals exact both ways.
+json_text = partial(simplejson.dumps, use_decimal=True)
+json_value = partial(simplejson.loads, use_decimal=True)
 
 
 def normalise_url(url: str) -> str:
@@ -67,11 +70,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _create_engine(url: str) -> Engine:
-    # JSON columns keep decimals exact both ways.
-    json_options: dict[str, Any] = {
-        "json_serializer": partial(simplejson.dumps, use_decimal=True),
-        "json_deserializer": partial(simplejson.loads, use_decimal=True),
-    }
+    json_options: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": json_value}
     if not url.startswith("sqlite"):
         return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **json_options)
     engine = create_engine(

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterator, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, text, update
 
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.ingest import AcceptedEvent
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import CustomerState, Day, WorkingSet
+from milestones.store.bulk import BulkWriter, money, optional_money
 from milestones.store.customers import CustomerRepository
+from milestones.store.database import json_text
 from milestones.store.enrolments import EnrolmentRepository
 from milestones.store.tables import (
     audience_members,
@@ -32,6 +33,35 @@ from milestones.store.target_groups import TargetGroupRepository
 from milestones.store.user_targets import user_target_of
 
 CHUNK = 500
+_USER_TARGET_COLUMNS = (
+    "id",
+    "org_id",
+    "target_group_id",
+    "target_id",
+    "period_id",
+    "user_id",
+    "slot",
+    "starts_at",
+    "ends_at",
+    "target_value",
+    "achieved_value",
+    "achieved_at",
+    "enrolled_at",
+    "updated_at",
+)
+_EVENT_COLUMNS = (
+    "id",
+    "org_id",
+    "event_id",
+    "event_name",
+    "user_id",
+    "event_time",
+    "received_at",
+    "status",
+    "bill_amount",
+    "returned_amount",
+    "payload",
+)
 _LOCK_SPACE = 2**63 - 1
 
 
@@ -47,6 +77,7 @@ class SqlEngineStore:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
         self._postgres = connection.dialect.name == "postgresql"
+        self._bulk = BulkWriter(connection)
 
     def lock_customers(self, org_id: int, user_ids: Sequence[int]) -> None:
         """Serialise concurrent batches per customer (SQLite's write lock already does)."""
@@ -165,14 +196,12 @@ class SqlEngineStore:
         new_ids = self._insert_user_targets(org_id, now, ws)
         self._update_user_targets(now, ws)
         self._save_days(ws, new_ids)
-        if ws.milestones_added:
-            self._db.execute(
-                insert(user_milestones),
-                [
-                    {"user_target_id": ut.id, "trigger_id": tid, "achieved_at": at}
-                    for ut, tid, at in ws.milestones_added
-                ],
-            )
+        bulk = self._bulk
+        bulk.insert(
+            user_milestones,
+            ("user_target_id", "trigger_id", "achieved_at"),
+            [(ut.id, tid, bulk.instant(at)) for ut, tid, at in ws.milestones_added],
+        )
         for user_target, trigger_id in ws.milestones_removed:
             self._db.execute(
                 delete(user_milestones).where(
@@ -190,19 +219,19 @@ class SqlEngineStore:
             )
         self._save_group_achievements(ws)
         event_pks = self._insert_events(org_id, now, accepted)
-        if ws.ledger:
-            self._db.execute(
-                insert(contributions),
-                [
-                    {
-                        "event_pk": event_pks[entry.event_index],
-                        "user_target_id": entry.user_target.id,
-                        "amount": entry.amount,
-                        "kind": entry.kind,
-                    }
-                    for entry in ws.ledger
-                ],
-            )
+        bulk.insert(
+            contributions,
+            ("event_pk", "user_target_id", "amount", "kind"),
+            [
+                (
+                    event_pks[entry.event_index],
+                    entry.user_target.id,
+                    money(entry.amount),
+                    entry.kind,
+                )
+                for entry in ws.ledger
+            ],
+        )
         for item in accepted:
             if item.returns is not None:
                 original_id, amount = item.returns
@@ -248,26 +277,31 @@ class SqlEngineStore:
         new_ids = {ut.id: new_id for ut, new_id in zip(ws.new_user_targets, ids, strict=True)}
         for user_target in ws.new_user_targets:
             user_target.id = new_ids[user_target.id]
-        rows = [
-            {
-                "id": ut.id,
-                "org_id": org_id,
-                "target_group_id": group_ids[ut.target_id],
-                "target_id": ut.target_id,
-                "period_id": ut.period_id,
-                "user_id": ut.user_id,
-                "slot": ut.slot,
-                "starts_at": ut.starts_at,
-                "ends_at": ut.ends_at,
-                "target_value": ut.target_value,
-                "achieved_value": ut.achieved_value,
-                "achieved_at": ut.achieved_at,
-                "enrolled_at": ut.enrolled_at or now,
-                "updated_at": now,
-            }
-            for ut in ws.new_user_targets
-        ]
-        self._db.execute(insert(user_targets), rows)
+        bulk = self._bulk
+        at_now = bulk.instant(now)
+        bulk.insert(
+            user_targets,
+            _USER_TARGET_COLUMNS,
+            [
+                (
+                    ut.id,
+                    org_id,
+                    group_ids[ut.target_id],
+                    ut.target_id,
+                    ut.period_id,
+                    ut.user_id,
+                    ut.slot,
+                    bulk.instant(ut.starts_at),
+                    bulk.instant(ut.ends_at),
+                    money(ut.target_value),
+                    money(ut.achieved_value),
+                    bulk.optional_instant(ut.achieved_at),
+                    bulk.instant(ut.enrolled_at) if ut.enrolled_at else at_now,
+                    at_now,
+                )
+                for ut in ws.new_user_targets
+            ],
+        )
         return new_ids
 
     def _allocate_ids(self, table: Table, count: int) -> list[int]:
@@ -299,59 +333,33 @@ class SqlEngineStore:
         dirty = [ut for ut in ws.dirty.values() if ut.id > 0]
         if not dirty:
             return
-        statement = (
-            update(user_targets)
-            .where(user_targets.c.id == bindparam("ut_id"))
-            .values(
-                achieved_value=bindparam("value"),
-                achieved_at=bindparam("at"),
-                updated_at=bindparam("now"),
-            )
-        )
-        self._db.execute(
-            statement,
+        bulk = self._bulk
+        at_now = bulk.instant(now)
+        bulk.update(
+            user_targets,
+            ("achieved_value", "achieved_at", "updated_at"),
+            ("id",),
             [
-                {"ut_id": ut.id, "value": ut.achieved_value, "at": ut.achieved_at, "now": now}
+                (money(ut.achieved_value), bulk.optional_instant(ut.achieved_at), at_now, ut.id)
                 for ut in dirty
             ],
         )
 
     def _save_days(self, ws: WorkingSet, new_ids: dict[int, int]) -> None:
-        fresh: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
+        bulk = self._bulk
+        fresh: list[tuple[object, ...]] = []
+        changed: list[tuple[object, ...]] = []
         for (user_target_id, day_key), day in ws.days.items():
             if not day.dirty:
                 continue
-            row = {
-                "ut_id": new_ids.get(user_target_id, user_target_id),
-                "day_key": day_key,
-                "visited": day.visited,
-                "max_value": day.max_value,
-            }
-            (fresh if day.is_new else changed).append(row)
-        if fresh:
-            self._db.execute(
-                insert(user_target_days),
-                [
-                    {
-                        "user_target_id": r["ut_id"],
-                        "day": r["day_key"],
-                        "visited": r["visited"],
-                        "max_value": r["max_value"],
-                    }
-                    for r in fresh
-                ],
-            )
-        if changed:
-            self._db.execute(
-                update(user_target_days)
-                .where(
-                    user_target_days.c.user_target_id == bindparam("ut_id"),
-                    user_target_days.c.day == bindparam("day_key"),
-                )
-                .values(visited=bindparam("visited"), max_value=bindparam("max_value")),
-                changed,
-            )
+            values = (bulk.flag(day.visited), optional_money(day.max_value))
+            user_target_id = new_ids.get(user_target_id, user_target_id)
+            if day.is_new:
+                fresh.append((user_target_id, day_key, *values))
+            else:
+                changed.append((*values, user_target_id, day_key))
+        bulk.insert(user_target_days, ("user_target_id", "day", "visited", "max_value"), fresh)
+        bulk.update(user_target_days, ("visited", "max_value"), ("user_target_id", "day"), changed)
 
     def _insert_events(
         self, org_id: int, now: datetime, accepted: list[AcceptedEvent]
@@ -359,25 +367,28 @@ class SqlEngineStore:
         if not accepted:
             return {}
         ids = self._allocate_ids(events, len(accepted))
-        rows = [
-            {
-                "id": pk,
-                "org_id": org_id,
-                "event_id": item.event.event_id,
-                "event_name": item.event.event_name,
-                "user_id": item.event.user_id,
-                "event_time": item.event.event_time,
-                "received_at": now,
-                "status": item.status,
-                "bill_amount": item.event.transaction.bill_amount
-                if item.event.transaction
-                else None,
-                "returned_amount": Decimal(0),
-                "payload": item.payload,
-            }
-            for item, pk in zip(accepted, ids, strict=True)
-        ]
-        self._db.execute(insert(events), rows)
+        bulk = self._bulk
+        at_now = bulk.instant(now)
+        bulk.insert(
+            events,
+            _EVENT_COLUMNS,
+            [
+                (
+                    pk,
+                    org_id,
+                    item.event.event_id,
+                    item.event.event_name,
+                    item.event.user_id,
+                    bulk.instant(item.event.event_time),
+                    at_now,
+                    item.status,
+                    money(item.event.transaction.bill_amount) if item.event.transaction else None,
+                    0,
+                    json_text(item.payload),
+                )
+                for item, pk in zip(accepted, ids, strict=True)
+            ],
+        )
         return {item.index: pk for item, pk in zip(accepted, ids, strict=True)}
 
 

@@ -1,0 +1,76 @@
+"""Driver-level bulk writes for the engine's hot tables.
+
+A batch of 500 events writes tens of thousands of rows (one ledger row per contribution,
+user targets, days). Through SQLAlchemy Core every row's every value goes through the
+column type's bind processor and the compiled statement's parameter construction, which
+cost more than the database's own work. Here each value is converted once, by the same
+rules as :mod:`milestones.store.types`, and the rows go straight to the driver's
+``executemany``, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, Table
+
+from milestones.store.types import MILLI
+
+
+def money(value: Decimal) -> int:
+    """What :class:`milestones.store.types.Money` stores: integer thousandths."""
+    return int(value.quantize(MILLI).scaleb(3))
+
+
+def optional_money(value: Decimal | None) -> int | None:
+    return None if value is None else money(value)
+
+
+class BulkWriter:
+    """``INSERT`` and ``UPDATE`` of many rows with values the driver takes as they are."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+        self._sqlite = connection.dialect.name == "sqlite"
+        self._mark = "?" if self._sqlite else "%s"
+
+    def instant(self, value: datetime) -> object:
+        """What :class:`milestones.store.types.Instant` stores.
+
+        SQLite: naive UTC text in SQLAlchemy's own format, so that stored text compares
+        and parses the same whichever way it was written. PostgreSQL: the aware instant.
+        """
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to an Instant column")
+        if not self._sqlite:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+    def optional_instant(self, value: datetime | None) -> object:
+        return None if value is None else self.instant(value)
+
+    def flag(self, value: bool) -> object:
+        return int(value) if self._sqlite else value
+
+    def insert(self, table: Table, columns: Sequence[str], rows: list[tuple[object, ...]]) -> None:
+        if not rows:
+            return
+        names = ", ".join(columns)
+        marks = ", ".join([self._mark] * len(columns))
+        self._db.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+
+    def update(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        rows: list[tuple[object, ...]],
+    ) -> None:
+        """``UPDATE table SET columns... WHERE keys...``; each row is the columns, then the keys."""
+        if not rows:
+            return
+        sets = ", ".join(f"{name} = {self._mark}" for name in columns)
+        where = " AND ".join(f"{name} = {self._mark}" for name in keys)
+        self._db.exec_driver_sql(f"UPDATE {table.name} SET {sets} WHERE {where}", rows)
