@@ -35,6 +35,7 @@ class BulkWriter:
         self._db = connection
         self._sqlite = connection.dialect.name == "sqlite"
         self._mark = "?" if self._sqlite else "%s"
+        self._instants: dict[datetime, object] = {}
 
     def instant(self, value: datetime) -> object:
         """What :class:`milestones.store.types.Instant` stores.
@@ -46,7 +47,12 @@ class BulkWriter:
             raise ValueError("naive datetime given to an Instant column")
         if not self._sqlite:
             return value
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        # A batch writes the same few period bounds thousands of times.
+        found = self._instants.get(value)
+        if found is None:
+            utc = value.astimezone(UTC).replace(tzinfo=None)
+            found = self._instants[value] = utc.isoformat(" ", "microseconds")
+        return found
 
     def optional_instant(self, value: datetime | None) -> object:
         return None if value is None else self.instant(value)
@@ -74,3 +80,29 @@ class BulkWriter:
         sets = ", ".join(f"{name} = {self._mark}" for name in columns)
         where = " AND ".join(f"{name} = {self._mark}" for name in keys)
         self._db.exec_driver_sql(f"UPDATE {table.name} SET {sets} WHERE {where}", rows)
+
+    def delete(self, table: Table, keys: Sequence[str], rows: list[tuple[object, ...]]) -> None:
+        """``DELETE FROM table WHERE keys...``, once per row of key values."""
+        if not rows:
+            return
+        where = " AND ".join(f"{name} = {self._mark}" for name in keys)
+        self._db.exec_driver_sql(f"DELETE FROM {table.name} WHERE {where}", rows)
+
+    def upsert(
+        self,
+        table: Table,
+        keys: Sequence[str],
+        columns: Sequence[str],
+        rows: list[tuple[object, ...]],
+    ) -> None:
+        """Insert rows of keys then columns; a row whose keys exist replaces its columns."""
+        if not rows:
+            return
+        names = ", ".join((*keys, *columns))
+        marks = ", ".join([self._mark] * (len(keys) + len(columns)))
+        sets = ", ".join(f"{name} = excluded.{name}" for name in columns)
+        self._db.exec_driver_sql(
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}",
+            rows,
+        )

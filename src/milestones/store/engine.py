@@ -242,32 +242,15 @@ class SqlEngineStore:
                 )
 
     def _save_group_achievements(self, ws: WorkingSet) -> None:
-        table = user_group_periods
-        for group_id, period_id, user_id in ws.group_achievements_removed:
-            self._db.execute(
-                delete(table).where(
-                    table.c.target_group_id == group_id,
-                    table.c.period_id == period_id,
-                    table.c.user_id == user_id,
-                )
-            )
-        if ws.group_achievements_added:
-            keys = list(ws.group_achievements_added)
-            for group_id, period_id, user_id in keys:
-                self._db.execute(
-                    delete(table).where(
-                        table.c.target_group_id == group_id,
-                        table.c.period_id == period_id,
-                        table.c.user_id == user_id,
-                    )
-                )
-            self._db.execute(
-                insert(table),
-                [
-                    {"target_group_id": g, "period_id": p, "user_id": u, "achieved_at": at}
-                    for (g, p, u), at in ws.group_achievements_added.items()
-                ],
-            )
+        bulk = self._bulk
+        keys = ("target_group_id", "period_id", "user_id")
+        bulk.delete(user_group_periods, keys, list(ws.group_achievements_removed))
+        bulk.upsert(
+            user_group_periods,
+            keys,
+            ("achieved_at",),
+            [(*key, bulk.instant(at)) for key, at in ws.group_achievements_added.items()],
+        )
 
     def _insert_user_targets(self, org_id: int, now: datetime, ws: WorkingSet) -> dict[int, int]:
         if not ws.new_user_targets:

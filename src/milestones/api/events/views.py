@@ -16,6 +16,8 @@ from milestones.engine.contribute import Effect
 from milestones.engine.ingest import EventOutcome
 
 Json = dict[str, object]
+# (target id, period id, window start, window end) -> that period's part of a side effect
+_Places = dict[tuple[int, int, datetime, datetime], Json]
 _MILLISECOND = timedelta(milliseconds=1)
 _MILLI = Decimal("0.001")
 
@@ -25,19 +27,21 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(_MILLI)
 
 
-def outcome_view(outcome: EventOutcome) -> Json:
+def outcome_view(outcome: EventOutcome, places: _Places | None = None) -> Json:
+    places = {} if places is None else places
     return {
         "eventId": outcome.event_id,
         "status": outcome.status,
-        "sideEffects": [side_effect(effect) for effect in outcome.effects],
+        "sideEffects": [side_effect(effect, places) for effect in outcome.effects],
         "errors": outcome.errors,
     }
 
 
 def bulk_view(outcomes: Sequence[EventOutcome]) -> Json:
     counts = Counter(outcome.status for outcome in outcomes)
+    places: _Places = {}  # a batch's side effects name the same few periods again and again
     return {
-        "results": [outcome_view(outcome) for outcome in outcomes],
+        "results": [outcome_view(outcome, places) for outcome in outcomes],
         "summary": {
             "total": len(outcomes),
             **{
@@ -48,12 +52,17 @@ def bulk_view(outcomes: Sequence[EventOutcome]) -> Json:
     }
 
 
-def side_effect(effect: Effect) -> Json:
+def side_effect(effect: Effect, places: _Places | None = None) -> Json:
     tracked = effect.tracked
     group = tracked.group
-    zone = group.zone
     user_target = effect.user_target
     move = effect.move
+    place_key = (tracked.id, effect.period.id, user_target.starts_at, user_target.ends_at)
+    place = None if places is None else places.get(place_key)
+    if place is None:
+        place = _place(effect)
+        if places is not None:
+            places[place_key] = place
     view: Json = {
         "targetGroupId": group.id,
         "targetGroupName": group.name,
@@ -61,14 +70,7 @@ def side_effect(effect: Effect) -> Json:
         "targetName": tracked.target.name,
         "userTargetId": user_target.id,
         "userId": user_target.user_id,
-        "periodId": effect.period.id,
-        "periodRefCode": effect.period.ref_code,
-        "periodStartDate": user_target.starts_at.astimezone(zone).date().isoformat(),
-        "periodEndDate": _last_day(user_target, zone),
-        "periodStartDateWithTimeStamp": utc_text(user_target.starts_at),
-        "periodEndDateWithTimeStamp": utc_text(_shown_end(effect)),
-        "targetEvaluationType": group.evaluation_type.value,
-        "trackingType": group.tracking_type.value,
+        **place,
         "contributionType": effect.kind,
         "definedTargetValue": _money(user_target.target_value),
         "currentEventTargetValue": _money(move.amount),
@@ -109,6 +111,22 @@ def side_effect(effect: Effect) -> Json:
             {"id": trigger.id, "triggerName": trigger.name} for trigger in move.milestones_revoked
         ]
     return view
+
+
+def _place(effect: Effect) -> Json:
+    """The period's part of a side effect: the same for every customer in that window."""
+    group = effect.tracked.group
+    user_target = effect.user_target
+    return {
+        "periodId": effect.period.id,
+        "periodRefCode": effect.period.ref_code,
+        "periodStartDate": user_target.starts_at.astimezone(group.zone).date().isoformat(),
+        "periodEndDate": _last_day(user_target, group.zone),
+        "periodStartDateWithTimeStamp": utc_text(user_target.starts_at),
+        "periodEndDateWithTimeStamp": utc_text(_shown_end(effect)),
+        "targetEvaluationType": group.evaluation_type.value,
+        "trackingType": group.tracking_type.value,
+    }
 
 
 def _streak(effect: Effect, status: StreakStatus) -> Json:
