@@ -33,6 +33,8 @@ class TrackedTarget:
     periods: tuple[Period, ...]
     audience_ids: frozenset[int]
     starts: tuple[datetime, ...]
+    # Targets with equal keys read every event alike (same KPI, expression, field, currency).
+    reading_key: Hashable
 
     @property
     def id(self) -> int:
@@ -71,6 +73,7 @@ class Catalogue:
                         int(str(item["audienceGroupId"])) for item in target.audience_filter
                     ),
                     starts=tuple(period.window.starts_at for period in group.periods),
+                    reading_key=_reading_key(target),
                 )
                 self.by_id[target.id] = tracked
                 if group.active and target.active:
@@ -79,6 +82,19 @@ class Catalogue:
     def listening(self, event_name: str) -> list[TrackedTarget]:
         """The active targets of active groups that count this event name."""
         return self.by_event.get(event_name, [])
+
+
+def _reading_key(target: Target) -> Hashable:
+    """Everything of a target that :func:`milestones.domain.kpis.read` looks at."""
+    field = target.extended_field_info
+    return (
+        target.entity,
+        target.target_type,
+        target.expression_json,
+        tuple(sorted((key, repr(value)) for key, value in field.items())) if field else None,
+        target.alternate_currency_identifier,
+        target.program_id,
+    )
 
 
 class CatalogueCache:

@@ -5,6 +5,7 @@ SPEC §6, §8 and §9.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -85,6 +86,8 @@ class GroupWatch:
         A group achieved by this event is achieved at the event's time (with a SUM
         threshold that can be later than any of its targets' own achievements).
         """
+        if not self._periods:  # no unified or streak group moved
+            return effects
         last: dict[tuple[int, int], int] = {}
         for index, effect in enumerate(effects):
             last[(effect.tracked.group.id, effect.period.id)] = index
@@ -160,6 +163,8 @@ class Contributor:
         self.now = now
         self.retro = timedelta(days=org.retro_buffer_days)
         self.watch = GroupWatch(working_set, 0, now)
+        # A customer's cycles of a group, by the group and the customer's anchor.
+        self._cycle_windows: dict[tuple[int, datetime], list[PeriodWindow]] = {}
 
     def apply(
         self, event: Event, index: int, listening: list[TrackedTarget]
@@ -169,12 +174,17 @@ class Contributor:
         too_late = False
         self.watch = GroupWatch(self.ws, event.user_id, self.now)
         contexts = EventContexts(event, self.ws.custom_fields.get(event.user_id))
+        readings: dict[Hashable, Reading | None] = {}
         for tracked in listening:
             if not passes_filters(tracked.target.filters, event):
                 continue
             if not self._enrollable(tracked, event):
                 continue
-            reading = read(tracked.target, tracked.expression, event, contexts)
+            key = tracked.reading_key
+            if key in readings:
+                reading = readings[key]
+            else:
+                reading = readings[key] = read(tracked.target, tracked.expression, event, contexts)
             if reading is None:
                 continue
             try:
@@ -231,15 +241,18 @@ class Contributor:
             if anchor is None:
                 return []
             self.ws.set_anchor(group.id, event.user_id, anchor)
-        return cyclic_periods(
-            group_id=group.id,
-            zone=group.zone,
-            frequency_type=group.frequency_type,
-            frequency=group.frequency,
-            total_periods=len(tracked.periods),
-            first_event_at=anchor,
-            group_end=group.cycle_end,
-        )
+        found = self._cycle_windows.get((group.id, anchor))
+        if found is None:
+            found = self._cycle_windows[(group.id, anchor)] = cyclic_periods(
+                group_id=group.id,
+                zone=group.zone,
+                frequency_type=group.frequency_type,
+                frequency=group.frequency,
+                total_periods=len(tracked.periods),
+                first_event_at=anchor,
+                group_end=group.cycle_end,
+            )
+        return found
 
     def _first_anchor(self, tracked: TrackedTarget, event: Event) -> datetime | None:
         """Cycle 1 starts at enrolment for imported customers, else at this first event."""

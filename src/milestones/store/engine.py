@@ -282,7 +282,7 @@ class SqlEngineStore:
                     bulk.instant(ut.enrolled_at) if ut.enrolled_at else at_now,
                     at_now,
                 )
-                for ut in ws.new_user_targets
+                for ut in sorted(ws.new_user_targets, key=_index_order)
             ],
         )
         return new_ids
@@ -378,3 +378,8 @@ class SqlEngineStore:
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
+
+
+def _index_order(user_target: UserTarget) -> tuple[int, int, int]:
+    """Rows inserted in the order of the unique index land on neighbouring pages."""
+    return (user_target.target_id, user_target.period_id, user_target.user_id)
