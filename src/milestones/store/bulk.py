@@ -4,8 +4,13 @@ A batch of 500 events writes tens of thousands of rows (one ledger row per contr
 user targets, days). Through SQLAlchemy Core every row's every value goes through the
 column type's bind processor and the compiled statement's parameter construction, which
 cost more than the database's own work. Here each value is converted once, by the same
-rules as :mod:`milestones.store.types`, and the rows go straight to the driver's
-``executemany``, inside the caller's transaction.
+rules as :mod:`milestones.store.types`, inside the caller's transaction:
+
+- SQLite: the rows go straight to the driver's ``executemany`` (in-process, no round
+  trips);
+- PostgreSQL: one statement per table, each column sent as one array and unpacked by
+  ``unnest`` (psycopg's ``executemany`` would still cost a Python round of parameter
+  dumping and protocol work per row).
 """
 
 from __future__ import annotations
@@ -64,6 +69,12 @@ class BulkWriter:
         if not rows:
             return
         names = ", ".join(columns)
+        if not self._sqlite:
+            self._unnest(
+                f"INSERT INTO {table.name} ({names}) SELECT * FROM {self._arrays(table, columns)}",
+                rows,
+            )
+            return
         marks = ", ".join([self._mark] * len(columns))
         self._db.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
@@ -77,6 +88,12 @@ class BulkWriter:
         """``UPDATE table SET columns... WHERE keys...``; each row is the columns, then the keys."""
         if not rows:
             return
+        if not self._sqlite:
+            sets = ", ".join(f"{name} = v.{name}" for name in columns)
+            where = " AND ".join(f"t.{name} = v.{name}" for name in keys)
+            arrays = self._arrays(table, (*columns, *keys))
+            self._unnest(f"UPDATE {table.name} AS t SET {sets} FROM {arrays} WHERE {where}", rows)
+            return
         sets = ", ".join(f"{name} = {self._mark}" for name in columns)
         where = " AND ".join(f"{name} = {self._mark}" for name in keys)
         self._db.exec_driver_sql(f"UPDATE {table.name} SET {sets} WHERE {where}", rows)
@@ -84,6 +101,11 @@ class BulkWriter:
     def delete(self, table: Table, keys: Sequence[str], rows: list[tuple[object, ...]]) -> None:
         """``DELETE FROM table WHERE keys...``, once per row of key values."""
         if not rows:
+            return
+        if not self._sqlite:
+            where = " AND ".join(f"t.{name} = v.{name}" for name in keys)
+            arrays = self._arrays(table, keys)
+            self._unnest(f"DELETE FROM {table.name} AS t USING {arrays} WHERE {where}", rows)
             return
         where = " AND ".join(f"{name} = {self._mark}" for name in keys)
         self._db.exec_driver_sql(f"DELETE FROM {table.name} WHERE {where}", rows)
@@ -99,10 +121,26 @@ class BulkWriter:
         if not rows:
             return
         names = ", ".join((*keys, *columns))
-        marks = ", ".join([self._mark] * (len(keys) + len(columns)))
         sets = ", ".join(f"{name} = excluded.{name}" for name in columns)
+        conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+        if not self._sqlite:
+            arrays = self._arrays(table, (*keys, *columns))
+            self._unnest(
+                f"INSERT INTO {table.name} ({names}) SELECT * FROM {arrays} {conflict}", rows
+            )
+            return
+        marks = ", ".join([self._mark] * (len(keys) + len(columns)))
         self._db.exec_driver_sql(
-            f"INSERT INTO {table.name} ({names}) VALUES ({marks}) "
-            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}",
-            rows,
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {conflict}", rows
         )
+
+    def _arrays(self, table: Table, columns: Sequence[str]) -> str:
+        """``unnest(%b::type[], ...) AS v(columns)``: one array per column, sent in binary."""
+        types = [table.c[name].type.compile(dialect=self._db.dialect) for name in columns]
+        casts = ", ".join(f"%b::{type_}[]" for type_ in types)
+        return f"unnest({casts}) AS v({', '.join(columns)})"
+
+    def _unnest(self, statement: str, rows: list[tuple[object, ...]]) -> None:
+        """Run ``statement`` once, with the rows turned into one list per column."""
+        columns = tuple(list(column) for column in zip(*rows, strict=True))
+        self._db.exec_driver_sql(statement, columns)

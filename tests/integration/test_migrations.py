@@ -1,0 +1,77 @@
+"""Migrations over a database that already holds the engine's rows, on both engines."""
+
+from __future__ import annotations
+
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from milestones.store.database import Database, alembic_config
+from tests.api.groups import monthly_spend
+from tests.conftest import OrgCredentials
+
+ENGINE_TABLES = (
+    "user_targets",
+    "contributions",
+    "user_milestones",
+    "user_target_days",
+    "user_group_periods",
+)
+
+
+def _counts(database: Database) -> dict[str, int]:
+    with database.engine.connect() as connection:
+        return {
+            table: int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            for table in ENGINE_TABLES
+        }
+
+
+def _view(client: TestClient, org: OrgCredentials) -> object:
+    response = client.get("/v3.1/users/7001/targetGroups", auth=org.auth)
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+def test_dropping_the_engine_tables_foreign_keys_keeps_every_row_both_ways(
+    client: TestClient, org: OrgCredentials, database: Database
+) -> None:
+    halfway = [{"triggerName": "half", "triggerValueType": "PERCENTAGE", "triggerValue": 50}]
+    spend = {"name": "spend", "targetEntity": "TRANSACTION", "targetType": "SALES"}
+    visits = {"name": "visits", "targetEntity": "TRANSACTION", "targetType": "VISIT"}
+    groups = [
+        monthly_spend(
+            targets=[{**spend, "defaultValue": 1000, "targetMilestoneTriggers": halfway}]
+        ),
+        monthly_spend("Visits", targets=[{**visits, "defaultValue": 2}]),
+        monthly_spend(
+            "Both",
+            trackingType="UNIFIED",
+            combinationType="ALL",
+            targets=[{**spend, "defaultValue": 100}, {**visits, "defaultValue": 1}],
+        ),
+    ]
+    for body in groups:
+        assert client.post("/v3/targetGroups", json=body, auth=org.auth).status_code == 201
+    events = [
+        {
+            "eventId": f"B-{n}",
+            "eventName": "TransactionAdd",
+            "userId": 7001,
+            "eventTime": f"2024-08-2{n}T09:00:00.000Z",
+            "transaction": {"billAmount": 300 * n},
+        }
+        for n in (5, 6)
+    ]
+    answer = client.post("/v3/events/bulk", json={"events": events}, auth=org.auth)
+    assert answer.status_code == 200, answer.text
+    before, view = _counts(database), _view(client, org)
+    assert all(before[table] > 0 for table in ENGINE_TABLES), before
+
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0004")
+    assert _counts(database) == before
+    database.migrate()
+
+    assert _counts(database) == before
+    assert _view(client, org) == view
