@@ -1,4 +1,4 @@
-"""Driver-level bulk writes for the engine's hot tables.
+"""Driver-level bulk reads and writes for the engine's hot tables.
 
 A batch of 500 events writes tens of thousands of rows (one ledger row per contribution,
 user targets, days). Through SQLAlchemy Core every row's every value goes through the
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, Table
 
@@ -33,6 +34,15 @@ def optional_money(value: Decimal | None) -> int | None:
     return None if value is None else money(value)
 
 
+def money_of(stored: int) -> Decimal:
+    """The Decimal a stored count of thousandths stands for (``1200500`` -> ``1200.500``)."""
+    return Decimal(stored).scaleb(-3)
+
+
+def optional_money_of(stored: int | None) -> Decimal | None:
+    return None if stored is None else money_of(stored)
+
+
 class BulkWriter:
     """``INSERT`` and ``UPDATE`` of many rows with values the driver takes as they are."""
 
@@ -41,6 +51,7 @@ class BulkWriter:
         self._sqlite = connection.dialect.name == "sqlite"
         self._mark = "?" if self._sqlite else "%s"
         self._instants: dict[datetime, object] = {}
+        self._read_instants: dict[object, datetime] = {}
 
     def instant(self, value: datetime) -> object:
         """What :class:`milestones.store.types.Instant` stores.
@@ -61,6 +72,39 @@ class BulkWriter:
 
     def optional_instant(self, value: datetime | None) -> object:
         return None if value is None else self.instant(value)
+
+    def instant_of(self, stored: object) -> datetime:
+        """The aware UTC instant a stored value stands for (the reverse of :meth:`instant`)."""
+        found = self._read_instants.get(stored)
+        if found is None:
+            if isinstance(stored, str):
+                found = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+            elif isinstance(stored, datetime):
+                found = stored.astimezone(UTC)
+            else:
+                raise TypeError(f"not a stored instant: {stored!r}")
+            self._read_instants[stored] = found
+        return found
+
+    def optional_instant_of(self, stored: object) -> datetime | None:
+        return None if stored is None else self.instant_of(stored)
+
+    def select(
+        self, statement: str, values: Sequence[object], *, among: Sequence[object]
+    ) -> list[tuple[Any, ...]]:
+        """Rows of ``statement``, whose ``{among}`` is a membership test on ``among``.
+
+        ``values`` are the parameters before it, e.g.
+        ``select("SELECT id FROM t WHERE org_id = ? AND user_id {among}", [7], among=ids)``
+        (write the parameter marks as ``?``; they become the driver's own).
+        """
+        if self._sqlite:
+            test = f"IN ({', '.join('?' * len(among))})" if among else "IN (NULL)"
+            rows = self._db.exec_driver_sql(statement.format(among=test), (*values, *among))
+        else:
+            sql = statement.replace("?", "%s").format(among="= ANY(%s)")
+            rows = self._db.exec_driver_sql(sql, (*values, list(among)))
+        return [tuple(row) for row in rows]
 
     def flag(self, value: bool) -> object:
         return int(value) if self._sqlite else value

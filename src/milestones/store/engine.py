@@ -13,7 +13,13 @@ from milestones.domain.target_groups import TargetGroup
 from milestones.engine.ingest import AcceptedEvent
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import CustomerState, Day, WorkingSet
-from milestones.store.bulk import BulkWriter, money, optional_money
+from milestones.store.bulk import (
+    BulkWriter,
+    money,
+    money_of,
+    optional_money,
+    optional_money_of,
+)
 from milestones.store.customers import CustomerRepository
 from milestones.store.database import json_text
 from milestones.store.enrolments import EnrolmentRepository
@@ -30,7 +36,6 @@ from milestones.store.tables import (
     user_targets,
 )
 from milestones.store.target_groups import TargetGroupRepository
-from milestones.store.user_targets import user_target_of
 
 CHUNK = 500
 _USER_TARGET_COLUMNS = (
@@ -142,28 +147,48 @@ class SqlEngineStore:
                 key = (row["target_group_id"], row["period_id"], row["user_id"])
                 state.group_achievements[key] = row["achieved_at"]
         by_id = {user_target.id: user_target for user_target in state.user_targets}
+        bulk = self._bulk
         for chunk in _chunks(list(by_id)):
-            for row in self._db.execute(
-                select(user_milestones).where(user_milestones.c.user_target_id.in_(chunk))
-            ).mappings():
-                by_id[row["user_target_id"]].milestones[row["trigger_id"]] = row["achieved_at"]
-            for row in self._db.execute(
-                select(user_target_days).where(
-                    user_target_days.c.user_target_id.in_(chunk),
-                    user_target_days.c.day >= since_day,
-                )
-            ).mappings():
-                state.days[(row["user_target_id"], row["day"])] = Day(
-                    visited=row["visited"], max_value=row["max_value"], is_new=False
+            for user_target_id, trigger_id, achieved_at in bulk.select(
+                "SELECT user_target_id, trigger_id, achieved_at FROM user_milestones "
+                "WHERE user_target_id {among}",
+                (),
+                among=chunk,
+            ):
+                by_id[user_target_id].milestones[trigger_id] = bulk.instant_of(achieved_at)
+            for user_target_id, day, visited, max_value in bulk.select(
+                "SELECT user_target_id, day, visited, max_value FROM user_target_days "
+                "WHERE day >= ? AND user_target_id {among}",
+                (since_day,),
+                among=chunk,
+            ):
+                state.days[(user_target_id, day)] = Day(
+                    visited=bool(visited), max_value=optional_money_of(max_value), is_new=False
                 )
         return state
 
     def _user_targets(self, org_id: int, user_ids: list[int]) -> Iterator[UserTarget]:
-        query = select(user_targets).where(
-            user_targets.c.org_id == org_id, user_targets.c.user_id.in_(user_ids)
-        )
-        for row in self._db.execute(query).mappings():
-            yield user_target_of(row)
+        bulk = self._bulk
+        for row in bulk.select(
+            "SELECT id, target_id, period_id, user_id, slot, starts_at, ends_at, target_value, "
+            "achieved_value, achieved_at, enrolled_at FROM user_targets "
+            "WHERE org_id = ? AND user_id {among}",
+            (org_id,),
+            among=user_ids,
+        ):
+            yield UserTarget(
+                id=row[0],
+                target_id=row[1],
+                period_id=row[2],
+                user_id=row[3],
+                slot=row[4],
+                starts_at=bulk.instant_of(row[5]),
+                ends_at=bulk.instant_of(row[6]),
+                target_value=money_of(row[7]),
+                achieved_value=money_of(row[8]),
+                achieved_at=bulk.optional_instant_of(row[9]),
+                enrolled_at=bulk.instant_of(row[10]),
+            )
 
     def original_bill(self, org_id: int, event_id: str) -> OriginalBill | None:
         row = (
