@@ -61,6 +61,9 @@ class Catalogue:
     def __init__(self, groups: list[TargetGroup]) -> None:
         self.by_event: dict[str, list[TrackedTarget]] = defaultdict(list)
         self.by_id: dict[int, TrackedTarget] = {}
+        self.streak_group_ids = frozenset(
+            group.id for group in groups if group.tracking_type.is_streak
+        )
         for group in groups:
             for target in group.targets:
                 tracked = TrackedTarget(

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, Event
 from milestones.domain.orgs import Org
+from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.catalogue import Catalogue, CatalogueCache
 from milestones.engine.contribute import Contributor, Effect
@@ -50,6 +51,22 @@ class EventOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadScope:
+    """Which of a batch's customers' state to load.
+
+    An event only moves user targets of periods that contain it, so user targets that
+    ended before the batch's earliest event stay in the database: a customer's years of
+    history do not slow down their next purchase. Streak groups are the exception (a
+    level counts achieved periods back to the first), and so are the user targets a
+    returned bill reached, which the batch loads by id when it meets the return.
+    """
+
+    ended_before: datetime  # user targets ending at or before this instant are not loaded
+    whole_groups: frozenset[int]  # groups whose every period is loaded
+    since_day: str  # first local day of the VISIT and MAX day records loaded
+
+
+@dataclass(frozen=True, slots=True)
 class AcceptedEvent:
     """An event to store: its place in the batch, its status, and for a return what it gave back."""
 
@@ -68,8 +85,15 @@ class EngineStore(Protocol):
     def catalogue_signature(self, org_id: int) -> Hashable: ...
     def load_groups(self, org_id: int) -> list[TargetGroup]: ...
     def load_customers(
-        self, org_id: int, user_ids: Sequence[int], since_day: str
-    ) -> CustomerState: ...
+        self, org_id: int, user_ids: Sequence[int], scope: LoadScope
+    ) -> CustomerState:
+        """The customers' state; of their user targets, those ``scope`` says a batch can move."""
+        ...
+
+    def user_targets_by_id(self, org_id: int, ids: Collection[int]) -> list[UserTarget]:
+        """User targets (with their milestones) by id, e.g. those a returned bill reached."""
+        ...
+
     def original_bill(self, org_id: int, event_id: str) -> OriginalBill | None: ...
     def save(
         self, org_id: int, now: datetime, accepted: list[AcceptedEvent], ws: WorkingSet
@@ -126,8 +150,13 @@ class _Batch:
         self.catalogue: Catalogue = cache.get(
             org.id, store.catalogue_signature(org.id), lambda: store.load_groups(org.id)
         )
-        since = (min(event.event_time for event in events) - timedelta(days=2)).date().isoformat()
-        self.ws = WorkingSet(store.load_customers(org.id, user_ids, since))
+        earliest = min(event.event_time for event in events)
+        scope = LoadScope(
+            ended_before=min(earliest, now),  # a return carries into the period open now
+            whole_groups=self.catalogue.streak_group_ids,
+            since_day=(earliest - timedelta(days=2)).date().isoformat(),
+        )
+        self.ws = WorkingSet(store.load_customers(org.id, user_ids, scope))
         self.contributor = Contributor(self.ws, org, now)
         self.accepted: list[AcceptedEvent] = []
         self.seen: set[str] = set()
@@ -164,6 +193,9 @@ class _Batch:
             )
         if original.user_id != event.user_id:
             raise ReturnRefused(f"bill {original_id} belongs to another customer", "userId")
+        missing = {ut_id for ut_id, _ in original.contributions if ut_id not in self.ws.by_id}
+        if missing:
+            self.ws.adopt(self.store.user_targets_by_id(self.org.id, missing))
         amount = returned_amount(event.bill_return, original)
         effects = take_back(
             original, amount, index, event.event_time, self.ws, self.catalogue, self.org, self.now

@@ -80,6 +80,12 @@ class WorkingSet:
         )
         self.by_id[user_target.id] = user_target
 
+    def adopt(self, loaded: Iterable[UserTarget]) -> None:
+        """Track stored user targets loaded after the batch began (never replacing one)."""
+        for user_target in loaded:
+            if user_target.id not in self.by_id:
+                self._index(user_target)
+
     def find(self, target_id: int, period_id: int, user_id: int) -> UserTarget | None:
         return self._by_key.get((target_id, period_id, user_id))
 

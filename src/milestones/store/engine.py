@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Table, delete, func, insert, select, text, up
 
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
-from milestones.engine.ingest import AcceptedEvent
+from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import CustomerState, Day, WorkingSet
 from milestones.store.bulk import (
@@ -38,6 +38,10 @@ from milestones.store.tables import (
 from milestones.store.target_groups import TargetGroupRepository
 
 CHUNK = 500
+_USER_TARGET_READ = (
+    "id, target_id, period_id, user_id, slot, starts_at, ends_at, target_value, "
+    "achieved_value, achieved_at, enrolled_at"
+)
 _USER_TARGET_COLUMNS = (
     "id",
     "org_id",
@@ -125,10 +129,12 @@ class SqlEngineStore:
         ]
         return TargetGroupRepository(self._db).load(ids)
 
-    def load_customers(self, org_id: int, user_ids: Sequence[int], since_day: str) -> CustomerState:
+    def load_customers(
+        self, org_id: int, user_ids: Sequence[int], scope: LoadScope
+    ) -> CustomerState:
         state = CustomerState()
         for chunk in _chunks(list(user_ids)):
-            state.user_targets.extend(self._user_targets(org_id, chunk))
+            state.user_targets.extend(self._user_targets(org_id, chunk, scope))
             for row in self._db.execute(
                 select(user_cycles).where(user_cycles.c.user_id.in_(chunk))
             ).mappings():
@@ -147,6 +153,33 @@ class SqlEngineStore:
                 key = (row["target_group_id"], row["period_id"], row["user_id"])
                 state.group_achievements[key] = row["achieved_at"]
         by_id = {user_target.id: user_target for user_target in state.user_targets}
+        self._add_milestones(by_id)
+        bulk = self._bulk
+        for chunk in _chunks(list(by_id)):
+            for user_target_id, day, visited, max_value in bulk.select(
+                "SELECT user_target_id, day, visited, max_value FROM user_target_days "
+                "WHERE day >= ? AND user_target_id {among}",
+                (scope.since_day,),
+                among=chunk,
+            ):
+                state.days[(user_target_id, day)] = Day(
+                    visited=bool(visited), max_value=optional_money_of(max_value), is_new=False
+                )
+        return state
+
+    def user_targets_by_id(self, org_id: int, ids: Collection[int]) -> list[UserTarget]:
+        found: list[UserTarget] = []
+        for chunk in _chunks(sorted(ids)):
+            rows = self._bulk.select(
+                f"SELECT {_USER_TARGET_READ} FROM user_targets WHERE org_id = ? AND id {{among}}",
+                (org_id,),
+                among=chunk,
+            )
+            found.extend(self._user_target(row) for row in rows)
+        self._add_milestones({user_target.id: user_target for user_target in found})
+        return found
+
+    def _add_milestones(self, by_id: dict[int, UserTarget]) -> None:
         bulk = self._bulk
         for chunk in _chunks(list(by_id)):
             for user_target_id, trigger_id, achieved_at in bulk.select(
@@ -156,39 +189,38 @@ class SqlEngineStore:
                 among=chunk,
             ):
                 by_id[user_target_id].milestones[trigger_id] = bulk.instant_of(achieved_at)
-            for user_target_id, day, visited, max_value in bulk.select(
-                "SELECT user_target_id, day, visited, max_value FROM user_target_days "
-                "WHERE day >= ? AND user_target_id {among}",
-                (since_day,),
-                among=chunk,
-            ):
-                state.days[(user_target_id, day)] = Day(
-                    visited=bool(visited), max_value=optional_money_of(max_value), is_new=False
-                )
-        return state
 
-    def _user_targets(self, org_id: int, user_ids: list[int]) -> Iterator[UserTarget]:
+    def _user_targets(
+        self, org_id: int, user_ids: list[int], scope: LoadScope
+    ) -> Iterator[UserTarget]:
+        """The customers' user targets of periods still open at the batch's earliest event."""
         bulk = self._bulk
-        for row in bulk.select(
-            "SELECT id, target_id, period_id, user_id, slot, starts_at, ends_at, target_value, "
-            "achieved_value, achieved_at, enrolled_at FROM user_targets "
-            "WHERE org_id = ? AND user_id {among}",
-            (org_id,),
+        whole = sorted(scope.whole_groups) or [0]
+        marks = ", ".join("?" * len(whole))
+        rows = bulk.select(
+            f"SELECT {_USER_TARGET_READ} FROM user_targets "
+            f"WHERE org_id = ? AND (ends_at > ? OR target_group_id IN ({marks})) "
+            "AND user_id {among}",
+            (org_id, bulk.instant(scope.ended_before), *whole),
             among=user_ids,
-        ):
-            yield UserTarget(
-                id=row[0],
-                target_id=row[1],
-                period_id=row[2],
-                user_id=row[3],
-                slot=row[4],
-                starts_at=bulk.instant_of(row[5]),
-                ends_at=bulk.instant_of(row[6]),
-                target_value=money_of(row[7]),
-                achieved_value=money_of(row[8]),
-                achieved_at=bulk.optional_instant_of(row[9]),
-                enrolled_at=bulk.instant_of(row[10]),
-            )
+        )
+        return map(self._user_target, rows)
+
+    def _user_target(self, row: tuple[Any, ...]) -> UserTarget:
+        bulk = self._bulk
+        return UserTarget(
+            id=row[0],
+            target_id=row[1],
+            period_id=row[2],
+            user_id=row[3],
+            slot=row[4],
+            starts_at=bulk.instant_of(row[5]),
+            ends_at=bulk.instant_of(row[6]),
+            target_value=money_of(row[7]),
+            achieved_value=money_of(row[8]),
+            achieved_at=bulk.optional_instant_of(row[9]),
+            enrolled_at=bulk.instant_of(row[10]),
+        )
 
     def original_bill(self, org_id: int, event_id: str) -> OriginalBill | None:
         row = (
