@@ -100,11 +100,11 @@ class BulkWriter:
         """
         if self._sqlite:
             test = f"IN ({', '.join('?' * len(among))})" if among else "IN (NULL)"
-            rows = self._db.exec_driver_sql(statement.format(among=test), (*values, *among))
+            result = self._db.exec_driver_sql(statement.format(among=test), (*values, *among))
         else:
-            sql = statement.replace("?", "%s").format(among="= ANY(%s)")
-            rows = self._db.exec_driver_sql(sql, (*values, list(among)))
-        return [tuple(row) for row in rows]
+            sql = statement.replace("?", "%s").format(among="= ANY(%b)")
+            result = self._db.exec_driver_sql(sql, (*values, list(among)))
+        return [tuple(row) for row in result.fetchall()]
 
     def flag(self, value: bool) -> object:
         return int(value) if self._sqlite else value
