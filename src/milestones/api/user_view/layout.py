@@ -89,9 +89,22 @@ class Row:
     enrolled_at: datetime | None
 
 
-def rows_of(group: TargetGroup, targets: list[Target], known: Known, now: datetime) -> list[Row]:
-    """Every period of ``targets`` the customer can be in, in period order, then target order."""
-    windows = _windows(group, known.anchors.get(group.id))
+def rows_of(
+    group: TargetGroup,
+    targets: list[Target],
+    known: Known,
+    now: datetime,
+    periods: list[Period] | None = None,
+) -> list[Row]:
+    """Every period of ``targets`` the customer can be in, in period order, then target order.
+
+    ``periods`` narrows a FIXED group's layout to those periods (the ones containing ``now``
+    when only current rows are wanted); other groups always lay out all their periods.
+    """
+    if periods is not None and group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW:
+        windows = [(period, period.window) for period in periods]
+    else:
+        windows = _windows(group, known.anchors.get(group.id))
     exclusive = group.evaluation_type is EvaluationType.CYCLIC_WINDOW
     rows = []
     for period, period_window in windows:

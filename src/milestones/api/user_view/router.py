@@ -49,5 +49,6 @@ def get_user_target_groups(
             options,
             request.app.state.clock.now(),
             request.app.state.catalogue_cache,
+            request.app.state.user_view_cache,
         )
     return ok(data)
