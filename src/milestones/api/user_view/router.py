@@ -51,4 +51,5 @@ def get_user_target_groups(
             request.app.state.catalogue_cache,
             request.app.state.user_view_cache,
         )
-    return ok(data)
+    # Domain values and decimal-read JSON columns only: no binary float in the answer.
+    return ok(data, float_free=True)
