@@ -141,7 +141,12 @@ def _known(
         if target.enrolment_method is EnrolmentMethod.AUDIENCE_FILTER
         for item in target.audience_filter
     }
-    standing = UserViewRepository(connection).standing(org_ids, user_id, cyclic, audiences)
+    wholes = any(
+        g.tracking_type is TrackingType.UNIFIED or g.tracking_type.is_streak for g in groups
+    )
+    standing = UserViewRepository(connection).standing(
+        org_ids, user_id, cyclic, audiences, group_achievements=wholes
+    )
     return Known.of(
         standing.user_targets,
         standing.anchors,
