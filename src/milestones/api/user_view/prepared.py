@@ -19,17 +19,23 @@ import weakref
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from milestones.api.user_view.layout import Known, streaks_of, target_value
 from milestones.domain.orgs import ApiClient
 from milestones.domain.periods import EvaluationType
+from milestones.domain.progress import UserTarget
+from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import Period, Target, TargetGroup
 from milestones.domain.times import offset_text, utc_text
 from milestones.engine.catalogue import Catalogue
 
 Json = dict[str, object]
 _UTC = ZoneInfo("UTC")
+_NOBODY = Known.of([], {}, [], set())
+USER_TRIGGER = "USER_TRIGGER"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +46,10 @@ class PreparedGroup:
     created_on: str
     last_updated_on: str
     cells: dict[tuple[int, int], Json]
+    idle_cells: dict[tuple[int, int], Json]
     fixed_starts: tuple[datetime, ...] | None
+    fixed_ends: tuple[datetime, ...] | None
+    _idle_streaks: dict[int, list[StreakStatus]]
 
     def current_periods(self, now: datetime) -> list[Period] | None:
         """The periods containing ``now`` for a FIXED group with sorted, disjoint periods.
@@ -55,6 +64,24 @@ class PreparedGroup:
         period = self.group.periods[index]
         return [period] if period.window.contains(now) else []
 
+    def idle_streaks(self, now: datetime) -> list[StreakStatus]:
+        """The streak levels of a customer with nothing stored on this FIXED group's targets.
+
+        They depend on ``now`` only through which periods have ended, so they are kept per
+        count of ended periods (the periods are in order and disjoint).
+        """
+        assert self.fixed_ends is not None
+        ended = bisect_right(self.fixed_ends, now)
+        found = self._idle_streaks.get(ended)
+        if found is None:
+            found = self._idle_streaks[ended] = streaks_of(self.group, _NOBODY, now)
+        return found
+
+    def idle_cell(self, target_id: int, period_id: int) -> Json:
+        """A current ``targets[]`` entry for a customer with nothing stored on the target,
+        but for ``enrolledOn`` (which is ``now``)."""
+        return self.idle_cells[(target_id, period_id)]
+
     def cell(self, target_id: int, period_id: int) -> Json | None:
         """The skeleton of a ``targets[]`` entry shown with the period's own window."""
         return self.cells.get((target_id, period_id))
@@ -65,6 +92,7 @@ def prepare_group(group: TargetGroup) -> PreparedGroup:
     zone = group.zone
     exclusive = group.evaluation_type is EvaluationType.CYCLIC_WINDOW
     cells: dict[tuple[int, int], Json] = {}
+    idle_cells: dict[tuple[int, int], Json] = {}
     for period in group.periods:
         window = period.window
         start_date = window.start_date(zone).isoformat()
@@ -72,16 +100,30 @@ def prepare_group(group: TargetGroup) -> PreparedGroup:
         starts_text = utc_text(window.starts_at)
         ends_text = utc_text(window.ends_at if exclusive else window.last_instant)
         for target in group.targets:
-            cells[(target.id, period.id)] = _cell(
-                group, target, period, start_date, end_date, starts_text, ends_text
-            )
+            cell = _cell(group, target, period, start_date, end_date, starts_text, ends_text)
+            cells[(target.id, period.id)] = cell
+            idle_cells[(target.id, period.id)] = _idle(cell, target, period)
+    starts = _fixed_starts(group)
     return PreparedGroup(
         group=group,
         created_on=offset_text(group.audit.created_at, zone),
         last_updated_on=offset_text(group.audit.updated_at, zone),
         cells=cells,
-        fixed_starts=_fixed_starts(group),
+        idle_cells=idle_cells,
+        fixed_starts=starts,
+        fixed_ends=None if starts is None else tuple(p.window.ends_at for p in group.periods),
+        _idle_streaks={},
     )
+
+
+def _idle(cell: Json, target: Target, period: Period) -> Json:
+    """What ``views.target_entry`` shows in a current period without progress or enrolment."""
+    idle = dict(cell)
+    idle["targetValue"] = target_value(target, period, None, None)
+    idle["targetAchievedValue"] = Decimal(0)
+    idle["currentPeriod"] = True
+    idle["milestones"] = milestones(target, None)
+    return idle
 
 
 def _cell(
@@ -126,6 +168,28 @@ def _fixed_starts(group: TargetGroup) -> tuple[datetime, ...] | None:
         if before.ends_at > after.starts_at:
             return None
     return tuple(window.starts_at for window in windows)
+
+
+def milestones(target: Target, progress: UserTarget | None) -> list[Json] | None:
+    """The target's active user triggers and whether each is reached; None when it has none."""
+    reached = progress.milestones if progress else {}
+    entries: list[Json] = [
+        {
+            "id": trigger.id,
+            "triggerName": trigger.name,
+            "triggerValueType": trigger.value_type.value,
+            "triggerValue": trigger.value,
+            "isAchieved": trigger.id in reached,
+            "achievedDateTime": _utc_or_none(reached.get(trigger.id)),
+        }
+        for trigger in target.triggers
+        if trigger.trigger_type == USER_TRIGGER and trigger.is_active
+    ]
+    return entries or None
+
+
+def _utc_or_none(instant: datetime | None) -> str | None:
+    return utc_text(instant) if instant is not None else None
 
 
 class Prepared:

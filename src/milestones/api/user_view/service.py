@@ -16,14 +16,27 @@ from sqlalchemy import Connection
 
 from milestones.api.attribution import audit_client_ids
 from milestones.api.customers.views import customer_client_ids, customer_view
-from milestones.api.user_view.layout import Known, Row, group_periods_of, rows_of, streaks_of
+from milestones.api.user_view.layout import (
+    Known,
+    Row,
+    group_periods_in,
+    group_periods_of,
+    rows_of,
+    streaks_of,
+)
 from milestones.api.user_view.prepared import PreparedGroup, ViewCache
 from milestones.api.user_view.views import EntryWriter, Json
 from milestones.domain.errors import NotFound
 from milestones.domain.orgs import ApiClient
 from milestones.domain.periods import EvaluationType
 from milestones.domain.streaks import StreakStatus
-from milestones.domain.target_groups import EnrolmentMethod, TargetGroup, TrackingType
+from milestones.domain.target_groups import (
+    EnrolmentMethod,
+    Period,
+    Target,
+    TargetGroup,
+    TrackingType,
+)
 from milestones.engine.catalogue import CatalogueCache
 from milestones.engine.group_progress import GroupPeriodState
 from milestones.store.customers import CustomerRepository
@@ -68,7 +81,7 @@ def user_view(
         prepared = [entry for entry in prepared if entry.group.active]
         groups = [entry.group for entry in prepared]
     known = _known(connection, org_ids, user_id, groups)
-    shown: list[tuple[PreparedGroup, list[Row], list[StreakStatus], list[GroupPeriodState]]] = []
+    shown: list[_Shown] = []
     for entry in prepared:
         group = entry.group
         targets = [
@@ -81,6 +94,14 @@ def user_view(
         if not targets:
             continue
         periods = None if options.include_inactive else entry.current_periods(now)
+        unified = group.tracking_type is TrackingType.UNIFIED
+        if periods is not None and not known.touches(group):
+            # Nothing stored for the customer here: the group's prepared default entry.
+            for period in periods:
+                streaks = entry.idle_streaks(now) if group.tracking_type.is_streak else []
+                group_periods = group_periods_in(group, known, [period.id]) if unified else []
+                shown.append(_Shown(entry, None, (targets, period), streaks, group_periods))
+            continue
         rows = [
             row
             for row in rows_of(group, targets, known, now, periods)
@@ -88,21 +109,37 @@ def user_view(
         ]
         if rows:
             streaks = streaks_of(group, known, now) if group.tracking_type.is_streak else []
-            unified = group.tracking_type is TrackingType.UNIFIED
             group_periods = group_periods_of(group, known, rows) if unified else []
-            shown.append((entry, rows, streaks, group_periods))
+            shown.append(_Shown(entry, rows, None, streaks, group_periods))
     customer = CustomerRepository(connection).find(org_ids, user_id)
-    client_ids = audit_client_ids([entry[0].group.audit for entry in shown])
+    client_ids = audit_client_ids([item.prepared.group.audit for item in shown])
     clients = _clients(connection, client_ids | customer_client_ids(customer), views)
     writer = EntryWriter(clients, now)
     return {
         "userId": user_id,
         "customer": customer_view(customer, clients) if customer else None,
-        "targetGroups": [
-            writer.group_entry(entry, rows, streaks, periods)
-            for entry, rows, streaks, periods in shown
-        ],
+        "targetGroups": [item.write(writer) for item in shown],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """A group the view shows: its rows, or (idle) the targets shown in its current period."""
+
+    prepared: PreparedGroup
+    rows: list[Row] | None
+    idle: tuple[list[Target], Period] | None
+    streaks: list[StreakStatus]
+    group_periods: list[GroupPeriodState]
+
+    def write(self, writer: EntryWriter) -> Json:
+        if self.idle is not None:
+            targets, period = self.idle
+            return writer.idle_group_entry(
+                self.prepared, targets, period, self.streaks, self.group_periods
+            )
+        assert self.rows is not None
+        return writer.group_entry(self.prepared, self.rows, self.streaks, self.group_periods)
 
 
 def scoped_prepared(

@@ -8,17 +8,15 @@ from zoneinfo import ZoneInfo
 
 from milestones.api.attribution import actor, attribution
 from milestones.api.user_view.layout import Row
-from milestones.api.user_view.prepared import PreparedGroup
+from milestones.api.user_view.prepared import PreparedGroup, milestones
 from milestones.domain.orgs import ApiClient
-from milestones.domain.progress import UserTarget
 from milestones.domain.streaks import StreakStatus
-from milestones.domain.target_groups import Target, TargetGroup, TrackingType
+from milestones.domain.target_groups import Period, Target, TargetGroup, TrackingType
 from milestones.domain.times import offset_text, utc_text
 from milestones.engine.group_progress import GroupPeriodState
 
 Json = dict[str, object]
 _UTC = ZoneInfo("UTC")
-USER_TRIGGER = "USER_TRIGGER"
 
 
 def group_entry(
@@ -69,6 +67,35 @@ class EntryWriter:
         group_periods: list[GroupPeriodState],
     ) -> Json:
         """As :func:`group_entry`."""
+        targets = [self.target_entry(prepared, row) for row in rows]
+        return self.group_of(prepared, targets, streaks, group_periods)
+
+    def idle_group_entry(
+        self,
+        prepared: PreparedGroup,
+        targets: list[Target],
+        period: Period,
+        streaks: list[StreakStatus],
+        group_periods: list[GroupPeriodState],
+    ) -> Json:
+        """As :func:`group_entry` for the current period of a FIXED group on whose
+        ``targets`` the customer has nothing stored (no progress, no enrolment)."""
+        now_text = self._now_text
+        entries: list[Json] = []
+        for target in targets:
+            entry = dict(prepared.idle_cell(target.id, period.id))
+            entry["enrolledOn"] = now_text
+            entries.append(entry)
+        return self.group_of(prepared, entries, streaks, group_periods)
+
+    def group_of(
+        self,
+        prepared: PreparedGroup,
+        targets: list[Json],
+        streaks: list[StreakStatus],
+        group_periods: list[GroupPeriodState],
+    ) -> Json:
+        """A group's entry around its ``targets[]`` entries."""
         group = prepared.group
         view: Json = {
             "id": group.id,
@@ -81,7 +108,7 @@ class EntryWriter:
             "name": group.name,
             "orgId": group.org_id,
             "preferredTillId": group.preferred_till_id,
-            "targets": [self.target_entry(prepared, row) for row in rows],
+            "targets": targets,
         }
         if group.tracking_type.is_streak:
             view["streaks"] = [streak_entry(status) for status in streaks]
@@ -153,24 +180,6 @@ def target_entry(group: TargetGroup, row: Row, now: datetime) -> Json:
         "currentPeriod": row.current,
         "milestones": milestones(target, progress),
     }
-
-
-def milestones(target: Target, progress: UserTarget | None) -> list[Json] | None:
-    """The target's active user triggers and whether each is reached; None when it has none."""
-    reached = progress.milestones if progress else {}
-    entries: list[Json] = [
-        {
-            "id": trigger.id,
-            "triggerName": trigger.name,
-            "triggerValueType": trigger.value_type.value,
-            "triggerValue": trigger.value,
-            "isAchieved": trigger.id in reached,
-            "achievedDateTime": _utc_or_none(reached.get(trigger.id)),
-        }
-        for trigger in target.triggers
-        if trigger.trigger_type == USER_TRIGGER and trigger.is_active
-    ]
-    return entries or None
 
 
 def streak_entry(status: StreakStatus) -> Json:
