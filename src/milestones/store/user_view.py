@@ -78,13 +78,13 @@ class UserViewRepository:
         user_id: int,
         cyclic_group_ids: Collection[int],
         audience_ids: Collection[int],
-        *,
-        group_achievements: bool = True,
+        whole_target_ids: Collection[int] | None = None,
     ) -> Standing:
         """User targets (with their triggers reached), cycle anchors, enrolments, audiences.
 
-        ``group_achievements=False`` skips the groups achieved as a whole (only unified
-        and streak groups read them).
+        When a group is achieved as a whole is read only if the customer has achieved one of
+        ``whole_target_ids`` (the targets of unified and streak groups; ``None``: always):
+        a group's period is never achieved as a whole without an achieved target.
         """
         standing = Standing()
         scope = {"org_ids": list(org_ids), "user_id": user_id}
@@ -96,7 +96,10 @@ class UserViewRepository:
             if row["reached_trigger_id"] is not None:
                 user_target.milestones[row["reached_trigger_id"]] = row["reached_at"]
         standing.user_targets = list(by_id.values())
-        if group_achievements:
+        if whole_target_ids is None or any(
+            ut.achieved_at is not None and ut.target_id in whole_target_ids
+            for ut in standing.user_targets
+        ):
             rows = self._db.execute(_GROUP_ACHIEVEMENTS, {"user_id": user_id})
             standing.group_achievements = {(row[0], row[1]): row[2] for row in rows}
         if cyclic_group_ids:

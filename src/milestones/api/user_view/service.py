@@ -178,11 +178,14 @@ def _known(
         if target.enrolment_method is EnrolmentMethod.AUDIENCE_FILTER
         for item in target.audience_filter
     }
-    wholes = any(
-        g.tracking_type is TrackingType.UNIFIED or g.tracking_type.is_streak for g in groups
-    )
+    wholes = {
+        target.id
+        for group in groups
+        if group.tracking_type is TrackingType.UNIFIED or group.tracking_type.is_streak
+        for target in group.targets
+    }
     standing = UserViewRepository(connection).standing(
-        org_ids, user_id, cyclic, audiences, group_achievements=wholes
+        org_ids, user_id, cyclic, audiences, whole_target_ids=wholes
     )
     return Known.of(
         standing.user_targets,
