@@ -33,6 +33,10 @@ from milestones.store.user_targets import user_target_of
 
 CHUNK = 500
 _LOCK_SPACE = 2**63 - 1
+# Built once: every event batch and every user view asks it.
+_SIGNATURE = select(func.count(), func.coalesce(func.sum(target_groups.c.revision), 0)).where(
+    target_groups.c.org_id == bindparam("org_id")
+)
 
 
 def customer_lock_key(org_id: int, user_id: int) -> int:
@@ -73,11 +77,7 @@ class SqlEngineStore:
         return known
 
     def catalogue_signature(self, org_id: int) -> Hashable:
-        row = self._db.execute(
-            select(func.count(), func.coalesce(func.sum(target_groups.c.revision), 0)).where(
-                target_groups.c.org_id == org_id
-            )
-        ).one()
+        row = self._db.execute(_SIGNATURE, {"org_id": org_id}).one()
         return (int(row[0]), int(row[1]))
 
     def load_groups(self, org_id: int) -> list[TargetGroup]:
