@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from milestones.api.auth import CurrentCaller, scope_org_ids
+from milestones.api.auth import CurrentClient, scope_org_ids
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
@@ -27,7 +27,7 @@ UserId = Annotated[int, Path(ge=1, le=2**62, description="the customer's userId"
 def get_user_target_groups(
     userId: UserId,
     request: Request,
-    caller: CurrentCaller,
+    caller: CurrentClient,
     includeInactive: Annotated[
         bool, Query(description="every period, not only the current one")
     ] = False,
