@@ -18,6 +18,7 @@ from milestones.api.events.router import router as events_router
 from milestones.api.events.schemas import EventIn
 from milestones.api.leaderboards.router import router as leaderboards_router
 from milestones.api.target_groups.router import router as target_groups_router
+from milestones.api.user_view.prepared import ViewCache
 from milestones.api.user_view.router import router as user_view_router
 from milestones.clock import Clock
 from milestones.engine.catalogue import CatalogueCache
@@ -46,6 +47,7 @@ def create_app(
     app.state.clock = clock
     app.state.authenticator = Authenticator(database, clock)
     app.state.catalogue_cache = CatalogueCache()
+    app.state.user_view_cache = ViewCache()
     install_error_handlers(app)
     app.add_middleware(
         BodyLimit,

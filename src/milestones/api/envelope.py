@@ -39,6 +39,37 @@ def render(content: object) -> bytes:
         ).encode("utf-8")
 
 
+# Types orjson would write but simplejson refuses or writes its own way go to ``default``.
+_LEAVE_TO_SIMPLEJSON = (
+    orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def render_float_free(content: object) -> bytes:
+    """The bytes :func:`render` writes, several times faster, for content without floats.
+
+    orjson writes some binary floats differently (``1e-7`` where simplejson writes
+    ``1e-07``), so only content that cannot hold a ``float`` may come here: values from
+    the domain (Decimals, ints, strings, booleans) and JSON columns, which the store
+    reads with ``use_decimal``. Decimals are written by ``str()``, as simplejson does.
+    Whatever orjson refuses (a NaN or infinite Decimal, an integer beyond 64 bits, a
+    non-string key, a lone surrogate, a type neither knows) goes to :func:`render`,
+    which answers or fails exactly as before.
+    """
+    try:
+        return orjson.dumps(content, default=_exact_decimal, option=_LEAVE_TO_SIMPLEJSON)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return render(content)
+
+
+def _exact_decimal(value: object) -> orjson.Fragment:
+    if type(value) is Decimal and value.is_finite():
+        return orjson.Fragment(str(value).encode())
+    raise TypeError(f"{type(value).__name__} is left to simplejson")
+
+
 class EnvelopeResponse(Response):
     """A JSON response whose body is already in the envelope."""
 
@@ -48,20 +79,30 @@ class EnvelopeResponse(Response):
         return render(content)
 
 
+class FloatFreeEnvelopeResponse(EnvelopeResponse):
+    """An envelope whose content holds no binary floats (see :func:`render_float_free`)."""
+
+    def render(self, content: Any) -> bytes:
+        return render_float_free(content)
+
+
 def ok(
     data: object,
     *,
     status_code: int = 200,
     warnings: Sequence[Mapping[str, object]] = (),
     pagination: Mapping[str, int] | None = None,
+    float_free: bool = False,
 ) -> EnvelopeResponse:
-    """A successful answer."""
+    """A successful answer; ``float_free`` when ``data`` cannot hold a binary float."""
     body: dict[str, object] = {}
     if pagination is not None:
         body["pagination"] = dict(pagination)
     body["data"] = data
     body["errors"] = []
     body["warnings"] = list(warnings)
+    if float_free:
+        return FloatFreeEnvelopeResponse(body, status_code=status_code)
     return EnvelopeResponse(body, status_code=status_code)
 
 

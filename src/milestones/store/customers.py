@@ -8,16 +8,97 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, case, func, select, type_coerce
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Connection,
+    RowMapping,
+    Select,
+    String,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from milestones.domain.target_groups import Audit
 from milestones.store.tables import customers, events
-from milestones.store.types import Money
+from milestones.store.types import Instant, Money
 
 TRANSACTION_ADD = "TransactionAdd"
 _IN_CHUNK = 1_000
 Json = dict[str, Any]
+
+
+def _purchases_query() -> Select[Any]:
+    """Per org: billed minus returned on ``TransactionAdd``, first and last event seen."""
+    is_bill = events.c.event_name == TRANSACTION_ADD
+    zero = type_coerce(Decimal(0), Money())
+    billed = type_coerce(
+        func.coalesce(func.sum(case((is_bill, events.c.bill_amount), else_=zero)), zero),
+        Money(),
+    )
+    returned = type_coerce(
+        func.coalesce(func.sum(case((is_bill, events.c.returned_amount), else_=zero)), zero),
+        Money(),
+    )
+    return (
+        select(
+            events.c.org_id,
+            billed,
+            returned,
+            func.min(events.c.received_at),
+            func.max(events.c.received_at),
+        )
+        .where(events.c.org_id.in_(_ORG_IDS), events.c.user_id == _USER_ID)
+        .group_by(events.c.org_id)
+    )
+
+
+# Built once: a lookup only binds the customer and the orgs.
+_ORG_IDS: BindParameter[list[int]] = bindparam("org_ids", expanding=True)
+_USER_ID: BindParameter[int] = bindparam("user_id")
+_PURCHASES = _purchases_query()
+
+
+def _customer_query() -> CompoundSelect[Any]:
+    """Profiles (``kind`` p) and purchases (``kind`` e) per org, in one round trip."""
+    money, instant = Money(), Instant()
+    profiles = select(
+        literal_column("'p'", String()).label("kind"),
+        customers.c.org_id,
+        customers.c.profiles,
+        customers.c.custom_fields,
+        customers.c.loyalty_type,
+        customers.c.source,
+        customers.c.created_at,
+        customers.c.created_by,
+        customers.c.updated_at,
+        customers.c.updated_by,
+        type_coerce(null(), money).label("billed"),
+        type_coerce(null(), money).label("returned"),
+        type_coerce(null(), instant).label("first_seen"),
+        type_coerce(null(), instant).label("last_seen"),
+    ).where(customers.c.org_id.in_(_ORG_IDS), customers.c.user_id == _USER_ID)
+    seen = (
+        select(
+            literal_column("'e'", String()),
+            events.c.org_id,
+            *[null()] * 8,
+            *list(_PURCHASES.selected_columns)[1:],
+        )
+        .where(events.c.org_id.in_(_ORG_IDS), events.c.user_id == _USER_ID)
+        .group_by(events.c.org_id)
+    )
+    return union_all(profiles, seen)
+
+
+_CUSTOMER = _customer_query()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +184,18 @@ class CustomerRepository:
 
     def find(self, org_ids: Sequence[int], user_id: int) -> Customer | None:
         """The customer in the first of ``org_ids`` that knows them (a profile or any event)."""
-        profiles = {
-            row["org_id"]: _profile(row)
-            for row in self._db.execute(
-                select(customers).where(
-                    customers.c.org_id.in_(list(org_ids)), customers.c.user_id == user_id
+        scope = {"org_ids": list(org_ids), "user_id": user_id}
+        profiles: dict[int, Profile] = {}
+        purchases: dict[int, Purchases] = {}
+        for row in self._db.execute(_CUSTOMER, scope).mappings():  # profiles and events
+            if row["kind"] == "p":
+                profiles[row["org_id"]] = _profile(row)
+            else:
+                purchases[row["org_id"]] = Purchases(
+                    lifetime=row["billed"] - row["returned"],
+                    first_seen=row["first_seen"],
+                    last_seen=row["last_seen"],
                 )
-            ).mappings()
-        }
-        purchases = self._purchases(org_ids, user_id)
         for org_id in org_ids:
             if org_id in profiles or org_id in purchases:
                 return Customer(org_id, user_id, profiles.get(org_id), purchases.get(org_id))
@@ -130,33 +214,6 @@ class CustomerRepository:
             )
             found.update({row[0]: dict(row[1]) for row in rows})
         return found
-
-    def _purchases(self, org_ids: Sequence[int], user_id: int) -> dict[int, Purchases]:
-        is_bill = events.c.event_name == TRANSACTION_ADD
-        zero = type_coerce(Decimal(0), Money())
-        billed = type_coerce(
-            func.coalesce(func.sum(case((is_bill, events.c.bill_amount), else_=zero)), zero),
-            Money(),
-        )
-        returned = type_coerce(
-            func.coalesce(func.sum(case((is_bill, events.c.returned_amount), else_=zero)), zero),
-            Money(),
-        )
-        query = (
-            select(
-                events.c.org_id,
-                billed,
-                returned,
-                func.min(events.c.received_at),
-                func.max(events.c.received_at),
-            )
-            .where(events.c.org_id.in_(list(org_ids)), events.c.user_id == user_id)
-            .group_by(events.c.org_id)
-        )
-        return {
-            row[0]: Purchases(lifetime=row[1] - row[2], first_seen=row[3], last_seen=row[4])
-            for row in self._db.execute(query)
-        }
 
 
 def _columns(changes: ProfileChanges) -> dict[str, object]:

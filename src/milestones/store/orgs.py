@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
 
 from milestones.domain.orgs import ApiClient, Org
 from milestones.store.tables import access_tokens, api_clients, org_connections, orgs
+
+# Built once: every authenticated request reads its org.
+_ORG = select(orgs).where(orgs.c.id == bindparam("org_id"))
 
 
 class OrgRepository:
@@ -30,7 +33,7 @@ class OrgRepository:
         )
 
     def get_org(self, org_id: int) -> Org | None:
-        row = self._db.execute(select(orgs).where(orgs.c.id == org_id)).mappings().first()
+        row = self._db.execute(_ORG, {"org_id": org_id}).mappings().first()
         if row is None:
             return None
         return Org(

@@ -62,6 +62,12 @@ class Known:
             group_achievements=group_achievements or {},
         )
 
+    def touches(self, group: TargetGroup) -> bool:
+        """Whether anything is stored for the customer on ``group``'s targets."""
+        return any(
+            target.id in self.progressed or target.id in self.enrolments for target in group.targets
+        )
+
     def can_join(self, target: Target) -> bool:
         """Enrolled in (progress or an enrolment) or enrollable for ``target`` (SPEC §8)."""
         method = target.enrolment_method
@@ -89,9 +95,22 @@ class Row:
     enrolled_at: datetime | None
 
 
-def rows_of(group: TargetGroup, targets: list[Target], known: Known, now: datetime) -> list[Row]:
-    """Every period of ``targets`` the customer can be in, in period order, then target order."""
-    windows = _windows(group, known.anchors.get(group.id))
+def rows_of(
+    group: TargetGroup,
+    targets: list[Target],
+    known: Known,
+    now: datetime,
+    periods: list[Period] | None = None,
+) -> list[Row]:
+    """Every period of ``targets`` the customer can be in, in period order, then target order.
+
+    ``periods`` narrows a FIXED group's layout to those periods (the ones containing ``now``
+    when only current rows are wanted); other groups always lay out all their periods.
+    """
+    if periods is not None and group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW:
+        windows = [(period, period.window) for period in periods]
+    else:
+        windows = _windows(group, known.anchors.get(group.id))
     exclusive = group.evaluation_type is EvaluationType.CYCLIC_WINDOW
     rows = []
     for period, period_window in windows:
@@ -109,7 +128,7 @@ def rows_of(group: TargetGroup, targets: list[Target], known: Known, now: dateti
                     exclusive_end=exclusive,
                     current=_is_current(group, target, period, window, known, now),
                     user_target=user_target,
-                    target_value=_target_value(target, period, user_target, enrolment),
+                    target_value=target_value(target, period, user_target, enrolment),
                     enrolled_at=enrolment.enrolled_at if enrolment else None,
                 )
             )
@@ -136,8 +155,14 @@ def streaks_of(group: TargetGroup, known: Known, now: datetime) -> list[StreakSt
 
 def group_periods_of(group: TargetGroup, known: Known, rows: list[Row]) -> list[GroupPeriodState]:
     """Whether a unified group as a whole is achieved in each period shown."""
+    return group_periods_in(group, known, list(dict.fromkeys(row.period.id for row in rows)))
+
+
+def group_periods_in(
+    group: TargetGroup, known: Known, period_ids: list[int]
+) -> list[GroupPeriodState]:
+    """Whether a unified group as a whole is achieved in each of ``period_ids``."""
     lookup = _KnownLookup(known)
-    period_ids = list(dict.fromkeys(row.period.id for row in rows))
     return [period_state(group, lookup, 0, period_id) for period_id in period_ids]
 
 
@@ -190,7 +215,7 @@ def _enrolment(records: list[EnrolmentRecord], period_id: int) -> EnrolmentRecor
     return chosen[0] if chosen else None
 
 
-def _target_value(
+def target_value(
     target: Target,
     period: Period,
     user_target: UserTarget | None,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from milestones.api.auth import CurrentCaller, scope_org_ids
+from milestones.api.auth import CurrentClient, scope_org_ids
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
@@ -27,7 +27,7 @@ UserId = Annotated[int, Path(ge=1, le=2**62, description="the customer's userId"
 def get_user_target_groups(
     userId: UserId,
     request: Request,
-    caller: CurrentCaller,
+    caller: CurrentClient,
     includeInactive: Annotated[
         bool, Query(description="every period, not only the current one")
     ] = False,
@@ -49,5 +49,7 @@ def get_user_target_groups(
             options,
             request.app.state.clock.now(),
             request.app.state.catalogue_cache,
+            request.app.state.user_view_cache,
         )
-    return ok(data)
+    # Domain values and decimal-read JSON columns only: no binary float in the answer.
+    return ok(data, float_free=True)

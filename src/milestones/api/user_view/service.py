@@ -16,12 +16,27 @@ from sqlalchemy import Connection
 
 from milestones.api.attribution import audit_client_ids
 from milestones.api.customers.views import customer_client_ids, customer_view
-from milestones.api.user_view.layout import Known, Row, group_periods_of, rows_of, streaks_of
-from milestones.api.user_view.views import Json, group_entry
+from milestones.api.user_view.layout import (
+    Known,
+    Row,
+    group_periods_in,
+    group_periods_of,
+    rows_of,
+    streaks_of,
+)
+from milestones.api.user_view.prepared import PreparedGroup, ViewCache
+from milestones.api.user_view.views import EntryWriter, Json
 from milestones.domain.errors import NotFound
+from milestones.domain.orgs import ApiClient
 from milestones.domain.periods import EvaluationType
 from milestones.domain.streaks import StreakStatus
-from milestones.domain.target_groups import EnrolmentMethod, TargetGroup, TrackingType
+from milestones.domain.target_groups import (
+    EnrolmentMethod,
+    Period,
+    Target,
+    TargetGroup,
+    TrackingType,
+)
 from milestones.engine.catalogue import CatalogueCache
 from milestones.engine.group_progress import GroupPeriodState
 from milestones.store.customers import CustomerRepository
@@ -46,9 +61,16 @@ def user_view(
     options: ViewOptions,
     now: datetime,
     cache: CatalogueCache,
+    views: ViewCache | None = None,
 ) -> Json:
-    """``{userId, customer, targetGroups}`` for one customer in the orgs of the data scope."""
-    groups = scoped_groups(connection, org_ids, cache)
+    """``{userId, customer, targetGroups}`` for one customer in the orgs of the data scope.
+
+    ``views`` keeps what no customer changes (prepared per catalogue, API clients) between
+    requests; without it everything is worked out for this request alone.
+    """
+    views = views if views is not None else ViewCache()
+    prepared = scoped_prepared(connection, org_ids, cache, views)
+    groups = [entry.group for entry in prepared]
     if options.target_rule_id is not None and not any(
         target.id == options.target_rule_id for group in groups for target in group.targets
     ):
@@ -56,10 +78,12 @@ def user_view(
             f"No target {options.target_rule_id} in the caller's data scope", "targetRuleId"
         )
     if not options.include_inactive_targets:
-        groups = [group for group in groups if group.active]
+        prepared = [entry for entry in prepared if entry.group.active]
+        groups = [entry.group for entry in prepared]
     known = _known(connection, org_ids, user_id, groups)
-    shown: list[tuple[TargetGroup, list[Row], list[StreakStatus], list[GroupPeriodState]]] = []
-    for group in groups:
+    shown: list[_Shown] = []
+    for entry in prepared:
+        group = entry.group
         targets = [
             target
             for target in group.targets
@@ -67,41 +91,80 @@ def user_view(
             and options.target_rule_id in (None, target.id)
             and known.can_join(target)
         ]
+        if not targets:
+            continue
+        periods = None if options.include_inactive else entry.current_periods(now)
+        unified = group.tracking_type is TrackingType.UNIFIED
+        if periods is not None and not known.touches(group):
+            # Nothing stored for the customer here: the group's prepared default entry.
+            for period in periods:
+                streaks = entry.idle_streaks(now) if group.tracking_type.is_streak else []
+                group_periods = group_periods_in(group, known, [period.id]) if unified else []
+                shown.append(_Shown(entry, None, (targets, period), streaks, group_periods))
+            continue
         rows = [
             row
-            for row in rows_of(group, targets, known, now)
+            for row in rows_of(group, targets, known, now, periods)
             if options.include_inactive or row.current
         ]
         if rows:
             streaks = streaks_of(group, known, now) if group.tracking_type.is_streak else []
-            unified = group.tracking_type is TrackingType.UNIFIED
             group_periods = group_periods_of(group, known, rows) if unified else []
-            shown.append((group, rows, streaks, group_periods))
+            shown.append(_Shown(entry, rows, None, streaks, group_periods))
     customer = CustomerRepository(connection).find(org_ids, user_id)
-    client_ids = audit_client_ids([entry[0].audit for entry in shown])
-    clients = clients_by_id(connection, client_ids | customer_client_ids(customer))
+    client_ids = audit_client_ids([item.prepared.group.audit for item in shown])
+    clients = _clients(connection, client_ids | customer_client_ids(customer), views)
+    writer = EntryWriter(clients, now)
     return {
         "userId": user_id,
         "customer": customer_view(customer, clients) if customer else None,
-        "targetGroups": [
-            group_entry(group, rows, streaks, periods, clients, now)
-            for group, rows, streaks, periods in shown
-        ],
+        "targetGroups": [item.write(writer) for item in shown],
     }
 
 
-def scoped_groups(
-    connection: Connection, org_ids: Sequence[int], cache: CatalogueCache
-) -> list[TargetGroup]:
-    """Every group of the orgs in scope, active or not, oldest first."""
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """A group the view shows: its rows, or (idle) the targets shown in its current period."""
+
+    prepared: PreparedGroup
+    rows: list[Row] | None
+    idle: tuple[list[Target], Period] | None
+    streaks: list[StreakStatus]
+    group_periods: list[GroupPeriodState]
+
+    def write(self, writer: EntryWriter) -> Json:
+        if self.idle is not None:
+            targets, period = self.idle
+            return writer.idle_group_entry(
+                self.prepared, targets, period, self.streaks, self.group_periods
+            )
+        assert self.rows is not None
+        return writer.group_entry(self.prepared, self.rows, self.streaks, self.group_periods)
+
+
+def scoped_prepared(
+    connection: Connection, org_ids: Sequence[int], cache: CatalogueCache, views: ViewCache
+) -> list[PreparedGroup]:
+    """Every group of the orgs in scope, active or not, oldest first, with its prepared parts."""
     store = SqlEngineStore(connection)
-    groups: dict[int, TargetGroup] = {}
+    groups: dict[int, PreparedGroup] = {}
     for org_id in org_ids:
         signature = store.catalogue_signature(org_id)
         catalogue = cache.get(org_id, signature, partial(store.load_groups, org_id))
-        for tracked in catalogue.by_id.values():
-            groups.setdefault(tracked.group.id, tracked.group)
+        for group_id, prepared in views.prepared(catalogue).groups.items():
+            groups.setdefault(group_id, prepared)
     return [groups[group_id] for group_id in sorted(groups)]
+
+
+def _clients(
+    connection: Connection, client_ids: set[int], views: ViewCache
+) -> dict[int, ApiClient]:
+    clients, missing = views.known_clients(client_ids)
+    if missing:
+        found = clients_by_id(connection, missing)
+        views.remember_clients(found)
+        clients.update(found)
+    return clients
 
 
 def _known(
@@ -115,7 +178,15 @@ def _known(
         if target.enrolment_method is EnrolmentMethod.AUDIENCE_FILTER
         for item in target.audience_filter
     }
-    standing = UserViewRepository(connection).standing(org_ids, user_id, cyclic, audiences)
+    wholes = {
+        target.id
+        for group in groups
+        if group.tracking_type is TrackingType.UNIFIED or group.tracking_type.is_streak
+        for target in group.targets
+    }
+    standing = UserViewRepository(connection).standing(
+        org_ids, user_id, cyclic, audiences, whole_target_ids=wholes
+    )
     return Known.of(
         standing.user_targets,
         standing.anchors,
