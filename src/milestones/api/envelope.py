@@ -14,29 +14,12 @@ import orjson
 import simplejson
 from fastapi.responses import Response
 
-_OPTIONS = orjson.OPT_NON_STR_KEYS
-
-
-def _exact(value: object) -> orjson.Fragment:
-    if isinstance(value, Decimal):
-        return orjson.Fragment(str(value))
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
 
 def render(content: object) -> bytes:
-    """JSON bytes with Decimals as exact numbers.
-
-    orjson writes a bulk answer's tens of thousands of side effects several times faster
-    than simplejson; each Decimal goes in as its own digits. What orjson refuses (an
-    integer wider than 64 bits in a stored custom field) is written by simplejson, with
-    the same separators and the same exact numbers.
-    """
-    try:
-        return orjson.dumps(content, default=_exact, option=_OPTIONS)
-    except orjson.JSONEncodeError:
-        return simplejson.dumps(
-            content, use_decimal=True, ensure_ascii=False, separators=(",", ":")
-        ).encode("utf-8")
+    """JSON bytes with Decimals as exact numbers."""
+    return simplejson.dumps(
+        content, use_decimal=True, ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
 
 
 # Types orjson would write but simplejson refuses or writes its own way go to ``default``.
