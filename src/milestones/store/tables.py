@@ -248,8 +248,8 @@ contributions = Table(
     Column("user_target_id", BigInteger, nullable=False),
     Column("amount", Money(), nullable=False),
     Column("kind", String(16), nullable=False),
+    # Read by event (a return's bill); nothing reads it by user target.
     Index("ix_contributions_event", "event_pk"),
-    Index("ix_contributions_user_target", "user_target_id"),
 )
 
 user_cycles = Table(
