@@ -22,34 +22,23 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
-from milestones.store.types import MILLI
-
-
-def money(value: Decimal) -> int:
-    """What :class:`milestones.store.types.Money` stores: integer thousandths."""
-    return int(value.quantize(MILLI).scaleb(3))
+from milestones.store.types import money_from_stored, money_to_stored
 
 
 def optional_money(value: Decimal | None) -> int | None:
-    return None if value is None else money(value)
-
-
-def money_of(stored: int) -> Decimal:
-    """The Decimal a stored count of thousandths stands for (``1200500`` -> ``1200.500``)."""
-    return Decimal(stored).scaleb(-3)
+    return None if value is None else money_to_stored(value)
 
 
 def optional_money_of(stored: int | None) -> Decimal | None:
-    return None if stored is None else money_of(stored)
+    return None if stored is None else money_from_stored(stored)
 
 
-class BulkWriter:
-    """``INSERT`` and ``UPDATE`` of many rows with values the driver takes as they are."""
+class BulkSql:
+    """Many rows written, or read by a list of keys, with values as the driver takes them."""
 
     def __init__(self, connection: Connection) -> None:
         self._db = connection
         self._sqlite = connection.dialect.name == "sqlite"
-        self._mark = "?" if self._sqlite else "%s"
         self._instants: dict[datetime, object] = {}
         self._read_instants: dict[object, datetime] = {}
 
@@ -119,7 +108,7 @@ class BulkWriter:
                 rows,
             )
             return
-        marks = ", ".join([self._mark] * len(columns))
+        marks = ", ".join(["?"] * len(columns))
         self._db.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
     def update(
@@ -138,8 +127,8 @@ class BulkWriter:
             arrays = self._arrays(table, (*columns, *keys))
             self._unnest(f"UPDATE {table.name} AS t SET {sets} FROM {arrays} WHERE {where}", rows)
             return
-        sets = ", ".join(f"{name} = {self._mark}" for name in columns)
-        where = " AND ".join(f"{name} = {self._mark}" for name in keys)
+        sets = ", ".join(f"{name} = {'?'}" for name in columns)
+        where = " AND ".join(f"{name} = {'?'}" for name in keys)
         self._db.exec_driver_sql(f"UPDATE {table.name} SET {sets} WHERE {where}", rows)
 
     def delete(self, table: Table, keys: Sequence[str], rows: list[tuple[object, ...]]) -> None:
@@ -151,7 +140,7 @@ class BulkWriter:
             arrays = self._arrays(table, keys)
             self._unnest(f"DELETE FROM {table.name} AS t USING {arrays} WHERE {where}", rows)
             return
-        where = " AND ".join(f"{name} = {self._mark}" for name in keys)
+        where = " AND ".join(f"{name} = {'?'}" for name in keys)
         self._db.exec_driver_sql(f"DELETE FROM {table.name} WHERE {where}", rows)
 
     def upsert(
@@ -173,7 +162,7 @@ class BulkWriter:
                 f"INSERT INTO {table.name} ({names}) SELECT * FROM {arrays} {conflict}", rows
             )
             return
-        marks = ", ".join([self._mark] * (len(keys) + len(columns)))
+        marks = ", ".join(["?"] * (len(keys) + len(columns)))
         self._db.exec_driver_sql(
             f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {conflict}", rows
         )

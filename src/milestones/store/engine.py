@@ -6,20 +6,14 @@ from collections.abc import Collection, Hashable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
 
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import CustomerState, Day, WorkingSet
-from milestones.store.bulk import (
-    BulkWriter,
-    money,
-    money_of,
-    optional_money,
-    optional_money_of,
-)
+from milestones.store.bulk import BulkSql, optional_money, optional_money_of
 from milestones.store.customers import CustomerRepository
 from milestones.store.database import json_text
 from milestones.store.enrolments import EnrolmentRepository
@@ -36,6 +30,7 @@ from milestones.store.tables import (
     user_targets,
 )
 from milestones.store.target_groups import TargetGroupRepository
+from milestones.store.types import money_from_stored, money_to_stored
 
 CHUNK = 500
 _USER_TARGET_READ = (
@@ -90,7 +85,7 @@ class SqlEngineStore:
     def __init__(self, connection: Connection) -> None:
         self._db = connection
         self._postgres = connection.dialect.name == "postgresql"
-        self._bulk = BulkWriter(connection)
+        self._bulk = BulkSql(connection)
 
     def lock_customers(self, org_id: int, user_ids: Sequence[int]) -> None:
         """Serialise concurrent batches per customer (SQLite's write lock already does)."""
@@ -195,12 +190,11 @@ class SqlEngineStore:
     ) -> Iterator[UserTarget]:
         """The customers' user targets of periods still open at the batch's earliest event."""
         bulk = self._bulk
-        whole = sorted(scope.whole_groups) or [0]
-        marks = ", ".join("?" * len(whole))
+        whole = sorted(scope.whole_groups)
+        also_whole = f" OR target_group_id IN ({', '.join('?' * len(whole))})" if whole else ""
         rows = bulk.select(
             f"SELECT {_USER_TARGET_READ} FROM user_targets "
-            f"WHERE org_id = ? AND (ends_at > ? OR target_group_id IN ({marks})) "
-            "AND user_id {among}",
+            f"WHERE org_id = ? AND (ends_at > ?{also_whole}) AND user_id {{among}}",
             (org_id, bulk.instant(scope.ended_before), *whole),
             among=user_ids,
         )
@@ -216,8 +210,8 @@ class SqlEngineStore:
             slot=row[4],
             starts_at=bulk.instant_of(row[5]),
             ends_at=bulk.instant_of(row[6]),
-            target_value=money_of(row[7]),
-            achieved_value=money_of(row[8]),
+            target_value=money_from_stored(row[7]),
+            achieved_value=money_from_stored(row[8]),
             achieved_at=bulk.optional_instant_of(row[9]),
             enrolled_at=bulk.instant_of(row[10]),
         )
@@ -259,13 +253,11 @@ class SqlEngineStore:
             ("user_target_id", "trigger_id", "achieved_at"),
             [(ut.id, tid, bulk.instant(at)) for ut, tid, at in ws.milestones_added],
         )
-        for user_target, trigger_id in ws.milestones_removed:
-            self._db.execute(
-                delete(user_milestones).where(
-                    user_milestones.c.user_target_id == user_target.id,
-                    user_milestones.c.trigger_id == trigger_id,
-                )
-            )
+        bulk.delete(
+            user_milestones,
+            ("user_target_id", "trigger_id"),
+            [(ut.id, trigger_id) for ut, trigger_id in ws.milestones_removed],
+        )
         if ws.new_anchors:
             self._db.execute(
                 insert(user_cycles),
@@ -283,7 +275,7 @@ class SqlEngineStore:
                 (
                     event_pks[entry.event_index],
                     entry.user_target.id,
-                    money(entry.amount),
+                    money_to_stored(entry.amount),
                     entry.kind,
                 )
                 for entry in ws.ledger
@@ -333,8 +325,8 @@ class SqlEngineStore:
                     ut.slot,
                     bulk.instant(ut.starts_at),
                     bulk.instant(ut.ends_at),
-                    money(ut.target_value),
-                    money(ut.achieved_value),
+                    money_to_stored(ut.target_value),
+                    money_to_stored(ut.achieved_value),
                     bulk.optional_instant(ut.achieved_at),
                     bulk.instant(ut.enrolled_at) if ut.enrolled_at else at_now,
                     at_now,
@@ -380,7 +372,12 @@ class SqlEngineStore:
             ("achieved_value", "achieved_at", "updated_at"),
             ("id",),
             [
-                (money(ut.achieved_value), bulk.optional_instant(ut.achieved_at), at_now, ut.id)
+                (
+                    money_to_stored(ut.achieved_value),
+                    bulk.optional_instant(ut.achieved_at),
+                    at_now,
+                    ut.id,
+                )
                 for ut in dirty
             ],
         )
@@ -422,7 +419,9 @@ class SqlEngineStore:
                     bulk.instant(item.event.event_time),
                     at_now,
                     item.status,
-                    money(item.event.transaction.bill_amount) if item.event.transaction else None,
+                    money_to_stored(item.event.transaction.bill_amount)
+                    if item.event.transaction
+                    else None,
                     0,
                     json_text(item.payload),
                 )

@@ -11,6 +11,17 @@ from sqlalchemy.types import TypeDecorator
 
 MILLI = Decimal("0.001")
 
+
+def money_to_stored(value: Decimal) -> int:
+    """Integer thousandths: ``Decimal("1200.5")`` -> ``1200500``."""
+    return int(value.quantize(MILLI).scaleb(3))
+
+
+def money_from_stored(stored: int) -> Decimal:
+    """The Decimal a count of thousandths stands for: ``1200500`` -> ``Decimal("1200.500")``."""
+    return Decimal(int(stored)).scaleb(-3).quantize(MILLI)
+
+
 # SQLite only auto-increments an INTEGER PRIMARY KEY, so ids are BIGINT elsewhere.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -28,12 +39,12 @@ class Money(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
         if value is None:
             return None
-        return int(value.quantize(MILLI).scaleb(3))
+        return money_to_stored(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(int(value)).scaleb(-3).quantize(MILLI)
+        return money_from_stored(value)
 
 
 class Instant(TypeDecorator[datetime]):
