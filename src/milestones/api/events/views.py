@@ -52,17 +52,16 @@ def bulk_view(outcomes: Sequence[EventOutcome]) -> Json:
     }
 
 
-def side_effect(effect: Effect, places: _Places | None = None) -> Json:
+def side_effect(effect: Effect, places: _Places) -> Json:
+    """One user target's change; ``places`` keeps each period's part for the whole answer."""
     tracked = effect.tracked
     group = tracked.group
     user_target = effect.user_target
     move = effect.move
     place_key = (tracked.id, effect.period.id, user_target.starts_at, user_target.ends_at)
-    place = None if places is None else places.get(place_key)
+    place = places.get(place_key)
     if place is None:
-        place = _place(effect)
-        if places is not None:
-            places[place_key] = place
+        place = places[place_key] = _place(effect)
     view: Json = {
         "targetGroupId": group.id,
         "targetGroupName": group.name,
