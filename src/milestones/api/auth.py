@@ -58,7 +58,7 @@ class Authenticator:
 
     def verified_client(self, client_id: str, secret: str) -> ApiClient | None:
         """The client whose secret was verified in the last minute; no database, no PBKDF2."""
-        key = (client_id, hashlib.sha256(secret.encode()).hexdigest())
+        key = _secret_key(client_id, secret)
         with self._lock:
             cached = self._verified.get(key)
         if cached is not None and cached[1] > time.monotonic():
@@ -73,7 +73,7 @@ class Authenticator:
             found = OrgRepository(connection).client_with_secret(client_id)
         if found is None or not verify_secret(secret, found[1]):
             raise Unauthenticated("Unknown client id or wrong client secret")
-        key = (client_id, hashlib.sha256(secret.encode()).hexdigest())
+        key = _secret_key(client_id, secret)
         with self._lock:
             if len(self._verified) > 10_000:
                 self._verified.clear()
@@ -97,6 +97,11 @@ class Authenticator:
         return Caller(client=client, org=org)
 
 
+def _secret_key(client_id: str, secret: str) -> tuple[str, str]:
+    """The verified-secret cache's key (the secret itself is never kept)."""
+    return (client_id, hashlib.sha256(secret.encode()).hexdigest())
+
+
 def decode_basic(value: str) -> tuple[str, str]:
     """``base64(clientId:secret)`` -> ``(clientId, secret)``; bad encodings are refused."""
     try:
@@ -116,13 +121,18 @@ def current_caller(
 ) -> Caller:
     """The authenticated caller of a request (the security schemes document the headers)."""
     authenticator: Authenticator = request.app.state.authenticator
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() == "basic" and value:
+    scheme, value = _credentials(request)
+    if scheme == "basic":
         return authenticator.by_secret(*decode_basic(value))
-    if scheme.lower() == "bearer" and value:
-        return authenticator.by_token(value)
+    return authenticator.by_token(value)
+
+
+def _credentials(request: Request) -> tuple[str, str]:
+    """``("basic" | "bearer", value)`` from the Authorization header, or refused."""
+    scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
+    scheme, value = scheme.lower(), value.strip()
+    if scheme in ("basic", "bearer") and value:
+        return scheme, value
     raise Unauthenticated(
         "Credentials required: Authorization: Basic base64(clientId:clientSecret) or Bearer <token>"
     )
@@ -144,20 +154,14 @@ async def current_client(
     database and no worker thread; anything else goes to a worker thread as before.
     """
     authenticator: Authenticator = request.app.state.authenticator
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() == "basic" and value:
+    scheme, value = _credentials(request)
+    if scheme == "basic":
         client_id, secret = decode_basic(value)
         verified = authenticator.verified_client(client_id, secret)
         if verified is not None:
             return verified
         return await run_in_threadpool(authenticator.client_by_secret, client_id, secret)
-    if scheme.lower() == "bearer" and value:
-        return await run_in_threadpool(authenticator.client_by_token, value)
-    raise Unauthenticated(
-        "Credentials required: Authorization: Basic base64(clientId:clientSecret) or Bearer <token>"
-    )
+    return await run_in_threadpool(authenticator.client_by_token, value)
 
 
 CurrentClient = Annotated[ApiClient, Depends(current_client)]
