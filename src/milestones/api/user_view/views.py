@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from milestones.api.attribution import actor, attribution
+from milestones.api.attribution import actor
 from milestones.api.user_view.layout import Row
 from milestones.api.user_view.prepared import PreparedGroup, milestones
 from milestones.domain.orgs import ApiClient
@@ -19,37 +19,10 @@ Json = dict[str, object]
 _UTC = ZoneInfo("UTC")
 
 
-def group_entry(
-    group: TargetGroup,
-    rows: list[Row],
-    streaks: list[StreakStatus],
-    group_periods: list[GroupPeriodState],
-    clients: dict[int, ApiClient],
-    now: datetime,
-) -> Json:
-    """One group: who made it, its rows, its streak levels (streak groups only)."""
-    view: Json = {
-        "id": group.id,
-        "attribution": attribution(group.audit, group.zone, clients),
-        "name": group.name,
-        "orgId": group.org_id,
-        "preferredTillId": group.preferred_till_id,
-        "targets": [target_entry(group, row, now) for row in rows],
-    }
-    if group.tracking_type.is_streak:
-        view["streaks"] = [streak_entry(status) for status in streaks]
-    if group.tracking_type is TrackingType.UNIFIED:
-        view["groupPeriods"] = _group_periods(group, group_periods)
-    view["targetEvaluationType"] = group.evaluation_type.value
-    view["trackingType"] = group.tracking_type.value
-    return view
-
-
 class EntryWriter:
     """Writes one request's group entries from their prepared, customer-independent parts.
 
-    The answer is the same as :func:`group_entry`'s, key for key; only the work differs:
-    dates, names and audit times come ready-made, ``now`` and each API client are written
+    Dates, names and audit times come ready-made; ``now`` and each API client are written
     once per request.
     """
 
@@ -66,7 +39,7 @@ class EntryWriter:
         streaks: list[StreakStatus],
         group_periods: list[GroupPeriodState],
     ) -> Json:
-        """As :func:`group_entry`."""
+        """One group: who made it, its rows, its streak levels (streak groups only)."""
         targets = [self.target_entry(prepared, row) for row in rows]
         return self.group_of(prepared, targets, streaks, group_periods)
 
@@ -78,7 +51,7 @@ class EntryWriter:
         streaks: list[StreakStatus],
         group_periods: list[GroupPeriodState],
     ) -> Json:
-        """As :func:`group_entry` for the current period of a FIXED group on whose
+        """As :meth:`group_entry` for the current period of a FIXED group on whose
         ``targets`` the customer has nothing stored (no progress, no enrolment)."""
         now_text = self._now_text
         entries: list[Json] = []
