@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     CompoundSelect,
     Connection,
     RowMapping,
-    Select,
     String,
     bindparam,
     case,
@@ -35,8 +35,8 @@ _IN_CHUNK = 1_000
 Json = dict[str, Any]
 
 
-def _purchases_query() -> Select[Any]:
-    """Per org: billed minus returned on ``TransactionAdd``, first and last event seen."""
+def _purchase_columns() -> list[ColumnElement[Any]]:
+    """Per org: billed and returned on ``TransactionAdd``, first and last event seen."""
     is_bill = events.c.event_name == TRANSACTION_ADD
     zero = type_coerce(Decimal(0), Money())
     billed = type_coerce(
@@ -47,23 +47,12 @@ def _purchases_query() -> Select[Any]:
         func.coalesce(func.sum(case((is_bill, events.c.returned_amount), else_=zero)), zero),
         Money(),
     )
-    return (
-        select(
-            events.c.org_id,
-            billed,
-            returned,
-            func.min(events.c.received_at),
-            func.max(events.c.received_at),
-        )
-        .where(events.c.org_id.in_(_ORG_IDS), events.c.user_id == _USER_ID)
-        .group_by(events.c.org_id)
-    )
+    return [billed, returned, func.min(events.c.received_at), func.max(events.c.received_at)]
 
 
 # Built once: a lookup only binds the customer and the orgs.
 _ORG_IDS: BindParameter[list[int]] = bindparam("org_ids", expanding=True)
 _USER_ID: BindParameter[int] = bindparam("user_id")
-_PURCHASES = _purchases_query()
 
 
 def _customer_query() -> CompoundSelect[Any]:
@@ -90,7 +79,7 @@ def _customer_query() -> CompoundSelect[Any]:
             literal_column("'e'", String()),
             events.c.org_id,
             *[null()] * 8,
-            *list(_PURCHASES.selected_columns)[1:],
+            *_purchase_columns(),
         )
         .where(events.c.org_id.in_(_ORG_IDS), events.c.user_id == _USER_ID)
         .group_by(events.c.org_id)
