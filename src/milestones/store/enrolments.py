@@ -63,7 +63,7 @@ class EnrolmentRepository:
             .mappings()
             .one()
         )
-        return int(row["id"]), _record(row)
+        return int(row["id"]), enrolment_record(row)
 
     def upsert_many(self, org_id: int, records: Sequence[EnrolmentRecord]) -> None:
         """Enrol many customers (an import chunk); an existing enrolment gets the new target value.
@@ -89,7 +89,7 @@ class EnrolmentRepository:
             query = select(enrolments).where(
                 enrolments.c.target_id.in_(sorted(target_ids)), enrolments.c.user_id.in_(chunk)
             )
-            found.extend(_record(row) for row in self._db.execute(query).mappings())
+            found.extend(enrolment_record(row) for row in self._db.execute(query).mappings())
         return found
 
     def for_users(self, org_id: int, user_ids: Collection[int]) -> list[EnrolmentRecord]:
@@ -99,7 +99,7 @@ class EnrolmentRepository:
             query = select(enrolments).where(
                 enrolments.c.org_id == org_id, enrolments.c.user_id.in_(chunk)
             )
-            found.extend(_record(row) for row in self._db.execute(query).mappings())
+            found.extend(enrolment_record(row) for row in self._db.execute(query).mappings())
         return found
 
 
@@ -208,7 +208,8 @@ def _values(org_id: int, record: EnrolmentRecord) -> dict[str, object]:
     }
 
 
-def _record(row: RowMapping) -> EnrolmentRecord:
+def enrolment_record(row: RowMapping) -> EnrolmentRecord:
+    """An ``enrolments`` row as the engine and the user view read it."""
     return EnrolmentRecord(
         target_id=row["target_id"],
         user_id=row["user_id"],

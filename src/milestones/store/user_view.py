@@ -10,6 +10,7 @@ from sqlalchemy import BindParameter, Connection, bindparam, select
 
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.progress import UserTarget
+from milestones.store.enrolments import enrolment_record
 from milestones.store.tables import (
     audience_members,
     enrolments,
@@ -107,18 +108,8 @@ class UserViewRepository:
                 _ANCHORS, {"group_ids": sorted(cyclic_group_ids), "user_id": user_id}
             )
             standing.anchors = {row[0]: row[1] for row in rows}
-        for row in self._db.execute(_ENROLMENTS, scope).mappings():
-            standing.enrolments.append(
-                EnrolmentRecord(
-                    target_id=row["target_id"],
-                    user_id=row["user_id"],
-                    period_id=row["period_id"] or None,
-                    target_value=row["target_value"],
-                    initial_value=row["initial_value"],
-                    reset_streak=row["reset_streak"],
-                    enrolled_at=row["enrolled_at"],
-                )
-            )
+        enrolled = self._db.execute(_ENROLMENTS, scope).mappings()
+        standing.enrolments.extend(enrolment_record(row) for row in enrolled)
         if audience_ids:
             rows = self._db.execute(
                 _AUDIENCES, {"audience_ids": sorted(audience_ids), "user_id": user_id}
