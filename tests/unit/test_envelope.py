@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from milestones.api.envelope import render, render_float_free
+from milestones.api.envelope import Prerendered, render, render_float_free
 
 
 class Kind(enum.StrEnum):
@@ -69,3 +69,16 @@ json_values = st.recursive(
 @given(json_values)
 def test_any_float_free_json_renders_as_simplejson(content: object) -> None:
     assert render_float_free(content) == render(content)
+
+
+def test_prerendered_json_is_spliced_in_by_orjson_and_written_plain_by_simplejson() -> None:
+    plain = {"name": "é", "value": Decimal("1.50")}
+    kept = Prerendered(render(plain), lambda: plain)
+    content = {"groups": [kept, {"x": 1}]}
+    expected = b'{"groups":[{"name":"\xc3\xa9","value":1.50},{"x":1}]}'
+    assert render_float_free(content) == render(content) == expected
+    too_big = {"groups": [kept], "n": 2**70}  # orjson refuses: simplejson writes it all
+    assert (
+        render_float_free(too_big)
+        == b'{"groups":[{"name":"\xc3\xa9","value":1.50}],"n":' + str(2**70).encode() + b"}"
+    )

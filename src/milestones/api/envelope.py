@@ -6,7 +6,7 @@ through binary floats.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -15,11 +15,29 @@ import simplejson
 from fastapi.responses import Response
 
 
+class Prerendered:
+    """A value already written as JSON: :func:`render_float_free` splices ``json`` in as it
+    is; :func:`render` writes ``plain()`` instead, which must be the value ``json`` was
+    written from (so both give the same bytes)."""
+
+    __slots__ = ("json", "plain")
+
+    def __init__(self, json: bytes, plain: Callable[[], object]) -> None:
+        self.json = json
+        self.plain = plain
+
+
 def render(content: object) -> bytes:
     """JSON bytes with Decimals as exact numbers."""
     return simplejson.dumps(
-        content, use_decimal=True, ensure_ascii=False, separators=(",", ":")
+        content, use_decimal=True, ensure_ascii=False, separators=(",", ":"), default=_plain
     ).encode("utf-8")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Prerendered):
+        return value.plain()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 # Types orjson would write but simplejson refuses or writes its own way go to ``default``.
@@ -50,6 +68,8 @@ def render_float_free(content: object) -> bytes:
 def _exact_decimal(value: object) -> orjson.Fragment:
     if type(value) is Decimal and value.is_finite():
         return orjson.Fragment(str(value).encode())
+    if type(value) is Prerendered:
+        return orjson.Fragment(value.json)
     raise TypeError(f"{type(value).__name__} is left to simplejson")
 
 

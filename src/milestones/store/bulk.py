@@ -95,6 +95,11 @@ class BulkSql:
             result = self._db.exec_driver_sql(sql, (*values, list(among)))
         return [tuple(row) for row in result.fetchall()]
 
+    def rows(self, statement: str, values: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Rows of ``statement`` (parameter marks written ``?``)."""
+        sql = statement if self._sqlite else statement.replace("?", "%s")
+        return [tuple(row) for row in self._db.exec_driver_sql(sql, tuple(values)).fetchall()]
+
     def flag(self, value: bool) -> object:
         return int(value) if self._sqlite else value
 

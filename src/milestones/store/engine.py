@@ -30,13 +30,10 @@ from milestones.store.tables import (
     user_targets,
 )
 from milestones.store.target_groups import TargetGroupRepository
-from milestones.store.types import money_from_stored, money_to_stored
+from milestones.store.types import money_to_stored
+from milestones.store.user_targets import USER_TARGET_READ, user_target_read
 
 CHUNK = 500
-_USER_TARGET_READ = (
-    "id, target_id, period_id, user_id, slot, starts_at, ends_at, target_value, "
-    "achieved_value, achieved_at, enrolled_at"
-)
 _USER_TARGET_COLUMNS = (
     "id",
     "org_id",
@@ -166,11 +163,11 @@ class SqlEngineStore:
         found: list[UserTarget] = []
         for chunk in _chunks(sorted(ids)):
             rows = self._bulk.select(
-                f"SELECT {_USER_TARGET_READ} FROM user_targets WHERE org_id = ? AND id {{among}}",
+                f"SELECT {USER_TARGET_READ} FROM user_targets WHERE org_id = ? AND id {{among}}",
                 (org_id,),
                 among=chunk,
             )
-            found.extend(self._user_target(row) for row in rows)
+            found.extend(user_target_read(self._bulk, row) for row in rows)
         self._add_milestones({user_target.id: user_target for user_target in found})
         return found
 
@@ -193,28 +190,12 @@ class SqlEngineStore:
         whole = sorted(scope.whole_groups)
         also_whole = f" OR target_group_id IN ({', '.join('?' * len(whole))})" if whole else ""
         rows = bulk.select(
-            f"SELECT {_USER_TARGET_READ} FROM user_targets "
+            f"SELECT {USER_TARGET_READ} FROM user_targets "
             f"WHERE org_id = ? AND (ends_at > ?{also_whole}) AND user_id {{among}}",
             (org_id, bulk.instant(scope.ended_before), *whole),
             among=user_ids,
         )
-        return map(self._user_target, rows)
-
-    def _user_target(self, row: tuple[Any, ...]) -> UserTarget:
-        bulk = self._bulk
-        return UserTarget(
-            id=row[0],
-            target_id=row[1],
-            period_id=row[2],
-            user_id=row[3],
-            slot=row[4],
-            starts_at=bulk.instant_of(row[5]),
-            ends_at=bulk.instant_of(row[6]),
-            target_value=money_from_stored(row[7]),
-            achieved_value=money_from_stored(row[8]),
-            achieved_at=bulk.optional_instant_of(row[9]),
-            enrolled_at=bulk.instant_of(row[10]),
-        )
+        return (user_target_read(bulk, row) for row in rows)
 
     def original_bill(self, org_id: int, event_id: str) -> OriginalBill | None:
         row = (

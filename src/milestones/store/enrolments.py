@@ -209,7 +209,7 @@ def _values(org_id: int, record: EnrolmentRecord) -> dict[str, object]:
 
 
 def enrolment_record(row: RowMapping) -> EnrolmentRecord:
-    """An ``enrolments`` row as the engine and the user view read it."""
+    """An ``enrolments`` row as the engine reads it."""
     return EnrolmentRecord(
         target_id=row["target_id"],
         user_id=row["user_id"],

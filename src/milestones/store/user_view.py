@@ -1,4 +1,9 @@
-"""The SQL of the user view: one customer's progress, enrolments and audiences, a query each."""
+"""The SQL of the user view: one customer's progress, enrolments and audiences, a query each.
+
+Every view reads the same few statements for one customer, so they go straight to the
+driver (:class:`~milestones.store.bulk.BulkSql`): each stored value is converted once by
+the column types' own rules, without SQLAlchemy's per-row result processing.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import BindParameter, Connection, bindparam, select
+from sqlalchemy import Connection
 
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.progress import UserTarget
-from milestones.store.enrolments import enrolment_record
-from milestones.store.tables import (
-    audience_members,
-    enrolments,
-    user_cycles,
-    user_group_periods,
-    user_milestones,
-    user_targets,
-)
-from milestones.store.user_targets import user_target_of
+from milestones.store.bulk import BulkSql, optional_money_of
+from milestones.store.user_targets import USER_TARGET_READ, USER_TARGET_WIDTH, user_target_read
 
 
 @dataclass(slots=True)
@@ -33,37 +30,26 @@ class Standing:
     group_achievements: dict[tuple[int, int], datetime] = field(default_factory=dict)
 
 
-# Built once: each view only binds the customer and the orgs (no statement building per call).
-_ORG_IDS: BindParameter[list[int]] = bindparam("org_ids", expanding=True)
-_USER_ID: BindParameter[int] = bindparam("user_id")
 _PROGRESS = (
-    select(
-        user_targets,
-        user_milestones.c.trigger_id.label("reached_trigger_id"),
-        user_milestones.c.achieved_at.label("reached_at"),
-    )
-    .select_from(
-        user_targets.outerjoin(
-            user_milestones, user_milestones.c.user_target_id == user_targets.c.id
-        )
-    )
-    .where(user_targets.c.org_id.in_(_ORG_IDS), user_targets.c.user_id == _USER_ID)
+    "SELECT "
+    + ", ".join(f"ut.{column.strip()}" for column in USER_TARGET_READ.split(","))
+    + ", um.trigger_id, um.achieved_at FROM user_targets ut"
+    " LEFT JOIN user_milestones um ON um.user_target_id = ut.id"
+    " WHERE ut.user_id = ? AND ut.org_id {among}"
 )
-_GROUP_ACHIEVEMENTS = select(
-    user_group_periods.c.target_group_id,
-    user_group_periods.c.period_id,
-    user_group_periods.c.achieved_at,
-).where(user_group_periods.c.user_id == _USER_ID)
-_ANCHORS = select(user_cycles.c.target_group_id, user_cycles.c.anchor_at).where(
-    user_cycles.c.target_group_id.in_(bindparam("group_ids", expanding=True)),
-    user_cycles.c.user_id == _USER_ID,
+_GROUP_ACHIEVEMENTS = (
+    "SELECT target_group_id, period_id, achieved_at FROM user_group_periods WHERE user_id = ?"
 )
-_ENROLMENTS = select(enrolments).where(
-    enrolments.c.org_id.in_(_ORG_IDS), enrolments.c.user_id == _USER_ID
+_ANCHORS = (
+    "SELECT target_group_id, anchor_at FROM user_cycles"
+    " WHERE user_id = ? AND target_group_id {among}"
 )
-_AUDIENCES = select(audience_members.c.audience_group_id).where(
-    audience_members.c.user_id == _USER_ID,
-    audience_members.c.audience_group_id.in_(bindparam("audience_ids", expanding=True)),
+_ENROLMENTS = (
+    "SELECT target_id, period_id, target_value, initial_value, reset_streak, enrolled_at"
+    " FROM enrolments WHERE user_id = ? AND org_id {among}"
+)
+_AUDIENCES = (
+    "SELECT audience_group_id FROM audience_members WHERE user_id = ? AND audience_group_id {among}"
 )
 
 
@@ -71,7 +57,7 @@ class UserViewRepository:
     """Reads one customer's standing; at most five indexed queries, whatever the group count."""
 
     def __init__(self, connection: Connection) -> None:
-        self._db = connection
+        self._bulk = BulkSql(connection)
 
     def standing(
         self,
@@ -87,32 +73,41 @@ class UserViewRepository:
         ``whole_target_ids`` (the targets of unified and streak groups; ``None``: always):
         a group's period is never achieved as a whole without an achieved target.
         """
+        bulk = self._bulk
         standing = Standing()
-        scope = {"org_ids": list(org_ids), "user_id": user_id}
         by_id: dict[int, UserTarget] = {}
-        for row in self._db.execute(_PROGRESS, scope).mappings():
-            user_target = by_id.get(row["id"])
+        for row in bulk.select(_PROGRESS, (user_id,), among=org_ids):
+            user_target = by_id.get(row[0])
             if user_target is None:
-                user_target = by_id[row["id"]] = user_target_of(row)
-            if row["reached_trigger_id"] is not None:
-                user_target.milestones[row["reached_trigger_id"]] = row["reached_at"]
+                user_target = by_id[row[0]] = user_target_read(bulk, row)
+            trigger_id = row[USER_TARGET_WIDTH]
+            if trigger_id is not None:
+                user_target.milestones[trigger_id] = bulk.instant_of(row[USER_TARGET_WIDTH + 1])
         standing.user_targets = list(by_id.values())
         if whole_target_ids is None or any(
             ut.achieved_at is not None and ut.target_id in whole_target_ids
             for ut in standing.user_targets
         ):
-            rows = self._db.execute(_GROUP_ACHIEVEMENTS, {"user_id": user_id})
-            standing.group_achievements = {(row[0], row[1]): row[2] for row in rows}
+            rows = bulk.rows(_GROUP_ACHIEVEMENTS, (user_id,))
+            standing.group_achievements = {(g, p): bulk.instant_of(at) for g, p, at in rows}
         if cyclic_group_ids:
-            rows = self._db.execute(
-                _ANCHORS, {"group_ids": sorted(cyclic_group_ids), "user_id": user_id}
+            rows = bulk.select(_ANCHORS, (user_id,), among=sorted(cyclic_group_ids))
+            standing.anchors = {group_id: bulk.instant_of(at) for group_id, at in rows}
+        standing.enrolments = [
+            EnrolmentRecord(
+                target_id=target_id,
+                user_id=user_id,
+                period_id=period_id or None,
+                target_value=optional_money_of(target_value),
+                initial_value=optional_money_of(initial_value),
+                reset_streak=bool(reset_streak),
+                enrolled_at=bulk.instant_of(enrolled_at),
             )
-            standing.anchors = {row[0]: row[1] for row in rows}
-        enrolled = self._db.execute(_ENROLMENTS, scope).mappings()
-        standing.enrolments.extend(enrolment_record(row) for row in enrolled)
+            for target_id, period_id, target_value, initial_value, reset_streak, enrolled_at in (
+                bulk.select(_ENROLMENTS, (user_id,), among=org_ids)
+            )
+        ]
         if audience_ids:
-            rows = self._db.execute(
-                _AUDIENCES, {"audience_ids": sorted(audience_ids), "user_id": user_id}
-            )
+            rows = bulk.select(_AUDIENCES, (user_id,), among=sorted(audience_ids))
             standing.audiences = {row[0] for row in rows}
         return standing

@@ -36,6 +36,9 @@ Json = dict[str, object]
 _UTC = ZoneInfo("UTC")
 _NOBODY = Known.of([], {}, [], set())
 USER_TRIGGER = "USER_TRIGGER"
+# Idle entries kept per group: one per current period and set of targets shown; a group
+# that somehow makes more (many option combinations) starts over rather than grow.
+_IDLE_ENTRIES_KEPT = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ class PreparedGroup:
     fixed_starts: tuple[datetime, ...] | None
     fixed_ends: tuple[datetime, ...] | None
     _idle_streaks: dict[int, list[StreakStatus]]
+    idle_entries: dict[tuple[object, ...], list[bytes]]
 
     def current_periods(self, now: datetime) -> list[Period] | None:
         """The periods containing ``now`` for a FIXED group with sorted, disjoint periods.
@@ -76,6 +80,12 @@ class PreparedGroup:
         if found is None:
             found = self._idle_streaks[ended] = streaks_of(self.group, _NOBODY, now)
         return found
+
+    def remember_idle_entry(self, key: tuple[object, ...], parts: list[bytes]) -> None:
+        """Keep an idle entry's JSON (split around ``enrolledOn``) for the next customer."""
+        if len(self.idle_entries) >= _IDLE_ENTRIES_KEPT:
+            self.idle_entries.clear()
+        self.idle_entries[key] = parts
 
     def idle_cell(self, target_id: int, period_id: int) -> Json:
         """A current ``targets[]`` entry for a customer with nothing stored on the target,
@@ -113,6 +123,7 @@ def prepare_group(group: TargetGroup) -> PreparedGroup:
         fixed_starts=starts,
         fixed_ends=None if starts is None else tuple(p.window.ends_at for p in group.periods),
         _idle_streaks={},
+        idle_entries={},
     )
 
 

@@ -24,7 +24,7 @@ UserId = Annotated[int, Path(ge=1, le=2**62, description="the customer's userId"
     responses=error_responses(400, 401, 403, 404, 500),
     summary="Every group a customer is in or could join, and their progress in each",
 )
-def get_user_target_groups(
+async def get_user_target_groups(
     userId: UserId,
     request: Request,
     caller: CurrentClient,

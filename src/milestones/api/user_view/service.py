@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from milestones.api.attribution import audit_client_ids
 from milestones.api.customers.views import customer_client_ids, customer_view
+from milestones.api.envelope import Prerendered
 from milestones.api.user_view.layout import (
     Known,
     Row,
@@ -132,7 +133,7 @@ class _Shown:
     streaks: list[StreakStatus]
     group_periods: list[GroupPeriodState]
 
-    def write(self, writer: EntryWriter) -> Json:
+    def write(self, writer: EntryWriter) -> Json | Prerendered:
         if self.idle is not None:
             targets, period = self.idle
             return writer.idle_group_entry(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from milestones.api.attribution import actor
+from milestones.api.envelope import Prerendered, render_float_free
 from milestones.api.user_view.layout import Row
 from milestones.api.user_view.prepared import PreparedGroup, milestones
 from milestones.domain.orgs import ApiClient
@@ -17,6 +21,11 @@ from milestones.engine.group_progress import GroupPeriodState
 
 Json = dict[str, object]
 _UTC = ZoneInfo("UTC")
+# An idle entry is written once with this in place of ``now``, then split around it. A
+# control character is always escaped in a JSON string, and a key's quotes are never part
+# of one, so nothing a group holds can write these bytes.
+_NOW_MARK = "\x01now\x01"
+_MARKED = b'"enrolledOn":"\\u0001now\\u0001"'
 
 
 class EntryWriter:
@@ -30,6 +39,7 @@ class EntryWriter:
         self._clients = clients
         self._now = now
         self._now_text = offset_text(now, _UTC)
+        self._now_json = b'"enrolledOn":' + orjson.dumps(self._now_text)
         self._actors: dict[int, dict[str, object]] = {}
 
     def group_entry(
@@ -50,14 +60,43 @@ class EntryWriter:
         period: Period,
         streaks: list[StreakStatus],
         group_periods: list[GroupPeriodState],
-    ) -> Json:
+    ) -> Prerendered:
         """As :meth:`group_entry` for the current period of a FIXED group on whose
-        ``targets`` the customer has nothing stored (no progress, no enrolment)."""
-        now_text = self._now_text
+        ``targets`` the customer has nothing stored (no progress, no enrolment).
+
+        Such an entry is the same for every customer but for ``enrolledOn`` (``now``): it
+        is written as JSON once per group and kept, and each request splices ``now`` in.
+        """
+        key = (
+            tuple(target.id for target in targets),
+            period.id,
+            tuple(_streak_key(status) for status in streaks),
+            tuple(group_periods),
+        )
+        parts = prepared.idle_entries.get(key)
+        if parts is None:
+            marked = self._idle_plain(prepared, targets, period, streaks, group_periods, _NOW_MARK)
+            parts = render_float_free(marked).split(_MARKED)
+            assert len(parts) == len(targets) + 1, "one enrolledOn per target"
+            prepared.remember_idle_entry(key, parts)
+        plain = partial(
+            self._idle_plain, prepared, targets, period, streaks, group_periods, self._now_text
+        )
+        return Prerendered(self._now_json.join(parts), plain)
+
+    def _idle_plain(
+        self,
+        prepared: PreparedGroup,
+        targets: list[Target],
+        period: Period,
+        streaks: list[StreakStatus],
+        group_periods: list[GroupPeriodState],
+        enrolled_on: str,
+    ) -> Json:
         entries: list[Json] = []
         for target in targets:
             entry = dict(prepared.idle_cell(target.id, period.id))
-            entry["enrolledOn"] = now_text
+            entry["enrolledOn"] = enrolled_on
             entries.append(entry)
         return self.group_of(prepared, entries, streaks, group_periods)
 
@@ -167,6 +206,16 @@ def streak_entry(status: StreakStatus) -> Json:
         "streakAchievedDateTime": _utc_or_none(status.achieved_at),
         "streakAchievedUserTargetId": status.achieved_user_target_id,
     }
+
+
+def _streak_key(status: StreakStatus) -> tuple[object, ...]:
+    return (
+        status.rule.id,
+        status.status,
+        status.current_count,
+        status.achieved_at,
+        status.achieved_user_target_id,
+    )
 
 
 def _group_periods(group: TargetGroup, group_periods: list[GroupPeriodState]) -> list[Json]:
