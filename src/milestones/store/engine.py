@@ -6,7 +6,7 @@ from collections.abc import Collection, Hashable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Table, func, insert, select, text, update
 
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
@@ -65,9 +65,8 @@ _EVENT_COLUMNS = (
 )
 _LOCK_SPACE = 2**63 - 1
 # Built once: every event batch and every user view asks it.
-_SIGNATURE = select(func.count(), func.coalesce(func.sum(target_groups.c.revision), 0)).where(
-    target_groups.c.org_id == bindparam("org_id")
-)
+# Asked before every batch and every user view: straight to the driver.
+_SIGNATURE = "SELECT count(*), coalesce(sum(revision), 0) FROM target_groups WHERE org_id = ?"
 
 
 def customer_lock_key(org_id: int, user_id: int) -> int:
@@ -109,8 +108,8 @@ class SqlEngineStore:
         return known
 
     def catalogue_signature(self, org_id: int) -> Hashable:
-        row = self._db.execute(_SIGNATURE, {"org_id": org_id}).one()
-        return (int(row[0]), int(row[1]))
+        [(count, revisions)] = self._bulk.rows(_SIGNATURE, (org_id,))
+        return (int(count), int(revisions))
 
     def load_groups(self, org_id: int) -> list[TargetGroup]:
         ids = [

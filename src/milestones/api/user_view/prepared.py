@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import weakref
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -28,7 +29,13 @@ from milestones.domain.orgs import ApiClient
 from milestones.domain.periods import EvaluationType
 from milestones.domain.progress import UserTarget
 from milestones.domain.streaks import StreakStatus
-from milestones.domain.target_groups import Period, Target, TargetGroup
+from milestones.domain.target_groups import (
+    EnrolmentMethod,
+    Period,
+    Target,
+    TargetGroup,
+    TrackingType,
+)
 from milestones.domain.times import offset_text, utc_text
 from milestones.engine.catalogue import Catalogue
 
@@ -203,14 +210,50 @@ def _utc_or_none(instant: datetime | None) -> str | None:
     return utc_text(instant) if instant is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class StandingKeys:
+    """What a customer's standing is read for, over every group in scope (shown or not):
+    the cyclic groups' anchors, the audiences targets filter on, and the targets of unified
+    and streak groups (whose achievements decide whether group achievements are read)."""
+
+    cyclic_group_ids: frozenset[int]
+    audience_ids: frozenset[int]
+    whole_target_ids: frozenset[int]
+
+    @classmethod
+    def of(cls, groups: Iterable[TargetGroup]) -> StandingKeys:
+        cyclic: set[int] = set()
+        audiences: set[int] = set()
+        wholes: set[int] = set()
+        for group in groups:
+            if group.evaluation_type is EvaluationType.CYCLIC_WINDOW:
+                cyclic.add(group.id)
+            if group.tracking_type is TrackingType.UNIFIED or group.tracking_type.is_streak:
+                wholes.update(target.id for target in group.targets)
+            for target in group.targets:
+                if target.enrolment_method is EnrolmentMethod.AUDIENCE_FILTER:
+                    audiences.update(
+                        int(str(item["audienceGroupId"])) for item in target.audience_filter
+                    )
+        return cls(frozenset(cyclic), frozenset(audiences), frozenset(wholes))
+
+    def __or__(self, other: StandingKeys) -> StandingKeys:
+        return StandingKeys(
+            self.cyclic_group_ids | other.cyclic_group_ids,
+            self.audience_ids | other.audience_ids,
+            self.whole_target_ids | other.whole_target_ids,
+        )
+
+
 class Prepared:
-    """Every group of one catalogue, prepared."""
+    """Every group of one catalogue, prepared, and the keys of a customer's standing in it."""
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.groups: dict[int, PreparedGroup] = {}
         for tracked in catalogue.by_id.values():
             if tracked.group.id not in self.groups:
                 self.groups[tracked.group.id] = prepare_group(tracked.group)
+        self.keys = StandingKeys.of(entry.group for entry in self.groups.values())
 
 
 class ViewCache:

@@ -25,17 +25,14 @@ from milestones.api.user_view.layout import (
     rows_of,
     streaks_of,
 )
-from milestones.api.user_view.prepared import PreparedGroup, ViewCache
+from milestones.api.user_view.prepared import PreparedGroup, StandingKeys, ViewCache
 from milestones.api.user_view.views import EntryWriter, Json
 from milestones.domain.errors import NotFound
 from milestones.domain.orgs import ApiClient
-from milestones.domain.periods import EvaluationType
 from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import (
-    EnrolmentMethod,
     Period,
     Target,
-    TargetGroup,
     TrackingType,
 )
 from milestones.engine.catalogue import CatalogueCache
@@ -70,18 +67,16 @@ def user_view(
     requests; without it everything is worked out for this request alone.
     """
     views = views if views is not None else ViewCache()
-    prepared = scoped_prepared(connection, org_ids, cache, views)
-    groups = [entry.group for entry in prepared]
+    prepared, keys = scoped_prepared(connection, org_ids, cache, views)
     if options.target_rule_id is not None and not any(
-        target.id == options.target_rule_id for group in groups for target in group.targets
+        target.id == options.target_rule_id for entry in prepared for target in entry.group.targets
     ):
         raise NotFound(
             f"No target {options.target_rule_id} in the caller's data scope", "targetRuleId"
         )
     if not options.include_inactive_targets:
         prepared = [entry for entry in prepared if entry.group.active]
-        groups = [entry.group for entry in prepared]
-    known = _known(connection, org_ids, user_id, groups)
+    known = _known(connection, org_ids, user_id, keys)
     shown: list[_Shown] = []
     for entry in prepared:
         group = entry.group
@@ -145,16 +140,19 @@ class _Shown:
 
 def scoped_prepared(
     connection: Connection, org_ids: Sequence[int], cache: CatalogueCache, views: ViewCache
-) -> list[PreparedGroup]:
-    """Every group of the orgs in scope, active or not, oldest first, with its prepared parts."""
+) -> tuple[list[PreparedGroup], StandingKeys]:
+    """Every group of the orgs in scope, active or not, oldest first, with its prepared
+    parts; and what a customer's standing in them is read for."""
     store = SqlEngineStore(connection)
     groups: dict[int, PreparedGroup] = {}
+    keys = StandingKeys(frozenset(), frozenset(), frozenset())
     for org_id in org_ids:
         signature = store.catalogue_signature(org_id)
-        catalogue = cache.get(org_id, signature, partial(store.load_groups, org_id))
-        for group_id, prepared in views.prepared(catalogue).groups.items():
-            groups.setdefault(group_id, prepared)
-    return [groups[group_id] for group_id in sorted(groups)]
+        prepared = views.prepared(cache.get(org_id, signature, partial(store.load_groups, org_id)))
+        for group_id, entry in prepared.groups.items():
+            groups.setdefault(group_id, entry)
+        keys |= prepared.keys
+    return [groups[group_id] for group_id in sorted(groups)], keys
 
 
 def _clients(
@@ -169,24 +167,14 @@ def _clients(
 
 
 def _known(
-    connection: Connection, org_ids: Sequence[int], user_id: int, groups: list[TargetGroup]
+    connection: Connection, org_ids: Sequence[int], user_id: int, keys: StandingKeys
 ) -> Known:
-    cyclic = {g.id for g in groups if g.evaluation_type is EvaluationType.CYCLIC_WINDOW}
-    audiences = {
-        int(str(item["audienceGroupId"]))
-        for group in groups
-        for target in group.targets
-        if target.enrolment_method is EnrolmentMethod.AUDIENCE_FILTER
-        for item in target.audience_filter
-    }
-    wholes = {
-        target.id
-        for group in groups
-        if group.tracking_type is TrackingType.UNIFIED or group.tracking_type.is_streak
-        for target in group.targets
-    }
     standing = UserViewRepository(connection).standing(
-        org_ids, user_id, cyclic, audiences, whole_target_ids=wholes
+        org_ids,
+        user_id,
+        keys.cyclic_group_ids,
+        keys.audience_ids,
+        whole_target_ids=keys.whole_target_ids,
     )
     return Known.of(
         standing.user_targets,
