@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Table
+from sqlalchemy.exc import DBAPIError
 
 from milestones.store.types import money_from_stored, money_to_stored
 
@@ -89,16 +90,30 @@ class BulkSql:
         """
         if self._sqlite:
             test = f"IN ({', '.join('?' * len(among))})" if among else "IN (NULL)"
-            result = self._db.exec_driver_sql(statement.format(among=test), (*values, *among))
-        else:
-            sql = statement.replace("?", "%s").format(among="= ANY(%b)")
-            result = self._db.exec_driver_sql(sql, (*values, list(among)))
-        return [tuple(row) for row in result.fetchall()]
+            return self._fetch(statement.format(among=test), (*values, *among))
+        sql = statement.replace("?", "%s").format(among="= ANY(%b)")
+        return self._fetch(sql, (*values, list(among)))
 
     def rows(self, statement: str, values: Sequence[object]) -> list[tuple[Any, ...]]:
         """Rows of ``statement`` (parameter marks written ``?``)."""
-        sql = statement if self._sqlite else statement.replace("?", "%s")
-        return [tuple(row) for row in self._db.exec_driver_sql(sql, tuple(values)).fetchall()]
+        return self._fetch(statement if self._sqlite else statement.replace("?", "%s"), values)
+
+    def _fetch(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Rows from the driver's own cursor, in the connection's transaction.
+
+        These reads are small and frequent (a few per user view, per batch), and SQLAlchemy's
+        execution context costs more than they do; a driver error is raised as SQLAlchemy
+        would raise it, so the API's handlers (a busy database) still apply.
+        """
+        dbapi_error = self._db.dialect.loaded_dbapi.Error
+        cursor = self._db.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, tuple(params))
+            return list(cursor.fetchall())
+        except dbapi_error as exc:
+            raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
+        finally:
+            cursor.close()
 
     def flag(self, value: bool) -> object:
         return int(value) if self._sqlite else value

@@ -9,85 +9,41 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BindParameter,
-    ColumnElement,
-    CompoundSelect,
     Connection,
-    RowMapping,
-    String,
-    bindparam,
-    case,
-    func,
-    literal_column,
-    null,
     select,
-    type_coerce,
-    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from milestones.domain.events import TRANSACTION_ADD
 from milestones.domain.target_groups import Audit
-from milestones.store.tables import customers, events
-from milestones.store.types import Instant, Money
+from milestones.store.bulk import BulkSql
+from milestones.store.database import json_value
+from milestones.store.tables import customers
+from milestones.store.types import money_from_stored
 
-TRANSACTION_ADD = "TransactionAdd"
 _IN_CHUNK = 1_000
 Json = dict[str, Any]
 
 
-def _purchase_columns() -> list[ColumnElement[Any]]:
-    """Per org: billed and returned on ``TransactionAdd``, first and last event seen."""
-    is_bill = events.c.event_name == TRANSACTION_ADD
-    zero = type_coerce(Decimal(0), Money())
-    billed = type_coerce(
-        func.coalesce(func.sum(case((is_bill, events.c.bill_amount), else_=zero)), zero),
-        Money(),
+def _customer_sql(org_count: int) -> str:
+    """Profiles (kind ``p``) and purchases (kind ``e``, per org: billed and returned on
+    ``TransactionAdd``, first and last event received) in one round trip.
+
+    JSON columns come as text, to be parsed with exact decimals whichever the driver.
+    """
+    orgs = ", ".join("?" * org_count)
+    bills = f"CASE WHEN event_name = '{TRANSACTION_ADD}' THEN {{}} ELSE 0 END"
+    return (
+        "SELECT 'p', org_id, CAST(profiles AS TEXT), CAST(custom_fields AS TEXT), loyalty_type,"
+        " source, created_at, created_by, updated_at, updated_by, NULL, NULL, NULL, NULL"
+        f" FROM customers WHERE user_id = ? AND org_id IN ({orgs})"
+        " UNION ALL"
+        " SELECT 'e', org_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+        f" coalesce(sum({bills.format('bill_amount')}), 0),"
+        f" coalesce(sum({bills.format('returned_amount')}), 0),"
+        " min(received_at), max(received_at)"
+        f" FROM events WHERE user_id = ? AND org_id IN ({orgs}) GROUP BY org_id"
     )
-    returned = type_coerce(
-        func.coalesce(func.sum(case((is_bill, events.c.returned_amount), else_=zero)), zero),
-        Money(),
-    )
-    return [billed, returned, func.min(events.c.received_at), func.max(events.c.received_at)]
-
-
-# Built once: a lookup only binds the customer and the orgs.
-_ORG_IDS: BindParameter[list[int]] = bindparam("org_ids", expanding=True)
-_USER_ID: BindParameter[int] = bindparam("user_id")
-
-
-def _customer_query() -> CompoundSelect[Any]:
-    """Profiles (``kind`` p) and purchases (``kind`` e) per org, in one round trip."""
-    money, instant = Money(), Instant()
-    profiles = select(
-        literal_column("'p'", String()).label("kind"),
-        customers.c.org_id,
-        customers.c.profiles,
-        customers.c.custom_fields,
-        customers.c.loyalty_type,
-        customers.c.source,
-        customers.c.created_at,
-        customers.c.created_by,
-        customers.c.updated_at,
-        customers.c.updated_by,
-        type_coerce(null(), money).label("billed"),
-        type_coerce(null(), money).label("returned"),
-        type_coerce(null(), instant).label("first_seen"),
-        type_coerce(null(), instant).label("last_seen"),
-    ).where(customers.c.org_id.in_(_ORG_IDS), customers.c.user_id == _USER_ID)
-    seen = (
-        select(
-            literal_column("'e'", String()),
-            events.c.org_id,
-            *[null()] * 8,
-            *_purchase_columns(),
-        )
-        .where(events.c.org_id.in_(_ORG_IDS), events.c.user_id == _USER_ID)
-        .group_by(events.c.org_id)
-    )
-    return union_all(profiles, seen)
-
-
-_CUSTOMER = _customer_query()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,17 +129,19 @@ class CustomerRepository:
 
     def find(self, org_ids: Sequence[int], user_id: int) -> Customer | None:
         """The customer in the first of ``org_ids`` that knows them (a profile or any event)."""
-        scope = {"org_ids": list(org_ids), "user_id": user_id}
+        bulk = BulkSql(self._db)
+        sql = _customer_sql(len(org_ids))
         profiles: dict[int, Profile] = {}
         purchases: dict[int, Purchases] = {}
-        for row in self._db.execute(_CUSTOMER, scope).mappings():  # profiles and events
-            if row["kind"] == "p":
-                profiles[row["org_id"]] = _profile(row)
+        for row in bulk.rows(sql, (user_id, *org_ids, user_id, *org_ids)):
+            kind, org_id = row[0], row[1]
+            if kind == "p":
+                profiles[org_id] = _profile(bulk, row)
             else:
-                purchases[row["org_id"]] = Purchases(
-                    lifetime=row["billed"] - row["returned"],
-                    first_seen=row["first_seen"],
-                    last_seen=row["last_seen"],
+                purchases[org_id] = Purchases(
+                    lifetime=money_from_stored(row[10]) - money_from_stored(row[11]),
+                    first_seen=bulk.instant_of(row[12]),
+                    last_seen=bulk.instant_of(row[13]),
                 )
         for org_id in org_ids:
             if org_id in profiles or org_id in purchases:
@@ -215,11 +173,11 @@ def _columns(changes: ProfileChanges) -> dict[str, object]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _profile(row: RowMapping) -> Profile:
+def _profile(bulk: BulkSql, row: tuple[Any, ...]) -> Profile:
     return Profile(
-        profiles=list(row["profiles"]),
-        custom_fields=dict(row["custom_fields"]),
-        loyalty_type=row["loyalty_type"],
-        source=row["source"],
-        audit=Audit(row["created_at"], row["created_by"], row["updated_at"], row["updated_by"]),
+        profiles=list(json_value(row[2])),
+        custom_fields=dict(json_value(row[3])),
+        loyalty_type=row[4],
+        source=row[5],
+        audit=Audit(bulk.instant_of(row[6]), row[7], bulk.instant_of(row[8]), row[9]),
     )
