@@ -59,6 +59,8 @@ class PreparedGroup:
     idle_cells: dict[tuple[int, int], Json]
     fixed_starts: tuple[datetime, ...] | None
     fixed_ends: tuple[datetime, ...] | None
+    # The active targets, when anyone can join every one of them (TRANSACTION enrolment).
+    open_targets: list[Target] | None
     _idle_streaks: dict[int, list[StreakStatus]]
     idle_entries: dict[tuple[object, ...], list[bytes]]
 
@@ -129,6 +131,7 @@ def prepare_group(group: TargetGroup) -> PreparedGroup:
         idle_cells=idle_cells,
         fixed_starts=starts,
         fixed_ends=None if starts is None else tuple(p.window.ends_at for p in group.periods),
+        open_targets=_open_targets(group),
         _idle_streaks={},
         idle_entries={},
     )
@@ -175,6 +178,13 @@ def _cell(
         "currentPeriod": None,
         "milestones": None,
     }
+
+
+def _open_targets(group: TargetGroup) -> list[Target] | None:
+    active = [target for target in group.targets if target.active]
+    if all(target.enrolment_method is EnrolmentMethod.TRANSACTION for target in active):
+        return active
+    return None
 
 
 def _fixed_starts(group: TargetGroup) -> tuple[datetime, ...] | None:

@@ -77,16 +77,20 @@ def user_view(
     if not options.include_inactive_targets:
         prepared = [entry for entry in prepared if entry.group.active]
     known = _known(connection, org_ids, user_id, keys)
+    every_target = options.include_inactive_targets or options.target_rule_id is not None
     shown: list[_Shown] = []
     for entry in prepared:
         group = entry.group
-        targets = [
-            target
-            for target in group.targets
-            if (options.include_inactive_targets or target.active)
-            and options.target_rule_id in (None, target.id)
-            and known.can_join(target)
-        ]
+        if entry.open_targets is not None and not every_target:
+            targets = entry.open_targets
+        else:
+            targets = [
+                target
+                for target in group.targets
+                if (options.include_inactive_targets or target.active)
+                and options.target_rule_id in (None, target.id)
+                and known.can_join(target)
+            ]
         if not targets:
             continue
         periods = None if options.include_inactive else entry.current_periods(now)
