@@ -69,7 +69,7 @@ def test_dropping_the_engine_tables_foreign_keys_keeps_every_row_both_ways(
     assert all(before[table] > 0 for table in ENGINE_TABLES), before
 
     with database.engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0004")  # through 0006 and 0005
+        command.downgrade(alembic_config(connection), "0004")  # through 0007, 0006 and 0005
     assert _counts(database) == before
     database.migrate()
 

@@ -258,6 +258,7 @@ user_cycles = Table(
     Column("target_group_id", BigInteger, ForeignKey("target_groups.id"), primary_key=True),
     Column("user_id", BigInteger, primary_key=True),
     Column("anchor_at", Instant(), nullable=False),
+    Index("ix_user_cycles_user", "user_id"),
 )
 
 enrolments = Table(
