@@ -16,6 +16,7 @@ rules as :mod:`milestones.store.types`, inside the caller's transaction:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,16 @@ def optional_money(value: Decimal | None) -> int | None:
 
 def optional_money_of(stored: int | None) -> Decimal | None:
     return None if stored is None else money_from_stored(stored)
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One statement to read: parameter marks written ``?``; ``{among}``, when ``among`` is
+    given, a membership test on it (after ``values``)."""
+
+    statement: str
+    values: Sequence[object] = ()
+    among: Sequence[object] | None = None
 
 
 class BulkSql:
@@ -88,15 +99,42 @@ class BulkSql:
         ``select("SELECT id FROM t WHERE org_id = ? AND user_id {among}", [7], among=ids)``
         (write the parameter marks as ``?``; they become the driver's own).
         """
-        if self._sqlite:
-            test = f"IN ({', '.join('?' * len(among))})" if among else "IN (NULL)"
-            return self._fetch(statement.format(among=test), (*values, *among))
-        sql = statement.replace("?", "%s").format(among="= ANY(%b)")
-        return self._fetch(sql, (*values, list(among)))
+        return self._fetch(*self._driver_sql(Read(statement, values, among)))
 
     def rows(self, statement: str, values: Sequence[object]) -> list[tuple[Any, ...]]:
         """Rows of ``statement`` (parameter marks written ``?``)."""
-        return self._fetch(statement if self._sqlite else statement.replace("?", "%s"), values)
+        return self._fetch(*self._driver_sql(Read(statement, values)))
+
+    def read_all(self, reads: Sequence[Read]) -> list[list[tuple[Any, ...]]]:
+        """Each read's rows, in order; on PostgreSQL all in one round trip (pipeline mode)."""
+        statements = [self._driver_sql(read) for read in reads]
+        if self._sqlite:
+            return [self._fetch(sql, params) for sql, params in statements]
+        dbapi_error = self._db.dialect.loaded_dbapi.Error
+        driver = self._db.connection.driver_connection
+        cursors = [driver.cursor() for _ in statements]  # type: ignore[union-attr]
+        try:
+            with driver.pipeline():  # type: ignore[union-attr]
+                for cursor, (sql, params) in zip(cursors, statements, strict=True):
+                    cursor.execute(sql, params)
+                return [list(cursor.fetchall()) for cursor in cursors]
+        except dbapi_error as exc:
+            raise DBAPIError.instance(str(statements), None, exc, dbapi_error) from exc
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+    def _driver_sql(self, read: Read) -> tuple[str, tuple[object, ...]]:
+        """The statement and parameters in the driver's own dialect."""
+        if read.among is None:
+            sql = read.statement if self._sqlite else read.statement.replace("?", "%s")
+            return sql, tuple(read.values)
+        if self._sqlite:
+            among = read.among
+            test = f"IN ({', '.join('?' * len(among))})" if among else "IN (NULL)"
+            return read.statement.format(among=test), (*read.values, *among)
+        sql = read.statement.replace("?", "%s").format(among="= ANY(%b)")
+        return sql, (*read.values, list(read.among))
 
     def _fetch(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         """Rows from the driver's own cursor, in the connection's transaction.

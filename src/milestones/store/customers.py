@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from milestones.domain.events import TRANSACTION_ADD
 from milestones.domain.target_groups import Audit
-from milestones.store.bulk import BulkSql
+from milestones.store.bulk import BulkSql, Read
 from milestones.store.database import json_value
 from milestones.store.tables import customers
 from milestones.store.types import money_from_stored
@@ -86,6 +86,34 @@ class ProfileChanges:
     source: str | None = None
 
 
+def customer_read(org_ids: Sequence[int], user_id: int) -> Read:
+    """The read of :meth:`CustomerRepository.find` (for :func:`customer_of`), to be sent
+    with others in one round trip."""
+    return Read(_customer_sql(len(org_ids)), (user_id, *org_ids, user_id, *org_ids))
+
+
+def customer_of(
+    bulk: BulkSql, rows: list[tuple[Any, ...]], org_ids: Sequence[int], user_id: int
+) -> Customer | None:
+    """The customer :func:`customer_read`'s rows describe, in the first org that knows them."""
+    profiles: dict[int, Profile] = {}
+    purchases: dict[int, Purchases] = {}
+    for row in rows:
+        kind, org_id = row[0], row[1]
+        if kind == "p":
+            profiles[org_id] = _profile(bulk, row)
+        else:
+            purchases[org_id] = Purchases(
+                lifetime=money_from_stored(row[10]) - money_from_stored(row[11]),
+                first_seen=bulk.instant_of(row[12]),
+                last_seen=bulk.instant_of(row[13]),
+            )
+    for org_id in org_ids:
+        if org_id in profiles or org_id in purchases:
+            return Customer(org_id, user_id, profiles.get(org_id), purchases.get(org_id))
+    return None
+
+
 class CustomerRepository:
     """Reads and writes customers; never commits (the unit of work does)."""
 
@@ -130,23 +158,8 @@ class CustomerRepository:
     def find(self, org_ids: Sequence[int], user_id: int) -> Customer | None:
         """The customer in the first of ``org_ids`` that knows them (a profile or any event)."""
         bulk = BulkSql(self._db)
-        sql = _customer_sql(len(org_ids))
-        profiles: dict[int, Profile] = {}
-        purchases: dict[int, Purchases] = {}
-        for row in bulk.rows(sql, (user_id, *org_ids, user_id, *org_ids)):
-            kind, org_id = row[0], row[1]
-            if kind == "p":
-                profiles[org_id] = _profile(bulk, row)
-            else:
-                purchases[org_id] = Purchases(
-                    lifetime=money_from_stored(row[10]) - money_from_stored(row[11]),
-                    first_seen=bulk.instant_of(row[12]),
-                    last_seen=bulk.instant_of(row[13]),
-                )
-        for org_id in org_ids:
-            if org_id in profiles or org_id in purchases:
-                return Customer(org_id, user_id, profiles.get(org_id), purchases.get(org_id))
-        return None
+        [rows] = bulk.read_all([customer_read(org_ids, user_id)])
+        return customer_of(bulk, rows, org_ids, user_id)
 
     def custom_fields_of(self, org_id: int, user_ids: Collection[int]) -> dict[int, Json]:
         """Custom fields of many customers at once (absent customers are left out)."""

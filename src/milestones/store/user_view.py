@@ -1,4 +1,4 @@
-"""The SQL of the user view: one customer's progress, enrolments and audiences, a query each.
+"""The SQL of the user view: one customer's progress, enrolments, audiences and profile.
 
 Every view reads the same few statements for one customer, so they go straight to the
 driver (:class:`~milestones.store.bulk.BulkSql`): each stored value is converted once by
@@ -15,7 +15,8 @@ from sqlalchemy import Connection
 
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.progress import UserTarget
-from milestones.store.bulk import BulkSql, optional_money_of
+from milestones.store.bulk import BulkSql, Read, optional_money_of
+from milestones.store.customers import Customer, customer_of, customer_read
 from milestones.store.user_targets import USER_TARGET_READ, USER_TARGET_WIDTH, user_target_read
 
 
@@ -28,6 +29,7 @@ class Standing:
     enrolments: list[EnrolmentRecord] = field(default_factory=list)
     audiences: set[int] = field(default_factory=set)
     group_achievements: dict[tuple[int, int], datetime] = field(default_factory=dict)
+    customer: Customer | None = None
 
 
 _PROGRESS = (
@@ -54,7 +56,8 @@ _AUDIENCES = (
 
 
 class UserViewRepository:
-    """Reads one customer's standing; at most five indexed queries, whatever the group count."""
+    """Reads one customer's standing and profile: a handful of indexed queries, whatever the
+    group count, sent together (one round trip on PostgreSQL)."""
 
     def __init__(self, connection: Connection) -> None:
         self._bulk = BulkSql(connection)
@@ -65,18 +68,27 @@ class UserViewRepository:
         user_id: int,
         cyclic_group_ids: Collection[int],
         audience_ids: Collection[int],
-        whole_target_ids: Collection[int] | None = None,
+        whole_target_ids: Collection[int],
     ) -> Standing:
-        """User targets (with their triggers reached), cycle anchors, enrolments, audiences.
-
-        When a group is achieved as a whole is read only if the customer has achieved one of
-        ``whole_target_ids`` (the targets of unified and streak groups; ``None``: always):
-        a group's period is never achieved as a whole without an achieved target.
-        """
+        """User targets (with their triggers reached), cycle anchors, enrolments, audiences,
+        the customer; and, when a unified or streak group is in scope (``whole_target_ids``,
+        their targets), when such groups were achieved as a whole."""
         bulk = self._bulk
+        reads = {
+            "progress": Read(_PROGRESS, (user_id,), org_ids),
+            "enrolments": Read(_ENROLMENTS, (user_id,), org_ids),
+            "customer": customer_read(org_ids, user_id),
+        }
+        if whole_target_ids:
+            reads["wholes"] = Read(_GROUP_ACHIEVEMENTS, (user_id,))
+        if cyclic_group_ids:
+            reads["anchors"] = Read(_ANCHORS, (user_id,), sorted(cyclic_group_ids))
+        if audience_ids:
+            reads["audiences"] = Read(_AUDIENCES, (user_id,), sorted(audience_ids))
+        found = dict(zip(reads, bulk.read_all(list(reads.values())), strict=True))
         standing = Standing()
         by_id: dict[int, UserTarget] = {}
-        for row in bulk.select(_PROGRESS, (user_id,), among=org_ids):
+        for row in found["progress"]:
             user_target = by_id.get(row[0])
             if user_target is None:
                 user_target = by_id[row[0]] = user_target_read(bulk, row)
@@ -84,15 +96,13 @@ class UserViewRepository:
             if trigger_id is not None:
                 user_target.milestones[trigger_id] = bulk.instant_of(row[USER_TARGET_WIDTH + 1])
         standing.user_targets = list(by_id.values())
-        if whole_target_ids is None or any(
-            ut.achieved_at is not None and ut.target_id in whole_target_ids
-            for ut in standing.user_targets
-        ):
-            rows = bulk.rows(_GROUP_ACHIEVEMENTS, (user_id,))
-            standing.group_achievements = {(g, p): bulk.instant_of(at) for g, p, at in rows}
-        if cyclic_group_ids:
-            rows = bulk.select(_ANCHORS, (user_id,), among=sorted(cyclic_group_ids))
-            standing.anchors = {group_id: bulk.instant_of(at) for group_id, at in rows}
+        standing.group_achievements = {
+            (group_id, period_id): bulk.instant_of(at)
+            for group_id, period_id, at in found.get("wholes", ())
+        }
+        standing.anchors = {
+            group_id: bulk.instant_of(at) for group_id, at in found.get("anchors", ())
+        }
         standing.enrolments = [
             EnrolmentRecord(
                 target_id=target_id,
@@ -104,10 +114,9 @@ class UserViewRepository:
                 enrolled_at=bulk.instant_of(enrolled_at),
             )
             for target_id, period_id, target_value, initial_value, reset_streak, enrolled_at in (
-                bulk.select(_ENROLMENTS, (user_id,), among=org_ids)
+                found["enrolments"]
             )
         ]
-        if audience_ids:
-            rows = bulk.select(_AUDIENCES, (user_id,), among=sorted(audience_ids))
-            standing.audiences = {row[0] for row in rows}
+        standing.audiences = {row[0] for row in found.get("audiences", ())}
+        standing.customer = customer_of(bulk, found["customer"], org_ids, user_id)
         return standing

@@ -37,7 +37,6 @@ from milestones.domain.target_groups import (
 )
 from milestones.engine.catalogue import CatalogueCache
 from milestones.engine.group_progress import GroupPeriodState
-from milestones.store.customers import CustomerRepository
 from milestones.store.engine import SqlEngineStore
 from milestones.store.orgs import clients_by_id
 from milestones.store.user_view import UserViewRepository
@@ -76,7 +75,20 @@ def user_view(
         )
     if not options.include_inactive_targets:
         prepared = [entry for entry in prepared if entry.group.active]
-    known = _known(connection, org_ids, user_id, keys)
+    standing = UserViewRepository(connection).standing(
+        org_ids,
+        user_id,
+        keys.cyclic_group_ids,
+        keys.audience_ids,
+        whole_target_ids=keys.whole_target_ids,
+    )
+    known = Known.of(
+        standing.user_targets,
+        standing.anchors,
+        standing.enrolments,
+        standing.audiences,
+        standing.group_achievements,
+    )
     every_target = options.include_inactive_targets or options.target_rule_id is not None
     shown: list[_Shown] = []
     for entry in prepared:
@@ -111,7 +123,7 @@ def user_view(
             streaks = streaks_of(group, known, now) if group.tracking_type.is_streak else []
             group_periods = group_periods_of(group, known, rows) if unified else []
             shown.append(_Shown(entry, rows, None, streaks, group_periods))
-    customer = CustomerRepository(connection).find(org_ids, user_id)
+    customer = standing.customer
     client_ids = audit_client_ids([item.prepared.group.audit for item in shown])
     clients = _clients(connection, client_ids | customer_client_ids(customer), views)
     writer = EntryWriter(clients, now)
@@ -168,22 +180,3 @@ def _clients(
         views.remember_clients(found)
         clients.update(found)
     return clients
-
-
-def _known(
-    connection: Connection, org_ids: Sequence[int], user_id: int, keys: StandingKeys
-) -> Known:
-    standing = UserViewRepository(connection).standing(
-        org_ids,
-        user_id,
-        keys.cyclic_group_ids,
-        keys.audience_ids,
-        whole_target_ids=keys.whole_target_ids,
-    )
-    return Known.of(
-        standing.user_targets,
-        standing.anchors,
-        standing.enrolments,
-        standing.audiences,
-        standing.group_achievements,
-    )
