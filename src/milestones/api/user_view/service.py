@@ -16,27 +16,21 @@ from sqlalchemy import Connection
 
 from milestones.api.attribution import audit_client_ids
 from milestones.api.customers.views import customer_client_ids, customer_view
-from milestones.api.envelope import Prerendered
 from milestones.api.user_view.layout import (
     Known,
-    Row,
     group_periods_in,
     group_periods_of,
     rows_of,
     streaks_of,
 )
 from milestones.api.user_view.prepared import PreparedGroup, StandingKeys, ViewCache
-from milestones.api.user_view.views import EntryWriter, Json
+from milestones.api.user_view.views import EntryWriter, IdleGroup, Json, ShownGroup
 from milestones.domain.errors import NotFound
 from milestones.domain.orgs import ApiClient
-from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import (
-    Period,
-    Target,
     TrackingType,
 )
 from milestones.engine.catalogue import CatalogueCache
-from milestones.engine.group_progress import GroupPeriodState
 from milestones.store.engine import SqlEngineStore
 from milestones.store.orgs import clients_by_id
 from milestones.store.user_view import UserViewRepository
@@ -90,7 +84,7 @@ def user_view(
         standing.group_achievements,
     )
     every_target = options.include_inactive_targets or options.target_rule_id is not None
-    shown: list[_Shown] = []
+    shown: list[ShownGroup | IdleGroup] = []
     for entry in prepared:
         group = entry.group
         if entry.open_targets is not None and not every_target:
@@ -112,7 +106,7 @@ def user_view(
             for period in periods:
                 streaks = entry.idle_streaks(now) if group.tracking_type.is_streak else []
                 group_periods = group_periods_in(group, known, [period.id]) if unified else []
-                shown.append(_Shown(entry, None, (targets, period), streaks, group_periods))
+                shown.append(IdleGroup(entry, targets, period, streaks, group_periods))
             continue
         rows = [
             row
@@ -122,7 +116,7 @@ def user_view(
         if rows:
             streaks = streaks_of(group, known, now) if group.tracking_type.is_streak else []
             group_periods = group_periods_of(group, known, rows) if unified else []
-            shown.append(_Shown(entry, rows, None, streaks, group_periods))
+            shown.append(ShownGroup(entry, rows, streaks, group_periods))
     customer = standing.customer
     client_ids = audit_client_ids([item.prepared.group.audit for item in shown])
     clients = _clients(connection, client_ids | customer_client_ids(customer), views)
@@ -130,28 +124,8 @@ def user_view(
     return {
         "userId": user_id,
         "customer": customer_view(customer, clients) if customer else None,
-        "targetGroups": [item.write(writer) for item in shown],
+        "targetGroups": [writer.write(item) for item in shown],
     }
-
-
-@dataclass(frozen=True, slots=True)
-class _Shown:
-    """A group the view shows: its rows, or (idle) the targets shown in its current period."""
-
-    prepared: PreparedGroup
-    rows: list[Row] | None
-    idle: tuple[list[Target], Period] | None
-    streaks: list[StreakStatus]
-    group_periods: list[GroupPeriodState]
-
-    def write(self, writer: EntryWriter) -> Json | Prerendered:
-        if self.idle is not None:
-            targets, period = self.idle
-            return writer.idle_group_entry(
-                self.prepared, targets, period, self.streaks, self.group_periods
-            )
-        assert self.rows is not None
-        return writer.group_entry(self.prepared, self.rows, self.streaks, self.group_periods)
 
 
 def scoped_prepared(

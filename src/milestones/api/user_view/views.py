@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
@@ -28,6 +29,37 @@ _NOW_MARK = "\x01now\x01"
 _MARKED = b'"enrolledOn":"\\u0001now\\u0001"'
 
 
+@dataclass(frozen=True, slots=True)
+class ShownGroup:
+    """A group the view shows from the customer's rows (their periods, cycles or slots)."""
+
+    prepared: PreparedGroup
+    rows: list[Row]
+    streaks: list[StreakStatus]
+    group_periods: list[GroupPeriodState]
+
+
+@dataclass(frozen=True, slots=True)
+class IdleGroup:
+    """A FIXED group shown in its current period to a customer with nothing stored on
+    ``targets`` (no progress, no enrolment)."""
+
+    prepared: PreparedGroup
+    targets: list[Target]
+    period: Period
+    streaks: list[StreakStatus]
+    group_periods: list[GroupPeriodState]
+
+    def key(self) -> tuple[object, ...]:
+        """What the entry depends on, the group apart."""
+        return (
+            tuple(target.id for target in self.targets),
+            self.period.id,
+            tuple(_streak_key(status) for status in self.streaks),
+            tuple(self.group_periods),
+        )
+
+
 class EntryWriter:
     """Writes one request's group entries from their prepared, customer-independent parts.
 
@@ -42,63 +74,34 @@ class EntryWriter:
         self._now_json = b'"enrolledOn":' + orjson.dumps(self._now_text)
         self._actors: dict[int, dict[str, object]] = {}
 
-    def group_entry(
-        self,
-        prepared: PreparedGroup,
-        rows: list[Row],
-        streaks: list[StreakStatus],
-        group_periods: list[GroupPeriodState],
-    ) -> Json:
-        """One group: who made it, its rows, its streak levels (streak groups only)."""
-        targets = [self.target_entry(prepared, row) for row in rows]
-        return self.group_of(prepared, targets, streaks, group_periods)
+    def write(self, shown: ShownGroup | IdleGroup) -> Json | Prerendered:
+        """A shown group's entry."""
+        if isinstance(shown, IdleGroup):
+            return self.idle_group_entry(shown)
+        targets = [self.target_entry(shown.prepared, row) for row in shown.rows]
+        return self.group_of(shown.prepared, targets, shown.streaks, shown.group_periods)
 
-    def idle_group_entry(
-        self,
-        prepared: PreparedGroup,
-        targets: list[Target],
-        period: Period,
-        streaks: list[StreakStatus],
-        group_periods: list[GroupPeriodState],
-    ) -> Prerendered:
-        """As :meth:`group_entry` for the current period of a FIXED group on whose
-        ``targets`` the customer has nothing stored (no progress, no enrolment).
-
-        Such an entry is the same for every customer but for ``enrolledOn`` (``now``): it
-        is written as JSON once per group and kept, and each request splices ``now`` in.
-        """
-        key = (
-            tuple(target.id for target in targets),
-            period.id,
-            tuple(_streak_key(status) for status in streaks),
-            tuple(group_periods),
-        )
-        parts = prepared.idle_entries.get(key)
+    def idle_group_entry(self, idle: IdleGroup) -> Prerendered:
+        """An untouched group's entry: the same for every customer but for ``enrolledOn``
+        (``now``), so it is written as JSON once per group and kept, and each request
+        splices ``now`` in."""
+        key = idle.key()
+        parts = idle.prepared.idle_entries.get(key)
         if parts is None:
-            marked = self._idle_plain(prepared, targets, period, streaks, group_periods, _NOW_MARK)
-            parts = render_float_free(marked).split(_MARKED)
-            assert len(parts) == len(targets) + 1, "one enrolledOn per target"
-            prepared.remember_idle_entry(key, parts)
-        plain = partial(
-            self._idle_plain, prepared, targets, period, streaks, group_periods, self._now_text
+            parts = render_float_free(self._idle_plain(idle, _NOW_MARK)).split(_MARKED)
+            assert len(parts) == len(idle.targets) + 1, "one enrolledOn per target"
+            idle.prepared.remember_idle_entry(key, parts)
+        return Prerendered(
+            self._now_json.join(parts), partial(self._idle_plain, idle, self._now_text)
         )
-        return Prerendered(self._now_json.join(parts), plain)
 
-    def _idle_plain(
-        self,
-        prepared: PreparedGroup,
-        targets: list[Target],
-        period: Period,
-        streaks: list[StreakStatus],
-        group_periods: list[GroupPeriodState],
-        enrolled_on: str,
-    ) -> Json:
+    def _idle_plain(self, idle: IdleGroup, enrolled_on: str) -> Json:
         entries: list[Json] = []
-        for target in targets:
-            entry = dict(prepared.idle_cell(target.id, period.id))
+        for target in idle.targets:
+            entry = dict(idle.prepared.idle_cell(target.id, idle.period.id))
             entry["enrolledOn"] = enrolled_on
             entries.append(entry)
-        return self.group_of(prepared, entries, streaks, group_periods)
+        return self.group_of(idle.prepared, entries, idle.streaks, idle.group_periods)
 
     def group_of(
         self,
