@@ -12,7 +12,13 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from milestones.domain.periods import EvaluationType, FrequencyType, PeriodStatus, PeriodWindow
+from milestones.domain.periods import (
+    EvaluationType,
+    FrequencyType,
+    PeriodStatus,
+    PeriodWindow,
+    cyclic_periods,
+)
 
 
 class TrackingType(StrEnum):
@@ -218,6 +224,19 @@ class TargetGroup:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    def cycles_from(self, anchor: datetime) -> list[PeriodWindow]:
+        """A customer's cycles of this CYCLIC group, cycle 1 starting at ``anchor``; the last
+        one is clipped at the group's end (SPEC §5)."""
+        return cyclic_periods(
+            group_id=self.id,
+            zone=self.zone,
+            frequency_type=self.frequency_type,
+            frequency=self.frequency,
+            total_periods=len(self.periods),
+            first_event_at=anchor,
+            group_end=self.cycle_end,
+        )
 
     def active_period(self, now: datetime) -> Period | None:
         """The running period of a fixed-window group (cyclic and agnostic ones have none)."""

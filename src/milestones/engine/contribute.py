@@ -17,7 +17,6 @@ from milestones.domain.orgs import Org
 from milestones.domain.periods import (
     EvaluationType,
     PeriodWindow,
-    cyclic_periods,
     period_containing,
 )
 from milestones.domain.progress import Move, UserTarget, apply_amount
@@ -243,15 +242,7 @@ class Contributor:
             self.ws.set_anchor(group.id, event.user_id, anchor)
         found = self._cycle_windows.get((group.id, anchor))
         if found is None:
-            found = self._cycle_windows[(group.id, anchor)] = cyclic_periods(
-                group_id=group.id,
-                zone=group.zone,
-                frequency_type=group.frequency_type,
-                frequency=group.frequency,
-                total_periods=len(tracked.periods),
-                first_event_at=anchor,
-                group_end=group.cycle_end,
-            )
+            found = self._cycle_windows[(group.id, anchor)] = group.cycles_from(anchor)
         return found
 
     def _first_anchor(self, tracked: TrackedTarget, event: Event) -> datetime | None:

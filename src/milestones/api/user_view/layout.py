@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from milestones.domain.enrolment import EnrolmentRecord
-from milestones.domain.periods import EvaluationType, PeriodWindow, cyclic_periods
+from milestones.domain.periods import EvaluationType, PeriodWindow
 from milestones.domain.progress import UserTarget
 from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import (
@@ -169,16 +169,7 @@ def group_periods_in(
 def _windows(group: TargetGroup, anchor: datetime | None) -> list[tuple[Period, PeriodWindow]]:
     if group.evaluation_type is not EvaluationType.CYCLIC_WINDOW or anchor is None:
         return [(period, period.window) for period in group.periods]
-    cycles = cyclic_periods(
-        group_id=group.id,
-        zone=group.zone,
-        frequency_type=group.frequency_type,
-        frequency=group.frequency,
-        total_periods=len(group.periods),
-        first_event_at=anchor,
-        group_end=group.cycle_end,
-    )
-    return list(zip(group.periods, cycles, strict=False))
+    return list(zip(group.periods, group.cycles_from(anchor), strict=False))
 
 
 def _is_current(
