@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 import weakref
 from bisect import bisect_right
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -231,20 +230,17 @@ class StandingKeys:
     whole_target_ids: frozenset[int]
 
     @classmethod
-    def of(cls, groups: Iterable[TargetGroup]) -> StandingKeys:
+    def of(cls, catalogue: Catalogue) -> StandingKeys:
         cyclic: set[int] = set()
         audiences: set[int] = set()
         wholes: set[int] = set()
-        for group in groups:
+        for tracked in catalogue.by_id.values():
+            group = tracked.group
             if group.evaluation_type is EvaluationType.CYCLIC_WINDOW:
                 cyclic.add(group.id)
             if group.tracking_type is TrackingType.UNIFIED or group.tracking_type.is_streak:
-                wholes.update(target.id for target in group.targets)
-            for target in group.targets:
-                if target.enrolment_method is EnrolmentMethod.AUDIENCE_FILTER:
-                    audiences.update(
-                        int(str(item["audienceGroupId"])) for item in target.audience_filter
-                    )
+                wholes.add(tracked.id)
+            audiences |= tracked.audience_ids
         return cls(frozenset(cyclic), frozenset(audiences), frozenset(wholes))
 
     def __or__(self, other: StandingKeys) -> StandingKeys:
@@ -263,7 +259,7 @@ class Prepared:
         for tracked in catalogue.by_id.values():
             if tracked.group.id not in self.groups:
                 self.groups[tracked.group.id] = prepare_group(tracked.group)
-        self.keys = StandingKeys.of(entry.group for entry in self.groups.values())
+        self.keys = StandingKeys.of(catalogue)
 
 
 class ViewCache:
