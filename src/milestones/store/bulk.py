@@ -185,8 +185,8 @@ class BulkSql:
             arrays = self._arrays(table, (*columns, *keys))
             self._unnest(f"UPDATE {table.name} AS t SET {sets} FROM {arrays} WHERE {where}", rows)
             return
-        sets = ", ".join(f"{name} = {'?'}" for name in columns)
-        where = " AND ".join(f"{name} = {'?'}" for name in keys)
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        where = " AND ".join(f"{name} = ?" for name in keys)
         self._db.exec_driver_sql(f"UPDATE {table.name} SET {sets} WHERE {where}", rows)
 
     def delete(self, table: Table, keys: Sequence[str], rows: list[tuple[object, ...]]) -> None:
@@ -198,7 +198,7 @@ class BulkSql:
             arrays = self._arrays(table, keys)
             self._unnest(f"DELETE FROM {table.name} AS t USING {arrays} WHERE {where}", rows)
             return
-        where = " AND ".join(f"{name} = {'?'}" for name in keys)
+        where = " AND ".join(f"{name} = ?" for name in keys)
         self._db.exec_driver_sql(f"DELETE FROM {table.name} WHERE {where}", rows)
 
     def upsert(

@@ -6,6 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +26,7 @@ _IN_CHUNK = 1_000
 Json = dict[str, Any]
 
 
+@cache
 def _customer_sql(org_count: int) -> str:
     """Profiles (kind ``p``) and purchases (kind ``e``, per org: billed and returned on
     ``TransactionAdd``, first and last event received) in one round trip.

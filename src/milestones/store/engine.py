@@ -64,7 +64,6 @@ _EVENT_COLUMNS = (
     "payload",
 )
 _LOCK_SPACE = 2**63 - 1
-# Built once: every event batch and every user view asks it.
 # Asked before every batch and every user view: straight to the driver.
 _SIGNATURE = "SELECT count(*), coalesce(sum(revision), 0) FROM target_groups WHERE org_id = ?"
 

@@ -13,7 +13,7 @@ USER_TARGET_READ = (
     "id, target_id, period_id, user_id, slot, starts_at, ends_at, target_value, "
     "achieved_value, achieved_at, enrolled_at"
 )
-USER_TARGET_WIDTH = 11
+USER_TARGET_WIDTH = len(USER_TARGET_READ.split(","))
 
 
 def user_target_read(bulk: BulkSql, row: tuple[Any, ...]) -> UserTarget:
