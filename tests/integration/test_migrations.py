@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from milestones.clock import Clock
 from milestones.store.database import Database, alembic_config
 from tests.api.groups import monthly_spend
 from tests.conftest import OrgCredentials
@@ -74,4 +77,47 @@ def test_dropping_the_engine_tables_foreign_keys_keeps_every_row_both_ways(
     database.migrate()
 
     assert _counts(database) == before
+    assert _view(client, org) == view
+
+
+def _period_ends(database: Database) -> set[str]:
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT ends_at FROM periods UNION SELECT ends_at FROM user_targets")
+        )
+        return {str(row[0])[:19] for row in rows}
+
+
+def test_a_group_ending_in_a_days_last_minute_has_its_slots_moved_to_the_day_end_both_ways(
+    client: TestClient, org: OrgCredentials, database: Database, clock: Clock
+) -> None:
+    clock.set(datetime(2024, 8, 26, 12, 0, tzinfo=UTC))
+    for evaluation in ("PERIOD_AGNOSTIC_WINDOW", "CYCLIC_WINDOW"):
+        body = monthly_spend(
+            evaluation,
+            targetEvaluationType=evaluation,
+            frequencyType="DAILY",
+            totalPeriods=2,
+            targetCycleStartDate="2024-08-20T00:00:00.000",
+            targetCycleEndDate="2024-08-26T23:59:59.000",  # Kolkata: 18:29:59Z
+        )
+        assert client.post("/v3/targetGroups", json=body, auth=org.auth).status_code == 201
+    bill = {
+        "eventId": "B-1",
+        "eventName": "TransactionAdd",
+        "userId": 7001,
+        "eventTime": "2024-08-26T09:00:00.000Z",
+        "transaction": {"billAmount": 300},
+    }
+    assert client.post("/v3/events", json=bill, auth=org.auth).status_code == 200
+    view = _view(client, org)
+    # Slots of both groups, the customer's agnostic slot and clipped last cycle, all moved.
+    assert _period_ends(database) == {"2024-08-26 18:30:00"}
+
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0007")
+    assert _period_ends(database) == {"2024-08-26 18:29:59"}
+    database.migrate()
+
+    assert _period_ends(database) == {"2024-08-26 18:30:00"}
     assert _view(client, org) == view

@@ -23,6 +23,7 @@ from milestones.domain.periods import (
     agnostic_slots,
     cyclic_periods,
     fixed_periods,
+    group_close,
     local_midnight,
     period_containing,
     running_period,
@@ -861,3 +862,32 @@ def test_local_midnight_starts_the_local_day(day: date, zone: ZoneInfo) -> None:
     midnight = local_midnight(day, zone)
     assert midnight.astimezone(zone).date() == day
     assert (midnight - MICROSECOND).astimezone(zone).date() == day - timedelta(days=1)
+
+
+# group_close: where a CYCLIC or AGNOSTIC group's dates end
+
+
+@pytest.mark.parametrize(
+    ("zone_name", "written", "closes_at"),
+    [
+        # The last minute of a local day, at any precision, covers the rest of that day.
+        ("Asia/Kolkata", "2024-08-26T23:59:59", "2024-08-26T18:30:00+00:00"),
+        ("Asia/Kolkata", "2024-08-26T23:59:59.999", "2024-08-26T18:30:00+00:00"),
+        ("Asia/Kolkata", "2024-08-26T23:59", "2024-08-26T18:30:00+00:00"),
+        # A local midnight, or any other instant, is the end itself.
+        ("Asia/Kolkata", "2024-08-27T00:00", "2024-08-26T18:30:00+00:00"),
+        ("Asia/Kolkata", "2024-08-26T23:58:59.999", "2024-08-26T18:28:59.999000+00:00"),
+        ("Asia/Kolkata", "2024-08-26T15:00", "2024-08-26T09:30:00+00:00"),
+        # A 25-hour day (Berlin leaves summer time) ends at its own midnight.
+        ("Europe/Berlin", "2024-10-27T23:59:59", "2024-10-27T23:00:00+00:00"),
+        # Santiago skips 2024-09-08 00:00: the day ends at the next day's first instant.
+        ("America/Santiago", "2024-09-07T23:59:59", "2024-09-08T04:00:00+00:00"),
+    ],
+)
+def test_a_group_closes_at_the_end_of_a_day_written_in_its_last_minute(
+    zone_name: str, written: str, closes_at: str
+) -> None:
+    zone = ZoneInfo(zone_name)
+    end = datetime.fromisoformat(written).replace(tzinfo=zone)
+
+    assert group_close(end, zone).isoformat() == closes_at

@@ -35,6 +35,7 @@ __all__ = [
     "agnostic_slots",
     "cyclic_periods",
     "fixed_periods",
+    "group_close",
     "local_midnight",
     "period_containing",
     "running_period",
@@ -130,6 +131,26 @@ class PeriodSpec:
     ref_code: str
     start: date | datetime
     end: date | datetime
+
+
+def group_close(end: datetime, zone: ZoneInfo) -> datetime:
+    """The exclusive end of a group's dates, from its ``targetCycleEndDate`` (``end``).
+
+    An end written in the last minute of a local day (``23:59``, ``23:59:59``,
+    ``23:59:59.999``) means "to the end of that day", so the day's last second counts; any
+    other instant, a local midnight among them, ends the group exactly there.
+
+    >>> kolkata = ZoneInfo("Asia/Kolkata")
+    >>> group_close(datetime(2024, 8, 26, 23, 59, 59, tzinfo=kolkata), kolkata).isoformat()
+    '2024-08-26T18:30:00+00:00'
+    >>> group_close(datetime(2024, 8, 26, 15, 0, tzinfo=kolkata), kolkata).isoformat()
+    '2024-08-26T09:30:00+00:00'
+    """
+    _require_aware(end, "end")
+    local = end.astimezone(zone)
+    if local.hour == 23 and local.minute == 59:
+        return end_of_local_day(local.date(), zone)
+    return end.astimezone(UTC)
 
 
 def _starting_instant(moment: datetime, zone: ZoneInfo) -> datetime:

@@ -18,6 +18,7 @@ from milestones.domain.periods import (
     PeriodStatus,
     PeriodWindow,
     cyclic_periods,
+    group_close,
 )
 
 
@@ -225,6 +226,12 @@ class TargetGroup:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
+    @property
+    def closes_at(self) -> datetime | None:
+        """The exclusive end of the group's dates (``targetCycleEndDate`` as
+        :func:`group_close` reads it), where CYCLIC cycles and AGNOSTIC slots stop."""
+        return None if self.cycle_end is None else group_close(self.cycle_end, self.zone)
+
     def cycles_from(self, anchor: datetime) -> list[PeriodWindow]:
         """A customer's cycles of this CYCLIC group, cycle 1 starting at ``anchor``; the last
         one is clipped at the group's end (SPEC §5)."""
@@ -235,7 +242,7 @@ class TargetGroup:
             frequency=self.frequency,
             total_periods=len(self.periods),
             first_event_at=anchor,
-            group_end=self.cycle_end,
+            group_end=self.closes_at,
         )
 
     def active_period(self, now: datetime) -> Period | None:

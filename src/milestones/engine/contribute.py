@@ -248,7 +248,7 @@ class Contributor:
     def _first_anchor(self, tracked: TrackedTarget, event: Event) -> datetime | None:
         """Cycle 1 starts at enrolment for imported customers, else at this first event."""
         group = tracked.group
-        start, end = group.cycle_start, group.cycle_end
+        start, end = group.cycle_start, group.closes_at
         if tracked.target.enrolment_method is EnrolmentMethod.IMPORT:
             enrolled = min(e.enrolled_at for e in self.ws.enrolments_of(tracked.id, event.user_id))
             return max(enrolled, start) if start is not None else enrolled
@@ -324,9 +324,10 @@ class Contributor:
     ) -> list[Effect]:
         """Agnostic windows: fill slot 1 to its value, then let the excess flow on (§5)."""
         group = tracked.group
-        if group.cycle_start is None or group.cycle_end is None:
+        closes_at = group.closes_at
+        if group.cycle_start is None or closes_at is None:
             return []
-        window = PeriodWindow(tracked.periods[0].ref_code, group.cycle_start, group.cycle_end)
+        window = PeriodWindow(tracked.periods[0].ref_code, group.cycle_start, closes_at)
         if not window.contains(event.event_time):
             return []
         self._check_open(window)

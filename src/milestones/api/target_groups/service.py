@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,6 +14,7 @@ from milestones.api.target_groups.schemas import (
     TargetGroupCreate,
     TargetIn,
 )
+from milestones.domain.calendar import end_of_local_day
 from milestones.domain.errors import (
     InvalidInput,
     LeaderboardNeedsFixedWindow,
@@ -36,6 +37,7 @@ from milestones.domain.periods import (
     PeriodSpec,
     PeriodWindow,
     fixed_periods,
+    group_close,
 )
 from milestones.domain.target_groups import (
     ATTRIBUTE_KPIS,
@@ -110,7 +112,7 @@ def _draft(caller: Caller, body: TargetGroupCreate, warnings: list[Warning]) -> 
     tracking = body.trackingType
     evaluation = body.targetEvaluationType
     start = _instant(body.targetCycleStartDate, zone, "targetCycleStartDate")
-    end = _instant(body.targetCycleEndDate, zone, "targetCycleEndDate")
+    end = _instant(body.targetCycleEndDate, zone, "targetCycleEndDate", whole_day=True)
     if start is not None and end is not None and end <= start:
         raise InvalidInput(
             "targetCycleEndDate must be after targetCycleStartDate", "targetCycleEndDate"
@@ -177,13 +179,20 @@ def _draft(caller: Caller, body: TargetGroupCreate, warnings: list[Warning]) -> 
     )
 
 
-def _instant(text: str | None, zone: ZoneInfo, field: str) -> datetime | None:
+def _instant(
+    text: str | None, zone: ZoneInfo, field: str, *, whole_day: bool = False
+) -> datetime | None:
+    """The instant ``text`` names; with ``whole_day``, a date alone is that local day's last
+    millisecond (an end date covers its whole day)."""
     if text is None:
         return None
     try:
-        return parse_local_or_instant(text, zone)[0]
+        instant, has_time = parse_local_or_instant(text, zone)
     except TimeFormatError as exc:
         raise InvalidInput(str(exc), field) from exc
+    if whole_day and not has_time:
+        return end_of_local_day(instant.date(), zone) - timedelta(milliseconds=1)
+    return instant
 
 
 def _check_tracking(
@@ -225,8 +234,9 @@ def _windows(
     if evaluation is not EvaluationType.FIXED_CALENDAR_WINDOW:
         assert start is not None and end is not None
         # Slots of per-customer periods; the user's own times are laid out by the engine.
+        closes_at = group_close(end, zone)
         return [
-            PeriodWindow(f"PERIOD_G_{GROUP_ID_PLACEHOLDER}_{n}", start, end)
+            PeriodWindow(f"PERIOD_G_{GROUP_ID_PLACEHOLDER}_{n}", start, closes_at)
             for n in range(1, body.totalPeriods + 1)
         ]
     specs = [
