@@ -13,8 +13,9 @@ What it does:
 3. starts ``milestones serve`` on a free port with the clock pinned (``MILESTONES_NOW``,
    2024-09-20, so September is the current period), warms it up, then sends a fixed
    number of user-view GETs of random known customers, then as many ``GET /health``, from
-   a few client threads over HTTP keep-alive (``httpx.Client``), timing each call on the
-   client side; repeated, medians reported;
+   a few client threads over HTTP keep-alive (``benchmarks.lean_http``, a minimal client
+   whose CPU cost per call is small next to the server's: both share the 2 cores), timing
+   each call on the client side; repeated, medians reported;
 4. calls the user view's code in-process under cProfile for a few hundred customers.
 
 Usage: ``python -m benchmarks.user_view --database sqlite|postgresql [--postgres-url URL]
@@ -61,6 +62,7 @@ from benchmarks.ingest import (
     server_errors,
     write_section,
 )
+from benchmarks.lean_http import LeanClient, LeanHttpError
 from milestones.api.envelope import ok
 from milestones.api.user_view import service
 from milestones.api.user_view.prepared import ViewCache
@@ -364,7 +366,7 @@ def hammer(base: str, paths: Sequence[str], clients: int, check_user: bool) -> S
 
     def loop() -> None:
         mine: list[tuple[int, float, float, int, bytes]] = []
-        with httpx.Client(base_url=base, auth=CLIENT, timeout=60) as client:
+        with LeanClient(base, CLIENT) as client:
             client.get("/health")  # open the connection before the clock starts
             start.wait()
             while True:
@@ -372,11 +374,11 @@ def hammer(base: str, paths: Sequence[str], clients: int, check_user: bool) -> S
                     index = work.get_nowait()
                 except queue.Empty:
                     break
+                request = client.request_bytes(paths[index])
                 began = time.perf_counter()
                 try:
-                    response = client.get(paths[index])
-                    code, body = response.status_code, response.content
-                except httpx.HTTPError as exc:
+                    code, body = client.send(request)
+                except LeanHttpError as exc:
                     code, body = 0, repr(exc).encode()
                 mine.append((index, began, time.perf_counter(), code, body))
         with lock:
@@ -534,8 +536,9 @@ def markdown(
         f"`user_milestones`, {seeded.profiles:,} `customers` profiles, {seeded.events:,} "
         f"past purchases in `events`; then `ANALYZE`; took {seeded.seconds:.0f} s",
         f"- server: `milestones serve --workers {args.workers}`; {args.clients} client "
-        f"threads with keep-alive (`httpx.Client`, HTTP basic auth as the API client) on "
-        f"the same machine; per run {args.requests:,} user-view GETs of random seeded "
+        f"threads with keep-alive (`benchmarks/lean_http.py`, a minimal HTTP/1.1 client, "
+        f"basic auth as the API client; until session 3 `httpx.Client`, whose ~0.8-1 ms "
+        f"of CPU per call competed with the server) on the same machine; per run {args.requests:,} user-view GETs of random seeded "
         f"customers (a view shows ~{groups_seen} groups), then {args.requests:,} "
         f"`GET /health`; {args.repeat} runs on one server after 200 warm-up calls of each; "
         "latency measured by the client",
