@@ -538,7 +538,8 @@ def markdown(
         f"- server: `milestones serve --workers {args.workers}`; {args.clients} client "
         f"threads with keep-alive (`benchmarks/lean_http.py`, a minimal HTTP/1.1 client, "
         f"basic auth as the API client; until session 3 `httpx.Client`, whose ~0.8-1 ms "
-        f"of CPU per call competed with the server) on the same machine; per run {args.requests:,} user-view GETs of random seeded "
+        f"of CPU per call competed with the server) on the same machine; per run "
+        f"{args.requests:,} user-view GETs of random seeded "
         f"customers (a view shows ~{groups_seen} groups), then {args.requests:,} "
         f"`GET /health`; {args.repeat} runs on one server after 200 warm-up calls of each; "
         "latency measured by the client",

@@ -419,6 +419,29 @@ def test_a_bill_and_its_return_in_one_bulk_call_both_apply(
     assert moved(rest["bills"]) == (1, -1, 0)
 
 
+def test_a_bill_and_its_revoking_return_in_one_bulk_call_each_show_their_own_moment(
+    client: TestClient, org: OrgCredentials, database: Database
+) -> None:
+    admin.set_org(database, org.org_id, revoke_on_return=True)
+    half = [{"triggerName": "half", "triggerValueType": "PERCENTAGE", "triggerValue": 50}]
+    spend_group(client, org, target("sales", targetMilestoneTriggers=half))
+
+    data = bulk(client, org, [bill("B-1", 1200), giving_back("R-1", "B-1")])
+
+    assert [result["status"] for result in data["results"]] == ["APPLIED"] * 2
+    bought, returned = (only(result) for result in data["results"])
+    assert bought["targetAchieved"] is True
+    assert bought["targetAchievedDateTime"] == SEED_TIME
+    assert {(m["triggerName"], m["achievedDateTime"]) for m in bought["milestonesAchieved"]} == {
+        ("targetAchieved", SEED_TIME),
+        ("half", SEED_TIME),
+    }
+    assert moved(returned) == (1200, -1200, 0)
+    assert returned["targetAchievementRevoked"] is True
+    assert returned["targetAchievedDateTime"] is None
+    assert names(returned["milestonesRevoked"]) == {"targetAchieved", "half"}
+
+
 def test_a_bulk_call_applies_the_good_events_and_rejects_each_bad_one_naming_its_field(
     client: TestClient, org: OrgCredentials
 ) -> None:

@@ -49,7 +49,12 @@ class UserTarget:
 
 @dataclass(frozen=True, slots=True)
 class Move:
-    """What one contribution did to a user target."""
+    """What one contribution did to a user target.
+
+    ``achieved_at`` is the target's achievement time right after this move and ``at`` the
+    contribution's time (when ``milestones_now`` were reached): an answer shows them as they
+    were, even when a later event of the same batch takes them back.
+    """
 
     before: Decimal
     after: Decimal
@@ -58,6 +63,8 @@ class Move:
     milestones_now: tuple[MilestoneTrigger, ...]
     revoked: bool = False
     milestones_revoked: tuple[MilestoneTrigger, ...] = ()
+    achieved_at: datetime | None = None
+    at: datetime | None = None
 
 
 def threshold(trigger: MilestoneTrigger, target_value: Decimal) -> Decimal:
@@ -95,7 +102,15 @@ def apply_amount(
             user_target.milestones[trigger.id] = at
             reached.append(trigger)
     if not revoke or amount >= 0:
-        return Move(before, after, amount, achieved_now, tuple(reached))
+        return Move(
+            before,
+            after,
+            amount,
+            achieved_now,
+            tuple(reached),
+            achieved_at=user_target.achieved_at,
+            at=at,
+        )
     revoked = user_target.achieved_at is not None and after < user_target.target_value
     if revoked:
         user_target.achieved_at = None
@@ -107,7 +122,17 @@ def apply_amount(
     ]
     for trigger in taken_back:
         del user_target.milestones[trigger.id]
-    return Move(before, after, amount, achieved_now, tuple(reached), revoked, tuple(taken_back))
+    return Move(
+        before,
+        after,
+        amount,
+        achieved_now,
+        tuple(reached),
+        revoked,
+        tuple(taken_back),
+        achieved_at=user_target.achieved_at,
+        at=at,
+    )
 
 
 __all__ = ["UTC", "Move", "UserTarget", "apply_amount", "threshold"]

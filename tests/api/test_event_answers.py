@@ -1,0 +1,126 @@
+"""Event answers written straight to JSON give the bytes their dict form gives (SPEC §6.1).
+
+Most side effects are written as JSON directly (``events.views.side_effect``); the rest,
+and the simplejson fallback of every one, go through ``side_effect_dict``. Both must give
+the same bytes, for every kind of group and change.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from milestones import admin
+from milestones.api.envelope import Prerendered, render, render_float_free
+from milestones.api.events.schemas import submission
+from milestones.api.events.views import bulk_view
+from milestones.engine.catalogue import CatalogueCache
+from milestones.engine.ingest import ingest
+from milestones.store.database import Database
+from milestones.store.engine import SqlEngineStore
+from milestones.store.orgs import OrgRepository
+from tests.api.groups import monthly_spend
+from tests.conftest import OrgCredentials
+
+NOW = datetime(2024, 8, 27, 10, 0, tzinfo=UTC)
+Json = dict[str, Any]
+
+
+def _target(name: str, kpi: str = "SALES", value: int = 1000, **fields: Any) -> Json:
+    return {
+        "name": name,
+        "targetEntity": "TRANSACTION",
+        "targetType": kpi,
+        "defaultValue": value,
+        **fields,
+    }
+
+
+def _groups() -> list[Json]:
+    daily = {
+        "frequencyType": "DAILY",
+        "totalPeriods": 5,
+        "targetCycleStartDate": "2024-08-24T00:00:00.000",
+        "targetCycleEndDate": "2024-08-28T23:59:59.000",
+    }
+    half = [{"triggerName": "half", "triggerValueType": "PERCENTAGE", "triggerValue": 50}]
+    return [
+        monthly_spend("Plain", targets=[_target('spend \u00e9 "quoted"')]),
+        monthly_spend("Triggers", targets=[_target("halfway", targetMilestoneTriggers=half)]),
+        monthly_spend("Capped", trackingType="CAPPING", targets=[_target("cap", value=500)]),
+        monthly_spend(
+            "Unified",
+            trackingType="UNIFIED",
+            combinationType="ALL",
+            targets=[_target("u-spend", value=100), _target("u-visits", "VISIT", 1)],
+        ),
+        monthly_spend(
+            "Streak",
+            trackingType="STREAKS",
+            streaks=[{"name": "two days", "targetCountOfSequence": 2}],
+            targets=[_target("daily", value=100)],
+            **daily,
+        ),
+        monthly_spend(
+            "Slots", targetEvaluationType="PERIOD_AGNOSTIC_WINDOW", targets=[_target("s")], **daily
+        ),
+        monthly_spend(
+            "Cycles", targetEvaluationType="CYCLIC_WINDOW", targets=[_target("c")], **daily
+        ),
+    ]
+
+
+def _bill(event_id: str, user: int, amount: int, at: str) -> Json:
+    return {
+        "eventId": event_id,
+        "eventName": "TransactionAdd",
+        "userId": user,
+        "eventTime": at,
+        "transaction": {"billNumber": event_id, "billAmount": amount},
+    }
+
+
+def test_every_side_effect_gives_the_same_bytes_written_directly_or_as_a_dict(
+    client: TestClient, org: OrgCredentials, database: Database
+) -> None:
+    admin.set_org(database, org.org_id, revoke_on_return=True)
+    for body in _groups():
+        response = client.post("/v3/targetGroups", json=body, auth=org.auth)
+        assert response.status_code == 201, response.text
+    events = [
+        _bill("B-1", 7001, 300, "2024-08-25T06:00:00.000Z"),
+        _bill("B-2", 7001, 900, "2024-08-26T06:00:00.000Z"),  # crosses triggers, caps, slots
+        _bill("B-3", 7002, 2500, "2024-08-26T07:00:00.000Z"),
+        _bill("B-4", 7001, 150, "2024-08-27T06:00:00.000Z"),
+        {
+            "eventId": "R-1",
+            "eventName": "ReturnBill",
+            "userId": 7002,
+            "eventTime": "2024-08-27T08:00:00.000Z",
+            "return": {"originalEventId": "B-3"},  # revokes what B-3 achieved
+        },
+    ]
+    with database.transaction() as connection:
+        found = OrgRepository(connection).get_org(org.org_id)
+        assert found is not None
+        submissions = [submission(event, found.zone) for event in events]
+        outcomes = ingest(SqlEngineStore(connection), found, submissions, NOW, CatalogueCache())
+
+    view = bulk_view(outcomes)
+    direct = render_float_free(view)  # orjson, prerendered side effects spliced in
+    as_dicts = render(view)  # simplejson, every side effect built as a dict
+
+    assert direct == as_dicts
+    effects = [effect for result in view["results"] for effect in result["sideEffects"]]  # type: ignore[index]
+    written = [effect for effect in effects if isinstance(effect, Prerendered)]
+    assert written and len(written) < len(effects)  # both paths are exercised
+    shown = [effect for result in json.loads(direct)["results"] for effect in result["sideEffects"]]
+    assert {"cappedValue", "groupAchieved"} <= {key for effect in shown for key in effect}
+    assert any(effect["milestonesAchieved"] for effect in shown)
+    assert any(effect.get("targetAchievementRevoked") for effect in shown)
+    assert [result["status"] for result in json.loads(direct)["results"]] == ["APPLIED"] * len(
+        events
+    )
