@@ -8,9 +8,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import orjson
-
-from milestones.api.envelope import Prerendered
 from milestones.domain.periods import EvaluationType
 from milestones.domain.progress import UserTarget
 from milestones.domain.streaks import StreakStatus
@@ -19,9 +16,8 @@ from milestones.engine.contribute import Effect
 from milestones.engine.ingest import EventOutcome
 
 Json = dict[str, object]
-# (target id, period id, window start, window end) -> that period's part of a side effect,
-# as a dict and as the JSON of its members (what sits between ``userId`` and the values)
-_Places = dict[tuple[int, int, datetime, datetime], tuple[Json, bytes | None]]
+# (target id, period id, window start, window end) -> that period's part of a side effect
+_Places = dict[tuple[int, int, datetime, datetime], Json]
 _MILLISECOND = timedelta(milliseconds=1)
 _MILLI = Decimal("0.001")
 
@@ -56,104 +52,16 @@ def bulk_view(outcomes: Sequence[EventOutcome]) -> Json:
     }
 
 
-def side_effect(effect: Effect, places: _Places) -> Json | Prerendered:
-    """One user target's change; ``places`` keeps each period's part for the whole answer.
-
-    The usual change (no trigger, streak or revocation to list) is written straight to
-    JSON: a bulk answer holds tens of thousands of them, and building each as a dict for
-    the encoder cost more than the engine's work on it. :func:`side_effect_dict` is the
-    same change as a dict; both give the same bytes (tests/api/test_event_answers.py).
-    """
-    move = effect.move
-    if (
-        move.milestones_now
-        or move.revoked
-        or move.milestones_revoked
-        or effect.streaks_achieved
-        or effect.streaks_revoked
-        or effect.group_revoked
-    ):
-        return side_effect_dict(effect, places)
-    return _prerendered(effect, places)
-
-
-def _prerendered(effect: Effect, places: _Places) -> Prerendered | Json:
+def side_effect(effect: Effect, places: _Places) -> Json:
+    """One user target's change; ``places`` keeps each period's part for the whole answer."""
     tracked = effect.tracked
     group = tracked.group
     user_target = effect.user_target
     move = effect.move
-    place = _place_of(effect, places)[1]
-    try:
-        names = _dumps(group.name) + b',"targetRuleId":' + str(tracked.target.id).encode()
-        names += b',"targetName":' + _dumps(tracked.target.name)
-    except orjson.JSONEncodeError:  # a lone surrogate: simplejson writes what orjson refuses
-        place = None
+    place_key = (tracked.id, effect.period.id, user_target.starts_at, user_target.ends_at)
+    place = places.get(place_key)
     if place is None:
-        return side_effect_dict(effect, places)
-    achieved_at = move.achieved_at
-    parts = [
-        b'{"targetGroupId":%d,"targetGroupName":%b,"userTargetId":%d,"userId":%d,%b'
-        % (group.id, names, user_target.id, user_target.user_id, place),
-        b',"contributionType":%b,"definedTargetValue":%b,"currentEventTargetValue":%b'
-        % (_dumps(effect.kind), _money_json(user_target.target_value), _money_json(move.amount)),
-        b',"targetAchievedValueBeforeEvent":%b,"targetAchievedValueAfterEvent":%b'
-        % (_money_json(move.before), _money_json(move.after)),
-        b',"targetAchieved":%b,"targetAchievedDateTime":%b'
-        % (
-            b"true" if move.achieved_now else b"false",
-            b'"%b"' % utc_text(achieved_at).encode() if achieved_at else b"null",
-        ),
-        b',"milestonesAchieved":[],"streaksAchieved":[]',
-    ]
-    if effect.capped is not None:
-        parts.append(
-            b',"cappedValue":%b,"excessValue":%b'
-            % (_money_json(effect.capped), _money_json(effect.excess or Decimal(0)))
-        )
-    state = effect.group_state
-    if state is not None:
-        parts.append(
-            b',"groupAchieved":%b,"groupAchievedNow":%b,"groupAchievedDateTime":%b'
-            % (
-                b"true" if state.achieved else b"false",
-                b"true" if effect.group_achieved_now else b"false",
-                b'"%b"' % utc_text(state.achieved_at).encode() if state.achieved_at else b"null",
-            )
-        )
-    parts.append(b"}")
-    return Prerendered(b"".join(parts), lambda: side_effect_dict(effect, places))
-
-
-def _dumps(text: str) -> bytes:
-    return orjson.dumps(text)
-
-
-def _money_json(value: Decimal) -> bytes:
-    return str(value.quantize(_MILLI)).encode()
-
-
-def _place_of(effect: Effect, places: _Places) -> tuple[Json, bytes | None]:
-    """The period's part as a dict and as JSON members (None where orjson refuses it)."""
-    user_target = effect.user_target
-    key = (effect.tracked.id, effect.period.id, user_target.starts_at, user_target.ends_at)
-    found = places.get(key)
-    if found is None:
-        place = _place(effect)
-        try:
-            members: bytes | None = orjson.dumps(place)[1:-1]
-        except orjson.JSONEncodeError:
-            members = None
-        found = places[key] = (place, members)
-    return found
-
-
-def side_effect_dict(effect: Effect, places: _Places) -> Json:
-    """One user target's change as a dict (see :func:`side_effect`)."""
-    tracked = effect.tracked
-    group = tracked.group
-    user_target = effect.user_target
-    move = effect.move
-    place = _place_of(effect, places)[0]
+        place = places[place_key] = _place(effect)
     view: Json = {
         "targetGroupId": group.id,
         "targetGroupName": group.name,
