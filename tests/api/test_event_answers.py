@@ -22,20 +22,11 @@ from milestones.store.database import Database
 from milestones.store.engine import SqlEngineStore
 from milestones.store.orgs import OrgRepository
 from tests.api.groups import monthly_spend
+from tests.api.test_events_flow import target
 from tests.conftest import OrgCredentials
 
 NOW = datetime(2024, 8, 27, 10, 0, tzinfo=UTC)
 Json = dict[str, Any]
-
-
-def _target(name: str, kpi: str = "SALES", value: int = 1000, **fields: Any) -> Json:
-    return {
-        "name": name,
-        "targetEntity": "TRANSACTION",
-        "targetType": kpi,
-        "defaultValue": value,
-        **fields,
-    }
 
 
 def _groups() -> list[Json]:
@@ -47,27 +38,27 @@ def _groups() -> list[Json]:
     }
     half = [{"triggerName": "half", "triggerValueType": "PERCENTAGE", "triggerValue": 50}]
     return [
-        monthly_spend("Plain", targets=[_target('spend \u00e9 "quoted"')]),
-        monthly_spend("Triggers", targets=[_target("halfway", targetMilestoneTriggers=half)]),
-        monthly_spend("Capped", trackingType="CAPPING", targets=[_target("cap", value=500)]),
+        monthly_spend("Plain", targets=[target('spend \u00e9 "quoted"')]),
+        monthly_spend("Triggers", targets=[target("halfway", targetMilestoneTriggers=half)]),
+        monthly_spend("Capped", trackingType="CAPPING", targets=[target("cap", value=500)]),
         monthly_spend(
             "Unified",
             trackingType="UNIFIED",
             combinationType="ALL",
-            targets=[_target("u-spend", value=100), _target("u-visits", "VISIT", 1)],
+            targets=[target("u-spend", value=100), target("u-visits", "VISIT", 1)],
         ),
         monthly_spend(
             "Streak",
             trackingType="STREAKS",
             streaks=[{"name": "two days", "targetCountOfSequence": 2}],
-            targets=[_target("daily", value=100)],
+            targets=[target("daily", value=100)],
             **daily,
         ),
         monthly_spend(
-            "Slots", targetEvaluationType="PERIOD_AGNOSTIC_WINDOW", targets=[_target("s")], **daily
+            "Slots", targetEvaluationType="PERIOD_AGNOSTIC_WINDOW", targets=[target("s")], **daily
         ),
         monthly_spend(
-            "Cycles", targetEvaluationType="CYCLIC_WINDOW", targets=[_target("c")], **daily
+            "Cycles", targetEvaluationType="CYCLIC_WINDOW", targets=[target("c")], **daily
         ),
     ]
 

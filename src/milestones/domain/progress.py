@@ -101,27 +101,20 @@ def apply_amount(
         if after >= threshold(trigger, user_target.target_value):
             user_target.milestones[trigger.id] = at
             reached.append(trigger)
-    if not revoke or amount >= 0:
-        return Move(
-            before,
-            after,
-            amount,
-            achieved_now,
-            tuple(reached),
-            achieved_at=user_target.achieved_at,
-            at=at,
-        )
-    revoked = user_target.achieved_at is not None and after < user_target.target_value
-    if revoked:
-        user_target.achieved_at = None
-    taken_back = [
-        trigger
-        for trigger in triggers
-        if trigger.id in user_target.milestones
-        and after < threshold(trigger, user_target.target_value)
-    ]
-    for trigger in taken_back:
-        del user_target.milestones[trigger.id]
+    revoked = False
+    taken_back: list[MilestoneTrigger] = []
+    if revoke and amount < 0:
+        revoked = user_target.achieved_at is not None and after < user_target.target_value
+        if revoked:
+            user_target.achieved_at = None
+        taken_back = [
+            trigger
+            for trigger in triggers
+            if trigger.id in user_target.milestones
+            and after < threshold(trigger, user_target.target_value)
+        ]
+        for trigger in taken_back:
+            del user_target.milestones[trigger.id]
     return Move(
         before,
         after,
