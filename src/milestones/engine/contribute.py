@@ -323,11 +323,8 @@ class Contributor:
         self, tracked: TrackedTarget, event: Event, index: int, reading: Reading
     ) -> list[Effect]:
         """Agnostic windows: fill slot 1 to its value, then let the excess flow on (§5)."""
-        group = tracked.group
-        closes_at = group.closes_at
-        if group.cycle_start is None or closes_at is None:
-            return []
-        window = PeriodWindow(tracked.periods[0].ref_code, group.cycle_start, closes_at)
+        # Every slot spans the group's dates (stored at creation, to its closes_at).
+        window = tracked.periods[0].window
         if not window.contains(event.event_time):
             return []
         self._check_open(window)
