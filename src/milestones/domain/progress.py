@@ -61,10 +61,10 @@ class Move:
     amount: Decimal
     achieved_now: bool
     milestones_now: tuple[MilestoneTrigger, ...]
+    achieved_at: datetime | None
+    at: datetime
     revoked: bool = False
     milestones_revoked: tuple[MilestoneTrigger, ...] = ()
-    achieved_at: datetime | None = None
-    at: datetime | None = None
 
 
 def threshold(trigger: MilestoneTrigger, target_value: Decimal) -> Decimal:
@@ -121,10 +121,10 @@ def apply_amount(
         amount,
         achieved_now,
         tuple(reached),
-        revoked,
-        tuple(taken_back),
         achieved_at=user_target.achieved_at,
         at=at,
+        revoked=revoked,
+        milestones_revoked=tuple(taken_back),
     )
 
 

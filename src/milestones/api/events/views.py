@@ -83,7 +83,7 @@ def side_effect(effect: Effect, places: _Places) -> Json:
                 "triggerName": trigger.name,
                 "triggerValueType": trigger.value_type.value,
                 "triggerValue": _money(trigger.value),
-                "achievedDateTime": utc_text(move.at) if move.at else None,
+                "achievedDateTime": utc_text(move.at),
             }
             for trigger in move.milestones_now
         ],
