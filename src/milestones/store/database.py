@@ -69,11 +69,6 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-# SQLite's own build limit (2 GiB less 64 KiB) is the most it maps; a bigger file is read
-# through the page cache beyond that.
-_MMAP_BYTES = 2**31
-
-
 def _create_engine(url: str) -> Engine:
     json_options: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": json_value}
     if not url.startswith("sqlite"):
@@ -92,9 +87,6 @@ def _create_engine(url: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA cache_size=-65536")
-        # Reads map the file instead of copying each page through read() into every
-        # connection's own cache: a customer's rows are a few random pages of a large file.
-        cursor.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
