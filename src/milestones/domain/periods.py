@@ -94,14 +94,22 @@ class PeriodWindow:
 
     def contains(self, instant: datetime) -> bool:
         """Whether ``instant`` falls inside the period (start inclusive, end exclusive)."""
-        _require_aware(instant, "instant")
-        return self.starts_at <= instant < self.ends_at
+        # Called for every target an event reaches: Python's own refusal to compare a
+        # naive datetime with an aware one is the check, and it is free when none is naive.
+        try:
+            return self.starts_at <= instant < self.ends_at
+        except TypeError:
+            _require_aware(instant, "instant")
+            raise
 
     def status(self, now: datetime) -> PeriodStatus:
         """NOT_STARTED before ``starts_at``, RUNNING until ``ends_at``, ENDED from then on."""
-        _require_aware(now, "now")
-        if now < self.starts_at:
-            return PeriodStatus.NOT_STARTED
+        try:
+            if now < self.starts_at:
+                return PeriodStatus.NOT_STARTED
+        except TypeError:
+            _require_aware(now, "now")
+            raise
         if now < self.ends_at:
             return PeriodStatus.RUNNING
         return PeriodStatus.ENDED

@@ -47,7 +47,9 @@ class UserTarget:
         return max(self.target_value - self.achieved_value, Decimal(0))
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made for every target an event reaches, and a frozen dataclass's
+# ``__init__`` costs three times as much. Nothing changes a move once it is made.
+@dataclass(slots=True)
 class Move:
     """What one contribution did to a user target.
 

@@ -26,8 +26,10 @@ from milestones.engine.catalogue import TrackedTarget
 from milestones.engine.group_progress import (
     GroupPeriodState,
     achieved_levels,
+    period_outcome,
+    period_outcomes,
     period_state,
-    streak_progress,
+    streak_statuses_of,
     tracks_group_progress,
 )
 from milestones.engine.working_set import LedgerEntry, WorkingSet
@@ -35,7 +37,10 @@ from milestones.engine.working_set import LedgerEntry, WorkingSet
 EVENT = "EVENT"
 
 
-@dataclass(frozen=True, slots=True)
+# Effects, placements, moves and ledger entries are made for every target an event reaches
+# (some sixty per event in the benchmark): plain slotted dataclasses, as a frozen one's
+# ``__init__`` costs three times as much. Nothing changes them once the event is answered.
+@dataclass(slots=True)
 class Effect:
     """What an event did to one user target (and, for some groups, to the group as a whole)."""
 
@@ -90,7 +95,6 @@ class GroupWatch:
         last: dict[tuple[int, int], int] = {}
         for index, effect in enumerate(effects):
             last[(effect.tracked.group.id, effect.period.id)] = index
-        annotated = list(effects)
         flipped: dict[int, dict[int, GroupPeriodState]] = {}
         last_of_group: dict[int, int] = {}
         for (group_id, period_id), index in last.items():
@@ -106,42 +110,44 @@ class GroupWatch:
                 self.ws.record_group_achievement(key, at)
             elif before.achieved and not after.achieved:
                 self.ws.record_group_achievement(key, None)
-            changes: dict[str, object] = {
-                "group_state": after,
-                "group_achieved_now": after.achieved and not before.achieved,
-                "group_revoked": before.achieved and not after.achieved,
-            }
+            effect.group_state = after
+            effect.group_achieved_now = after.achieved and not before.achieved
+            effect.group_revoked = before.achieved and not after.achieved
             if after.achieved != before.achieved:
                 flipped.setdefault(group_id, {})[period_id] = before
-            annotated[index] = replace(effect, **changes)  # type: ignore[arg-type]
             last_of_group[group_id] = index
         for group_id, befores in flipped.items():
-            index = last_of_group[group_id]
-            group = annotated[index].tracked.group
+            effect = effects[last_of_group[group_id]]
+            group = effect.tracked.group
             if group.tracking_type.is_streak:
-                annotated[index] = self._with_streaks(annotated[index], group, befores)
-        return annotated
+                self._with_streaks(effect, group, befores)
+        return effects
 
     def _with_streaks(
         self, effect: Effect, group: TargetGroup, befores: dict[int, GroupPeriodState]
-    ) -> Effect:
+    ) -> None:
         """Streak levels can only move when a period's achievement flips: report what moved."""
-        statuses = streak_progress(group, self.ws, self.user_id, self.now)
-        earlier = streak_progress(group, self.ws, self.user_id, self.now, instead=befores)
+        outcomes = period_outcomes(group, self.ws, self.user_id, self.now)
+        # Before the event only the flipped periods differ.
+        earlier_outcomes = [
+            period_outcome(group, self.ws, self.user_id, self.now, period, befores[period.id])
+            if period.id in befores
+            else outcome
+            for period, outcome in zip(group.periods, outcomes, strict=True)
+        ]
+        statuses = streak_statuses_of(group, outcomes)
+        earlier = streak_statuses_of(group, earlier_outcomes)
         was, now = achieved_levels(earlier), achieved_levels(statuses)
-        return replace(
-            effect,
-            streaks_achieved=tuple(s for s in statuses if s.rule.id in now - was),
-            streaks_revoked=tuple(s for s in statuses if s.rule.id in was - now),
-            streak_user_targets=tuple(
-                (s.achieved_user_target_id, self.ws.by_id[s.achieved_user_target_id])
-                for s in statuses
-                if s.achieved_user_target_id in self.ws.by_id
-            ),
+        effect.streaks_achieved = tuple(s for s in statuses if s.rule.id in now - was)
+        effect.streaks_revoked = tuple(s for s in statuses if s.rule.id in was - now)
+        effect.streak_user_targets = tuple(
+            (s.achieved_user_target_id, self.ws.by_id[s.achieved_user_target_id])
+            for s in statuses
+            if s.achieved_user_target_id in self.ws.by_id
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Placement:
     """Where a target counts an event: the period (or cycle, or slot) and its window."""
 
@@ -209,7 +215,7 @@ class Contributor:
         placement = self._place(tracked, event)
         if placement is None:
             return []
-        user_target = self._user_target(tracked, placement, event.user_id)
+        user_target = self._user_target(tracked, placement.period, placement.window, event.user_id)
         amount = self._after_day_rules(tracked, user_target, event, reading)
         if amount == 0:
             return []
@@ -263,9 +269,8 @@ class Contributor:
             raise OutOfWindow
 
     def _user_target(
-        self, tracked: TrackedTarget, placement: Placement, user_id: int
+        self, tracked: TrackedTarget, period: Period, window: PeriodWindow, user_id: int
     ) -> UserTarget:
-        period = placement.period
         found = self.ws.find(tracked.id, period.id, user_id)
         if found is not None:
             return found
@@ -280,7 +285,7 @@ class Contributor:
                 value = enrolment.target_value
             names_period = enrolment.period_id == period.id
             if enrolment.initial_value is not None and (
-                names_period or placement.window.contains(enrolment.enrolled_at)
+                names_period or window.contains(enrolment.enrolled_at)
             ):
                 initial = enrolment.initial_value
             if names_period:
@@ -292,8 +297,8 @@ class Contributor:
                 period_id=period.id,
                 user_id=user_id,
                 slot=period.position,
-                starts_at=placement.window.starts_at,
-                ends_at=placement.window.ends_at,
+                starts_at=window.starts_at,
+                ends_at=window.ends_at,
                 target_value=value,
                 achieved_value=initial,
                 enrolled_at=enrolled_at,
@@ -328,21 +333,21 @@ class Contributor:
         if not window.contains(event.event_time):
             return []
         self._check_open(window)
-        slots = [Placement(period, window) for period in tracked.periods]
-        first = self._user_target(tracked, slots[0], event.user_id)
+        slots = tracked.periods
+        first = self._user_target(tracked, slots[0], window, event.user_id)
         remaining = self._after_day_rules(tracked, first, event, reading)
         effects: list[Effect] = []
-        for position, placement in enumerate(slots):
+        for position, period in enumerate(slots):
             if remaining == 0:
                 break
-            user_target = self._user_target(tracked, placement, event.user_id)
+            user_target = self._user_target(tracked, period, window, event.user_id)
             last = position == len(slots) - 1
             if user_target.achieved and not last:
                 continue
             share = remaining if last or remaining < 0 else min(remaining, user_target.remaining)
             if share == 0 and not last:
                 continue
-            effects.append(self._move(tracked, user_target, placement.period, event, index, share))
+            effects.append(self._move(tracked, user_target, period, event, index, share))
             remaining -= share
         return effects
 

@@ -21,7 +21,13 @@ from milestones.domain.streaks import (
     StreakStatus,
     streak_statuses,
 )
-from milestones.domain.target_groups import Aggregation, CombinationType, TargetGroup, TrackingType
+from milestones.domain.target_groups import (
+    Aggregation,
+    CombinationType,
+    Period,
+    TargetGroup,
+    TrackingType,
+)
 
 ZERO = Decimal(0)
 
@@ -45,12 +51,13 @@ class GroupPeriodState:
     achieved_at: datetime | None
 
 
+_GROUP_PROGRESS = frozenset(
+    (TrackingType.UNIFIED, TrackingType.STREAKS, TrackingType.NON_CONTINUOUS_STREAKS)
+)
+
+
 def tracks_group_progress(group: TargetGroup) -> bool:
-    return group.tracking_type in (
-        TrackingType.UNIFIED,
-        TrackingType.STREAKS,
-        TrackingType.NON_CONTINUOUS_STREAKS,
-    )
+    return group.tracking_type in _GROUP_PROGRESS
 
 
 def period_state(
@@ -95,27 +102,53 @@ def streak_progress(
 
     ``instead`` replaces periods' states (to see the levels as they were before an event).
     """
+    return streak_statuses_of(group, period_outcomes(group, lookup, user_id, now, instead))
+
+
+def period_outcomes(
+    group: TargetGroup,
+    lookup: UserTargetLookup,
+    user_id: int,
+    now: datetime,
+    instead: Mapping[int, GroupPeriodState] | None = None,
+) -> list[PeriodOutcome]:
+    """What each period of a streak group holds for the customer, in order."""
     outcomes: list[PeriodOutcome] = []
     for period in group.periods:
         replaced = instead.get(period.id) if instead else None
         state = replaced or period_state(group, lookup, user_id, period.id)
-        user_target = next(
-            (
-                ut
-                for target in group.targets
-                if (ut := lookup.find(target.id, period.id, user_id)) is not None
-                and ut.achieved_at == state.achieved_at
-            ),
-            None,
-        )
-        outcomes.append(
-            PeriodOutcome(
-                position=period.position,
-                achieved_at=state.achieved_at,
-                user_target_id=user_target.id if user_target and state.achieved else None,
-                ended=period.status(now) is PeriodStatus.ENDED,
-            )
-        )
+        outcomes.append(period_outcome(group, lookup, user_id, now, period, state))
+    return outcomes
+
+
+def period_outcome(
+    group: TargetGroup,
+    lookup: UserTargetLookup,
+    user_id: int,
+    now: datetime,
+    period: Period,
+    state: GroupPeriodState,
+) -> PeriodOutcome:
+    """One period's outcome: its achievement, and the user target that made it."""
+    user_target = next(
+        (
+            ut
+            for target in group.targets
+            if (ut := lookup.find(target.id, period.id, user_id)) is not None
+            and ut.achieved_at == state.achieved_at
+        ),
+        None,
+    )
+    return PeriodOutcome(
+        position=period.position,
+        achieved_at=state.achieved_at,
+        user_target_id=user_target.id if user_target and state.achieved else None,
+        ended=period.status(now) is PeriodStatus.ENDED,
+    )
+
+
+def streak_statuses_of(group: TargetGroup, outcomes: list[PeriodOutcome]) -> list[StreakStatus]:
+    """The group's streak levels over its periods' outcomes."""
     rules = [StreakRule(level.id, level.name, level.target_count) for level in group.streaks]
     continuous = group.tracking_type is TrackingType.STREAKS
     return streak_statuses(rules, outcomes, continuous=continuous)

@@ -22,7 +22,7 @@ class Day:
     dirty: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # made per contribution: see contribute.Effect
 class LedgerEntry:
     """One applied contribution: which event, which user target, how much."""
 
