@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -141,6 +142,7 @@ class PeriodSpec:
     end: date | datetime
 
 
+@lru_cache(maxsize=4096)  # asked for every cyclic or agnostic event; a pure function
 def group_close(end: datetime, zone: ZoneInfo) -> datetime:
     """The exclusive end of a group's dates, from its ``targetCycleEndDate`` (``end``).
 

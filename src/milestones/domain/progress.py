@@ -97,11 +97,14 @@ def apply_amount(
         user_target.achieved_at = at
         achieved_now = True
     reached: list[MilestoneTrigger] = []
+    reached_before = user_target.milestones
     for trigger in triggers:
-        if not trigger.is_active or trigger.id in user_target.milestones:
-            continue
-        if after >= threshold(trigger, user_target.target_value):
-            user_target.milestones[trigger.id] = at
+        if (
+            trigger.is_active
+            and trigger.id not in reached_before
+            and after >= threshold(trigger, user_target.target_value)
+        ):
+            reached_before[trigger.id] = at
             reached.append(trigger)
     revoked = False
     taken_back: list[MilestoneTrigger] = []

@@ -20,6 +20,7 @@ from milestones.domain.expressions import (
     expression_from_json,
 )
 from milestones.domain.target_groups import Period, Target, TargetGroup
+from milestones.engine.group_progress import tracks_group_progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,8 @@ class TrackedTarget:
     starts: tuple[datetime, ...]
     # Targets with equal keys read every event alike (same KPI, expression, field, currency).
     reading_key: Hashable
+    # Unified and streak groups: the group as a whole moves with the target (§11).
+    tracks_group: bool
 
     @property
     def id(self) -> int:
@@ -77,6 +80,7 @@ class Catalogue:
                     ),
                     starts=tuple(period.window.starts_at for period in group.periods),
                     reading_key=_reading_key(target),
+                    tracks_group=tracks_group_progress(group),
                 )
                 self.by_id[target.id] = tracked
                 if group.active and target.active:

@@ -360,7 +360,8 @@ class Contributor:
         index: int,
         amount: Decimal,
     ) -> Effect:
-        self.watch.before(tracked.group, period.id)
+        if tracked.tracks_group:
+            self.watch.before(tracked.group, period.id)
         capped: Decimal | None = None
         excess: Decimal | None = None
         if tracked.group.tracking_type is TrackingType.CAPPING and amount > 0:
