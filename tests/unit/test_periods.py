@@ -21,6 +21,7 @@ from milestones.domain.periods import (
     PeriodStatus,
     PeriodWindow,
     agnostic_slots,
+    cyclic_period_at,
     cyclic_periods,
     fixed_periods,
     group_close,
@@ -891,3 +892,40 @@ def test_a_group_closes_at_the_end_of_a_day_written_in_its_last_minute(
     end = datetime.fromisoformat(written).replace(tzinfo=zone)
 
     assert group_close(end, zone).isoformat() == closes_at
+
+
+@pytest.mark.parametrize(
+    ("frequency_type", "frequency", "total", "zone", "end"),
+    [
+        (FrequencyType.DAILY, 1, 5, KOLKATA, None),
+        (FrequencyType.WEEKLY, 2, 4, BERLIN, utc(2024, 4, 20)),
+        (FrequencyType.MONTHLY, 1, 6, BERLIN, None),
+        (FrequencyType.MONTHLY, 1, 6, BERLIN, utc(2024, 5, 10, 12)),
+        (FrequencyType.QUARTERLY, 1, 3, KOLKATA, utc(2024, 12, 31)),
+    ],
+)
+def test_the_cycle_at_an_instant_is_the_one_of_the_whole_list_that_contains_it(
+    frequency_type: FrequencyType, frequency: int, total: int, zone: ZoneInfo, end: datetime | None
+) -> None:
+    # Cycles from 31 January cross DST in Berlin and clamp at month ends.
+    rule = {
+        "group_id": 9,
+        "zone": zone,
+        "frequency_type": frequency_type,
+        "frequency": frequency,
+        "total_periods": total,
+        "first_event_at": utc(2024, 1, 31, 16, 45),
+        "group_end": end,
+    }
+    cycles = cyclic_periods(**rule)  # type: ignore[arg-type]
+    probes = [utc(2024, 1, 1), utc(2026, 1, 1)]
+    for cycle in cycles:
+        for edge in (cycle.starts_at, cycle.ends_at):
+            probes += [edge - timedelta(milliseconds=1), edge, edge + timedelta(milliseconds=1)]
+    for instant in probes:
+        expected = period_containing(cycles, instant)
+        found = cyclic_period_at(**rule, instant=instant)  # type: ignore[arg-type]
+        if expected is None:
+            assert found is None, instant
+        else:
+            assert found == (cycles.index(expected) + 1, expected), instant

@@ -17,6 +17,7 @@ from milestones.domain.periods import (
     FrequencyType,
     PeriodStatus,
     PeriodWindow,
+    cyclic_period_at,
     cyclic_periods,
     group_close,
 )
@@ -243,6 +244,20 @@ class TargetGroup:
             total_periods=len(self.periods),
             first_event_at=anchor,
             group_end=self.closes_at,
+        )
+
+    def cycle_at(self, anchor: datetime, instant: datetime) -> tuple[int, PeriodWindow] | None:
+        """The position (from 1) and window of the customer's cycle (from ``anchor``) that
+        contains ``instant``: :meth:`cycles_from` without working out the later cycles."""
+        return cyclic_period_at(
+            group_id=self.id,
+            zone=self.zone,
+            frequency_type=self.frequency_type,
+            frequency=self.frequency,
+            total_periods=len(self.periods),
+            first_event_at=anchor,
+            group_end=self.closes_at,
+            instant=instant,
         )
 
     def active_period(self, now: datetime) -> Period | None:

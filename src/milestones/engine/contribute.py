@@ -17,7 +17,6 @@ from milestones.domain.orgs import Org
 from milestones.domain.periods import (
     EvaluationType,
     PeriodWindow,
-    period_containing,
 )
 from milestones.domain.progress import Move, UserTarget, apply_amount
 from milestones.domain.streaks import StreakStatus
@@ -168,8 +167,6 @@ class Contributor:
         self.now = now
         self.retro = timedelta(days=org.retro_buffer_days)
         self.watch = GroupWatch(working_set, 0, now)
-        # A customer's cycles of a group, by the group and the customer's anchor.
-        self._cycle_windows: dict[tuple[int, datetime], list[PeriodWindow]] = {}
 
     def apply(
         self, event: Event, index: int, listening: list[TrackedTarget]
@@ -229,27 +226,23 @@ class Contributor:
                 return None
             self._check_open(period.window)
             return Placement(period, period.window)
-        windows = self._cycles(tracked, event)
-        window = period_containing(windows, event.event_time)
-        if window is None:
+        anchor = self._anchor(tracked, event)
+        found = group.cycle_at(anchor, event.event_time) if anchor is not None else None
+        if found is None:
             return None
+        position, window = found
         self._check_open(window)
-        slot = windows.index(window)
-        return Placement(tracked.periods[slot], window)
+        return Placement(tracked.periods[position - 1], window)
 
-    def _cycles(self, tracked: TrackedTarget, event: Event) -> list[PeriodWindow]:
-        group = tracked.group
-        key = (group.id, event.user_id)
+    def _anchor(self, tracked: TrackedTarget, event: Event) -> datetime | None:
+        """Where the customer's cycle 1 of the group starts; set by their first event."""
+        key = (tracked.group.id, event.user_id)
         anchor = self.ws.anchors.get(key)
         if anchor is None:
             anchor = self._first_anchor(tracked, event)
-            if anchor is None:
-                return []
-            self.ws.set_anchor(group.id, event.user_id, anchor)
-        found = self._cycle_windows.get((group.id, anchor))
-        if found is None:
-            found = self._cycle_windows[(group.id, anchor)] = group.cycles_from(anchor)
-        return found
+            if anchor is not None:
+                self.ws.set_anchor(tracked.group.id, event.user_id, anchor)
+        return anchor
 
     def _first_anchor(self, tracked: TrackedTarget, event: Event) -> datetime | None:
         """Cycle 1 starts at enrolment for imported customers, else at this first event."""
