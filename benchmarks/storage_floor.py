@@ -41,27 +41,12 @@ from benchmarks.ingest import (
 )
 from milestones.store.bulk import BulkSql
 from milestones.store.database import Database
+from milestones.store.engine import USER_TARGET_COLUMNS
 from milestones.store.tables import contributions, user_targets
 from milestones.store.types import money_to_stored
 
 EFFECTS_PER_EVENT = 61  # measured by the ingest benchmark on its standard workload
 EVENTS_PER_BATCH = 500
-USER_TARGET_COLUMNS = (
-    "id",
-    "org_id",
-    "target_group_id",
-    "target_id",
-    "period_id",
-    "user_id",
-    "slot",
-    "starts_at",
-    "ends_at",
-    "target_value",
-    "achieved_value",
-    "achieved_at",
-    "enrolled_at",
-    "updated_at",
-)
 LEDGER_COLUMNS = ("id", "event_pk", "user_target_id", "amount", "kind")
 
 

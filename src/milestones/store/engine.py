@@ -34,7 +34,7 @@ from milestones.store.types import money_to_stored
 from milestones.store.user_targets import USER_TARGET_READ, user_target_read
 
 CHUNK = 500
-_USER_TARGET_COLUMNS = (
+USER_TARGET_COLUMNS = (
     "id",
     "org_id",
     "target_group_id",
@@ -292,7 +292,7 @@ class SqlEngineStore:
         at_now = bulk.instant(now)
         bulk.insert(
             user_targets,
-            _USER_TARGET_COLUMNS,
+            USER_TARGET_COLUMNS,
             [
                 (
                     ut.id,
