@@ -21,8 +21,8 @@ from milestones.domain.periods import (
     PeriodStatus,
     PeriodWindow,
     agnostic_slots,
-    cyclic_period_at,
     cyclic_periods,
+    first_containing,
     fixed_periods,
     group_close,
     local_midnight,
@@ -512,14 +512,16 @@ def test_a_period_window_refuses_naive_datetimes_and_stores_utc() -> None:
 
 
 def test_cyclic_daily_cycles_roll_24_hours_from_the_first_event_and_clip_at_the_group_end() -> None:
-    cycles = cyclic_periods(
-        group_id=53235,
-        zone=KOLKATA,
-        frequency_type=FrequencyType.DAILY,
-        frequency=1,
-        total_periods=5,
-        first_event_at=utc(2024, 8, 27, 9, 43, 40),
-        group_end=utc(2024, 8, 31, 18, 30),
+    cycles = list(
+        cyclic_periods(
+            group_id=53235,
+            zone=KOLKATA,
+            frequency_type=FrequencyType.DAILY,
+            frequency=1,
+            total_periods=5,
+            first_event_at=utc(2024, 8, 27, 9, 43, 40),
+            group_end=utc(2024, 8, 31, 18, 30),
+        )
     )
     assert [c.ref_code for c in cycles] == [f"PERIOD_G_53235_{n}" for n in range(1, 6)]
     assert [c.starts_at for c in cycles] == [utc(2024, 8, d, 9, 43, 40) for d in range(27, 32)]
@@ -549,14 +551,16 @@ def test_cyclic_daily_cycles_roll_24_hours_from_the_first_event_and_clip_at_the_
 def test_rolling_cycles_keep_their_exact_length_across_a_berlin_dst_change(
     frequency_type: FrequencyType, frequency: int, length: timedelta
 ) -> None:
-    cycles = cyclic_periods(
-        group_id=7,
-        zone=BERLIN,
-        frequency_type=frequency_type,
-        frequency=frequency,
-        total_periods=4,
-        first_event_at=utc(2024, 3, 29, 10),
-        group_end=None,
+    cycles = list(
+        cyclic_periods(
+            group_id=7,
+            zone=BERLIN,
+            frequency_type=frequency_type,
+            frequency=frequency,
+            total_periods=4,
+            first_event_at=utc(2024, 3, 29, 10),
+            group_end=None,
+        )
     )
     assert [c.ends_at - c.starts_at for c in cycles] == [length] * 4
     assert [c.starts_at for c in cycles] == [utc(2024, 3, 29, 10) + n * length for n in range(4)]
@@ -564,14 +568,16 @@ def test_rolling_cycles_keep_their_exact_length_across_a_berlin_dst_change(
 
 def test_cyclic_monthly_cycles_keep_the_local_time_and_clamp_from_the_first_cycle() -> None:
     first_event = datetime(2024, 1, 31, 10, tzinfo=BERLIN)
-    cycles = cyclic_periods(
-        group_id=9,
-        zone=BERLIN,
-        frequency_type=FrequencyType.MONTHLY,
-        frequency=1,
-        total_periods=4,
-        first_event_at=first_event,
-        group_end=None,
+    cycles = list(
+        cyclic_periods(
+            group_id=9,
+            zone=BERLIN,
+            frequency_type=FrequencyType.MONTHLY,
+            frequency=1,
+            total_periods=4,
+            first_event_at=first_event,
+            group_end=None,
+        )
     )
     local_starts = [c.starts_at.astimezone(BERLIN).isoformat() for c in cycles]
     assert local_starts == [
@@ -584,24 +590,28 @@ def test_cyclic_monthly_cycles_keep_the_local_time_and_clamp_from_the_first_cycl
 
 
 def test_a_cyclic_wall_time_skipped_by_dst_moves_forward_by_the_gap() -> None:
-    cycles = cyclic_periods(
-        group_id=9,
-        zone=BERLIN,
-        frequency_type=FrequencyType.MONTHLY,
-        frequency=1,
-        total_periods=2,
-        first_event_at=datetime(2024, 2, 29, 2, 30, tzinfo=BERLIN),
-        group_end=None,
+    cycles = list(
+        cyclic_periods(
+            group_id=9,
+            zone=BERLIN,
+            frequency_type=FrequencyType.MONTHLY,
+            frequency=1,
+            total_periods=2,
+            first_event_at=datetime(2024, 2, 29, 2, 30, tzinfo=BERLIN),
+            group_end=None,
+        )
     )
     assert cycles[1].starts_at == datetime(2024, 3, 29, 2, 30, tzinfo=BERLIN)
-    later = cyclic_periods(
-        group_id=9,
-        zone=BERLIN,
-        frequency_type=FrequencyType.YEARLY,
-        frequency=1,
-        total_periods=2,
-        first_event_at=datetime(2023, 3, 31, 2, 30, tzinfo=BERLIN),
-        group_end=None,
+    later = list(
+        cyclic_periods(
+            group_id=9,
+            zone=BERLIN,
+            frequency_type=FrequencyType.YEARLY,
+            frequency=1,
+            total_periods=2,
+            first_event_at=datetime(2023, 3, 31, 2, 30, tzinfo=BERLIN),
+            group_end=None,
+        )
     )
     assert later[1].starts_at.astimezone(BERLIN).isoformat() == "2024-03-31T03:30:00+02:00"
 
@@ -621,14 +631,16 @@ def test_a_cyclic_wall_time_skipped_by_dst_moves_forward_by_the_gap() -> None:
 def test_cycles_never_start_at_or_after_the_group_end(
     group_end: datetime | None, expected_count: int, last_end: datetime | None
 ) -> None:
-    cycles = cyclic_periods(
-        group_id=1,
-        zone=ZoneInfo("UTC"),
-        frequency_type=FrequencyType.DAILY,
-        frequency=1,
-        total_periods=5,
-        first_event_at=utc(2024, 1, 1),
-        group_end=group_end,
+    cycles = list(
+        cyclic_periods(
+            group_id=1,
+            zone=ZoneInfo("UTC"),
+            frequency_type=FrequencyType.DAILY,
+            frequency=1,
+            total_periods=5,
+            first_event_at=utc(2024, 1, 1),
+            group_end=group_end,
+        )
     )
     assert len(cycles) == expected_count
     if last_end is not None:
@@ -834,14 +846,16 @@ def test_cyclic_periods_are_contiguous_and_stay_inside_the_group(
     group_length: timedelta | None,
 ) -> None:
     group_end = None if group_length is None else first_event + group_length
-    cycles = cyclic_periods(
-        group_id=3,
-        zone=zone,
-        frequency_type=frequency_type,
-        frequency=frequency,
-        total_periods=total_periods,
-        first_event_at=first_event,
-        group_end=group_end,
+    cycles = list(
+        cyclic_periods(
+            group_id=3,
+            zone=zone,
+            frequency_type=frequency_type,
+            frequency=frequency,
+            total_periods=total_periods,
+            first_event_at=first_event,
+            group_end=group_end,
+        )
     )
     assert len(cycles) <= total_periods
     if group_end is None or group_end > first_event:
@@ -917,14 +931,14 @@ def test_the_cycle_at_an_instant_is_the_one_of_the_whole_list_that_contains_it(
         "first_event_at": utc(2024, 1, 31, 16, 45),
         "group_end": end,
     }
-    cycles = cyclic_periods(**rule)  # type: ignore[arg-type]
+    cycles = list(cyclic_periods(**rule))  # type: ignore[arg-type]
     probes = [utc(2024, 1, 1), utc(2026, 1, 1)]
     for cycle in cycles:
         for edge in (cycle.starts_at, cycle.ends_at):
             probes += [edge - timedelta(milliseconds=1), edge, edge + timedelta(milliseconds=1)]
     for instant in probes:
         expected = period_containing(cycles, instant)
-        found = cyclic_period_at(**rule, instant=instant)  # type: ignore[arg-type]
+        found = first_containing(cyclic_periods(**rule), instant)  # type: ignore[arg-type]
         if expected is None:
             assert found is None, instant
         else:

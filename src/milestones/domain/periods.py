@@ -8,7 +8,7 @@ Boundaries are computed in the group's IANA zone and held as UTC instants. A per
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -34,8 +34,8 @@ __all__ = [
     "PeriodStatus",
     "PeriodWindow",
     "agnostic_slots",
-    "cyclic_period_at",
     "cyclic_periods",
+    "first_containing",
     "fixed_periods",
     "group_close",
     "local_midnight",
@@ -325,7 +325,7 @@ def cyclic_periods(
     total_periods: int,
     first_event_at: datetime,
     group_end: datetime | None,
-) -> list[PeriodWindow]:
+) -> Iterator[PeriodWindow]:
     """The per-customer cycles of a CYCLIC_WINDOW group, ``PERIOD_G_<groupId>_<n>``.
 
     Cycle 1 starts at ``first_event_at``; cycles run back to back, each ``frequency`` (0 counts
@@ -338,50 +338,10 @@ def cyclic_periods(
 
     At most ``total_periods`` cycles; none starts at or after ``group_end`` (exclusive), and
     the last one is clipped to it.
+
+    The settings are checked at once; the cycles are worked out as they are asked for, so a
+    caller after the cycle holding one instant (:func:`first_containing`) stops there.
     """
-    bounds = _cycle_bounds(
-        zone, frequency_type, frequency, total_periods, first_event_at, group_end
-    )
-    return [
-        PeriodWindow(f"PERIOD_G_{group_id}_{n}", starts_at, ends_at)
-        for n, starts_at, ends_at in bounds
-    ]
-
-
-def cyclic_period_at(
-    *,
-    group_id: int,
-    zone: ZoneInfo,
-    frequency_type: FrequencyType,
-    frequency: int,
-    total_periods: int,
-    first_event_at: datetime,
-    group_end: datetime | None,
-    instant: datetime,
-) -> tuple[int, PeriodWindow] | None:
-    """The position (from 1) and window of the cycle of :func:`cyclic_periods` that contains
-    ``instant``, or None; the cycles after it are not worked out."""
-    _require_aware(instant, "instant")
-    bounds = _cycle_bounds(
-        zone, frequency_type, frequency, total_periods, first_event_at, group_end
-    )
-    for n, starts_at, ends_at in bounds:
-        if instant < starts_at:
-            return None
-        if instant < ends_at:
-            return n, PeriodWindow(f"PERIOD_G_{group_id}_{n}", starts_at, ends_at)
-    return None
-
-
-def _cycle_bounds(
-    zone: ZoneInfo,
-    frequency_type: FrequencyType,
-    frequency: int,
-    total_periods: int,
-    first_event_at: datetime,
-    group_end: datetime | None,
-) -> Iterator[tuple[int, datetime, datetime]]:
-    """Each cycle's position, start and (clipped) end, in order, as they are asked for."""
     _require_aware(first_event_at, "first_event_at")
     if group_end is not None:
         _require_aware(group_end, "group_end")
@@ -398,19 +358,34 @@ def _cycle_bounds(
         day = shift(local.date(), frequency_type, units * (n - 1))
         return local_instant(day, local.time(), zone)
 
-    try:
-        starts_at = cycle_start(1)
-        for n in range(1, total_periods + 1):
-            if group_end is not None and starts_at >= group_end:
-                return
-            next_start = cycle_start(n + 1)
-            ends_at = next_start if group_end is None else min(next_start, group_end)
-            if ends_at <= starts_at:  # as a PeriodWindow would refuse it
-                raise ValueError("a cycle must end after it starts")
-            yield n, starts_at, ends_at
-            starts_at = next_start
-    except (OverflowError, ValueError):
-        raise _out_of_range() from None
+    def cycles() -> Iterator[PeriodWindow]:
+        try:
+            starts_at = cycle_start(1)
+            for n in range(1, total_periods + 1):
+                if group_end is not None and starts_at >= group_end:
+                    return
+                next_start = cycle_start(n + 1)
+                ends_at = next_start if group_end is None else min(next_start, group_end)
+                yield PeriodWindow(f"PERIOD_G_{group_id}_{n}", starts_at, ends_at)
+                starts_at = next_start
+        except (OverflowError, ValueError):
+            raise _out_of_range() from None
+
+    return cycles()
+
+
+def first_containing(
+    windows: Iterable[PeriodWindow], instant: datetime
+) -> tuple[int, PeriodWindow] | None:
+    """The position (from 1) and window of the first of ``windows`` (in order, back to back)
+    that contains ``instant``, or None; ``windows`` is read no further than that."""
+    _require_aware(instant, "instant")
+    for position, window in enumerate(windows, start=1):
+        if instant < window.starts_at:
+            return None
+        if instant < window.ends_at:
+            return position, window
+    return None
 
 
 def agnostic_slots(

@@ -6,6 +6,7 @@ the repositories return and what the engine (events) and the user view read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,7 +18,6 @@ from milestones.domain.periods import (
     FrequencyType,
     PeriodStatus,
     PeriodWindow,
-    cyclic_period_at,
     cyclic_periods,
     group_close,
 )
@@ -233,9 +233,9 @@ class TargetGroup:
         :func:`group_close` reads it), where CYCLIC cycles and AGNOSTIC slots stop."""
         return None if self.cycle_end is None else group_close(self.cycle_end, self.zone)
 
-    def cycles_from(self, anchor: datetime) -> list[PeriodWindow]:
+    def cycles_from(self, anchor: datetime) -> Iterator[PeriodWindow]:
         """A customer's cycles of this CYCLIC group, cycle 1 starting at ``anchor``; the last
-        one is clipped at the group's end (SPEC §5)."""
+        one is clipped at the group's end (SPEC §5). Worked out as they are read."""
         return cyclic_periods(
             group_id=self.id,
             zone=self.zone,
@@ -244,20 +244,6 @@ class TargetGroup:
             total_periods=len(self.periods),
             first_event_at=anchor,
             group_end=self.closes_at,
-        )
-
-    def cycle_at(self, anchor: datetime, instant: datetime) -> tuple[int, PeriodWindow] | None:
-        """The position (from 1) and window of the customer's cycle (from ``anchor``) that
-        contains ``instant``: :meth:`cycles_from` without working out the later cycles."""
-        return cyclic_period_at(
-            group_id=self.id,
-            zone=self.zone,
-            frequency_type=self.frequency_type,
-            frequency=self.frequency,
-            total_periods=len(self.periods),
-            first_event_at=anchor,
-            group_end=self.closes_at,
-            instant=instant,
         )
 
     def active_period(self, now: datetime) -> Period | None:

@@ -14,10 +14,7 @@ from milestones.domain.event_context import EventContexts
 from milestones.domain.events import Event
 from milestones.domain.kpis import DayRule, Reading, passes_filters, read
 from milestones.domain.orgs import Org
-from milestones.domain.periods import (
-    EvaluationType,
-    PeriodWindow,
-)
+from milestones.domain.periods import EvaluationType, PeriodWindow, first_containing
 from milestones.domain.progress import Move, UserTarget, apply_amount
 from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import EnrolmentMethod, Period, TargetGroup, TrackingType
@@ -227,7 +224,9 @@ class Contributor:
             self._check_open(period.window)
             return Placement(period, period.window)
         anchor = self._anchor(tracked, event)
-        found = group.cycle_at(anchor, event.event_time) if anchor is not None else None
+        if anchor is None:
+            return None
+        found = first_containing(group.cycles_from(anchor), event.event_time)
         if found is None:
             return None
         position, window = found
