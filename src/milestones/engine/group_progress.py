@@ -6,7 +6,7 @@ revocations re-evaluate them without any stored state to repair.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -92,33 +92,22 @@ def period_state(
 
 
 def streak_progress(
-    group: TargetGroup,
-    lookup: UserTargetLookup,
-    user_id: int,
-    now: datetime,
-    instead: Mapping[int, GroupPeriodState] | None = None,
+    group: TargetGroup, lookup: UserTargetLookup, user_id: int, now: datetime
 ) -> list[StreakStatus]:
-    """The customer's status on each streak level of a streak group.
-
-    ``instead`` replaces periods' states (to see the levels as they were before an event).
-    """
-    return streak_statuses_of(group, period_outcomes(group, lookup, user_id, now, instead))
+    """The customer's status on each streak level of a streak group."""
+    return streak_statuses_of(group, period_outcomes(group, lookup, user_id, now))
 
 
 def period_outcomes(
-    group: TargetGroup,
-    lookup: UserTargetLookup,
-    user_id: int,
-    now: datetime,
-    instead: Mapping[int, GroupPeriodState] | None = None,
+    group: TargetGroup, lookup: UserTargetLookup, user_id: int, now: datetime
 ) -> list[PeriodOutcome]:
     """What each period of a streak group holds for the customer, in order."""
-    outcomes: list[PeriodOutcome] = []
-    for period in group.periods:
-        replaced = instead.get(period.id) if instead else None
-        state = replaced or period_state(group, lookup, user_id, period.id)
-        outcomes.append(period_outcome(group, lookup, user_id, now, period, state))
-    return outcomes
+    return [
+        period_outcome(
+            group, lookup, user_id, now, period, period_state(group, lookup, user_id, period.id)
+        )
+        for period in group.periods
+    ]
 
 
 def period_outcome(
