@@ -16,7 +16,8 @@ rules as :mod:`milestones.store.types`, inside the caller's transaction:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -138,19 +139,23 @@ class BulkSql:
         return sql, (*read.values, list(read.among))
 
     def _fetch(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
-        """Rows from the driver's own cursor, in the connection's transaction.
+        """Rows from the driver's own cursor: these reads are small and frequent (a few per
+        user view, per batch), and SQLAlchemy's execution context costs more than they do."""
+        with self._cursor(sql, params) as cursor:
+            cursor.execute(sql, tuple(params))
+            return list(cursor.fetchall())
 
-        These reads are small and frequent (a few per user view, per batch), and SQLAlchemy's
-        execution context costs more than they do; a driver error is raised as SQLAlchemy
-        would raise it, so the API's handlers (a busy database) still apply.
-        """
+    @contextmanager
+    def _cursor(self, statement: str, params: Sequence[object] | None = None) -> Iterator[Any]:
+        """The driver's own cursor, in the connection's transaction. A driver error is raised
+        as SQLAlchemy would raise it, so the API's handlers (a busy database, a duplicate
+        eventId stored meanwhile by another worker) still apply."""
         dbapi_error = self._db.dialect.loaded_dbapi.Error
         cursor = self._db.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(sql, tuple(params))
-            return list(cursor.fetchall())
+            yield cursor
         except dbapi_error as exc:
-            raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
+            raise DBAPIError.instance(statement, params, exc, dbapi_error) from exc
         finally:
             cursor.close()
 
@@ -225,19 +230,10 @@ class BulkSql:
 
     def _copy(self, statement: str, rows: list[tuple[object, ...]]) -> None:
         """PostgreSQL's ``COPY ... FROM STDIN``: measured 2.6 times faster than an ``unnest``
-        insert for a batch's user targets and ledger rows (``benchmarks/storage_floor.py``).
-        A driver error (a duplicate eventId stored by another worker) is raised as
-        SQLAlchemy would raise it."""
-        dbapi_error = self._db.dialect.loaded_dbapi.Error
-        cursor = self._db.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            with cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except dbapi_error as exc:
-            raise DBAPIError.instance(statement, None, exc, dbapi_error) from exc
-        finally:
-            cursor.close()
+        insert for a batch's user targets and ledger rows (``benchmarks/storage_floor.py``)."""
+        with self._cursor(statement) as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def _arrays(self, table: Table, columns: Sequence[str]) -> str:
         """``unnest(%b::type[], ...) AS v(columns)``: one array per column, sent in binary."""
