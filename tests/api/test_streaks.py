@@ -16,7 +16,6 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,10 +25,10 @@ from milestones import admin
 from milestones.clock import Clock
 from milestones.store.database import Database
 from tests.conftest import OrgCredentials
+from tests.fixtures import seed_user_view_response
 
 Json = dict[str, Any]
 USER = 347286146
-SEED_FILE = Path(__file__).parents[3] / "shared" / "seeds" / "002_d3ba9093e9fee7eb.txt"
 
 NOT_STARTED = "NOT_STARTED"
 IN_PROGRESS = "IN_PROGRESS"
@@ -577,9 +576,7 @@ def test_a_streak_week_counts_only_when_every_target_is_achieved_in_the_event_an
 
 def seed_groups() -> dict[str, Json]:
     """The seed's example user view entries by group name."""
-    text = SEED_FILE.read_text(encoding="utf-8")
-    start = text.rindex("{", 0, text.index('"data"'))
-    body, _ = json.JSONDecoder(parse_float=Decimal).raw_decode(text[start:])
+    body = seed_user_view_response()
     return {group["name"]: group for group in body["data"]["targetGroups"]}
 
 

@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +25,9 @@ from milestones.clock import Clock
 from milestones.store.database import Database
 from tests.api.groups import monthly_spend
 from tests.conftest import OrgCredentials, make_org
+from tests.fixtures import seed_user_view_response
 
 Json = dict[str, Any]
-SEED_FILE = Path(__file__).parents[3] / "shared" / "seeds" / "002_d3ba9093e9fee7eb.txt"
 USER = 347286146
 NOW = datetime(2024, 8, 30, 9, 21, 43, 741000, tzinfo=UTC)
 PURCHASE_AT = "2024-08-27T09:43:40.000Z"
@@ -37,11 +36,7 @@ NOT_FOUND = 300012
 
 def seed_response() -> Json:
     """The seed's example response: the JSON block after the "Response" table."""
-    text = SEED_FILE.read_text(encoding="utf-8")
-    start = text.rindex("{", 0, text.index('"data"'))
-    body, _ = json.JSONDecoder(parse_float=Decimal).raw_decode(text[start:])
-    data: Json = body
-    return data
+    return seed_user_view_response()
 
 
 def decoded(response: Response) -> Json:
