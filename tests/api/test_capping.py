@@ -206,20 +206,23 @@ def test_bills_under_the_cap_count_whole_until_one_crosses_it(
     assert capped(second) == (300, 300, 400, 1000)
 
 
-def test_a_return_of_a_capped_bill_takes_back_only_what_counted(
+def test_a_return_of_a_capped_bill_takes_back_the_excess_first(
     client: TestClient, org: OrgCredentials
 ) -> None:
     create(client, org, monthly_spend("Capped spend", trackingType="CAPPING"))
-    send(client, org, bill("B-1", 1500))
+    send(client, org, bill("B-1", 1500))  # counts 1000 of 1500: 500 excess
     half = only(send(client, org, giving_back("R-1", "B-1", amount=750)))
     assert half["contributionType"] == "RETURN"
+    # Net 750 is below the cap: the 500 excess goes first, then 250 of what counted.
     assert (
         half["targetAchievedValueBeforeEvent"],
         half["currentEventTargetValue"],
         half["targetAchievedValueAfterEvent"],
-    ) == (1000, -500, 500)
+    ) == (1000, -250, 750)
+    assert (half["cappedValue"], half["excessValue"]) == (-250, -500)
     rest = only(send(client, org, giving_back("R-2", "B-1")))
-    assert rest["currentEventTargetValue"] == -500
+    assert rest["currentEventTargetValue"] == -750
+    assert (rest["cappedValue"], rest["excessValue"]) == (-750, 0)
     assert rest["targetAchievedValueAfterEvent"] == 0
     again = only(send(client, org, bill("B-3", 1200)))
     assert capped(again) == (1000, 1000, 200, 1000)

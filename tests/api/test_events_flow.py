@@ -68,11 +68,19 @@ def target(name: str, kpi: str = "SALES", value: Any = 1000, **fields: Any) -> J
 
 
 def bill(
-    event_id: str, amount: Any, *, at: str = SEED_TIME, user: int = USER, gross: Any = None
+    event_id: str,
+    amount: Any,
+    *,
+    at: str = SEED_TIME,
+    user: int = USER,
+    gross: Any = None,
+    lines: list[Json] | None = None,
 ) -> Json:
     transaction: Json = {"billNumber": event_id, "billAmount": amount}
     if gross is not None:
         transaction["grossAmount"] = gross
+    if lines is not None:
+        transaction["lineItems"] = lines
     return {
         "eventId": event_id,
         "eventName": "TransactionAdd",
@@ -778,6 +786,7 @@ def test_a_late_event_is_placed_by_its_event_time_not_its_arrival(
 # SPEC §10: returns
 
 
+ONE_LINE: Json = {"itemCode": "SKU1", "qty": 4, "amount": 1000, "grossAmount": 1200}
 RETURNS_TARGETS = (
     target("sales", "SALES", 10000),
     target("gross", "GROSS_SALES", 10000),
@@ -792,7 +801,7 @@ def test_a_full_return_takes_back_the_whole_contribution(
     client: TestClient, org: OrgCredentials, back: Json
 ) -> None:
     spend_group(client, org, *RETURNS_TARGETS)
-    send(client, org, bill("B-1", 1000, gross=1200))
+    send(client, org, bill("B-1", 1000, gross=1200, lines=[ONE_LINE]))
     data = send(client, org, giving_back("R-1", "B-1", **back))
     assert data["status"] == "APPLIED"
     effects = by_target(data)
@@ -812,7 +821,7 @@ def test_a_partial_return_takes_back_its_share_of_each_kpi(
     client: TestClient, org: OrgCredentials, back: Json
 ) -> None:
     spend_group(client, org, *RETURNS_TARGETS)
-    send(client, org, bill("B-1", 1000, gross=1200))
+    send(client, org, bill("B-1", 1000, gross=1200, lines=[ONE_LINE]))
     data = send(client, org, giving_back("R-1", "B-1", **back))
     assert data["status"] == "APPLIED"
     effects = by_target(data)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from milestones.domain.returns import Returned
+
 TRANSACTION_ADD = "TransactionAdd"
 RETURN_BILL = "ReturnBill"
 POINTS_EARNED = "PointsEarned"
@@ -46,11 +48,11 @@ class Transaction:
 
 @dataclass(frozen=True, slots=True)
 class BillReturn:
-    """A return of (part of) an earlier bill, by that bill's ``eventId``."""
+    """A return of (part of) an earlier bill, by that bill's ``eventId``: an amount, or lines."""
 
     original_event_id: str
     amount: Decimal | None = None
-    line_items: tuple[LineItem, ...] = ()
+    line_items: tuple[Returned, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

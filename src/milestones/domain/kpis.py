@@ -21,6 +21,7 @@ from typing import Final, TypeAlias
 from milestones.domain.event_context import KPI_ARITHMETIC, EventContexts
 from milestones.domain.events import Event, LineItem, Transaction
 from milestones.domain.expressions import CompiledExpression, Literal
+from milestones.domain.returns import Loss
 from milestones.domain.target_groups import Target, TargetEntity
 
 
@@ -322,6 +323,66 @@ def read(
     """What ``event`` brings to ``target`` (SPEC §6.2), or None if the target does not count it."""
     reader = _READERS.get(target.entity, _NO_READERS).get(target.target_type)
     return None if reader is None else reader(target, expression, event, contexts)
+
+
+_LOSSES: Final[Mapping[str, Loss]] = {
+    "SALES": Loss.MONEY,
+    "GROSS_SALES": Loss.MONEY,
+    "QUANTITY": Loss.QUANTITY,
+    "COUNT": Loss.COUNT,
+    "VISIT": Loss.KEPT,
+}
+
+
+def loss_of(target: Target) -> Loss:
+    """How ``target`` loses value when a bill it counted comes back (§10)."""
+    kpi = target.target_type
+    if kpi == "VISIT":
+        return Loss.KEPT
+    if target.entity not in (TargetEntity.TRANSACTION, TargetEntity.LINEITEM):
+        return Loss.SHARE
+    if kpi == "EXTENDED_FIELD" and target.entity is TargetEntity.LINEITEM:
+        function = (_field_spec(target) or ("", ""))[1]
+        return {"SUM": Loss.MONEY, "COUNT": Loss.COUNT}.get(function, Loss.SHARE)
+    return _LOSSES.get(kpi, Loss.SHARE)
+
+
+def by_line(
+    target: Target, expression: CompiledExpression, event: Event, contexts: EventContexts
+) -> tuple[Decimal | None, ...] | None:
+    """What each line of the bill gives ``target`` (None: a line it does not count).
+
+    None when the target does not count the bill line by line: a bill-level COUNT, an
+    extended field of the bill, or a line field taken by its day's maximum.
+    """
+    transaction = event.transaction
+    if transaction is None:
+        return None
+    lines = transaction.line_items
+    kpi = target.target_type
+    if target.entity is TargetEntity.TRANSACTION:
+        if kpi not in ("SALES", "GROSS_SALES", "QUANTITY"):
+            return None
+        return tuple(_line_value(kpi, target, line) for line in lines)
+    if target.entity is not TargetEntity.LINEITEM:
+        return None
+    if kpi == "EXTENDED_FIELD" and (_field_spec(target) or ("", ""))[1] not in ("SUM", "COUNT"):
+        return None
+    counted = set(map(id, _matching_lines(expression, event, contexts)))
+    return tuple(_line_value(kpi, target, line) if id(line) in counted else None for line in lines)
+
+
+def _line_value(kpi: str, target: Target, line: LineItem) -> Decimal | None:
+    if kpi == "SALES":
+        return line.amount
+    if kpi == "GROSS_SALES":
+        return line.amount if line.gross_amount is None else line.gross_amount
+    if kpi == "QUANTITY":
+        return line.qty
+    if kpi == "COUNT":
+        return _ONE
+    reading = _many_fields(target, (line,))
+    return None if reading is None else reading.amount
 
 
 def passes_filters(filters: Sequence[Mapping[str, object]], event: Event) -> bool:

@@ -28,7 +28,7 @@ from milestones.engine.group_progress import (
     streak_statuses_of,
     tracks_group_progress,
 )
-from milestones.engine.working_set import LedgerEntry, WorkingSet
+from milestones.engine.working_set import EXCESS, LedgerEntry, WorkingSet
 
 EVENT = "EVENT"
 
@@ -171,7 +171,7 @@ class Contributor:
         """The effects of ``event``, and whether a target refused it only for being too late."""
         effects: list[Effect] = []
         too_late = False
-        self.watch = GroupWatch(self.ws, event.user_id, self.now)
+        self.begin(event.user_id)
         contexts = EventContexts(event, self.ws.custom_fields.get(event.user_id))
         readings: dict[Hashable, Reading | None] = {}
         for tracked in listening:
@@ -192,6 +192,10 @@ class Contributor:
                 too_late = True
         return self.watch.annotate(effects, event.event_time), too_late
 
+    def begin(self, user_id: int) -> None:
+        """Start watching ``user_id``'s groups for one event's moves (see :class:`GroupWatch`)."""
+        self.watch = GroupWatch(self.ws, user_id, self.now)
+
     def _enrollable(self, tracked: TrackedTarget, event: Event) -> bool:
         method = tracked.target.enrolment_method
         if method is EnrolmentMethod.TRANSACTION:
@@ -209,28 +213,34 @@ class Contributor:
         placement = self._place(tracked, event)
         if placement is None:
             return []
-        user_target = self._user_target(tracked, placement.period, placement.window, event.user_id)
+        user_target = self.user_target(tracked, placement.period, placement.window, event.user_id)
         amount = self._after_day_rules(tracked, user_target, event, reading)
         if amount == 0:
             return []
-        return [self._move(tracked, user_target, placement.period, event, index, amount)]
+        return [self.move(tracked, user_target, placement.period, event.event_time, index, amount)]
 
     def _place(self, tracked: TrackedTarget, event: Event) -> Placement | None:
+        cyclic = tracked.group.evaluation_type is not EvaluationType.FIXED_CALENDAR_WINDOW
+        if cyclic and self._anchor(tracked, event) is None:
+            return None
+        placement = self.place_at(tracked, event.user_id, event.event_time)
+        if placement is not None:
+            self._check_open(placement.window)
+        return placement
+
+    def place_at(self, tracked: TrackedTarget, user_id: int, instant: datetime) -> Placement | None:
+        """The customer's fixed period or cycle of ``tracked`` that holds ``instant``, if any."""
         group = tracked.group
         if group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW:
-            period = tracked.period_at(event.event_time)
-            if period is None:
-                return None
-            self._check_open(period.window)
-            return Placement(period, period.window)
-        anchor = self._anchor(tracked, event)
+            period = tracked.period_at(instant)
+            return None if period is None else Placement(period, period.window)
+        anchor = self.ws.anchors.get((group.id, user_id))
         if anchor is None:
             return None
-        found = first_containing(group.cycles_from(anchor), event.event_time)
+        found = first_containing(group.cycles_from(anchor), instant)
         if found is None:
             return None
         position, window = found
-        self._check_open(window)
         return Placement(tracked.periods[position - 1], window)
 
     def _anchor(self, tracked: TrackedTarget, event: Event) -> datetime | None:
@@ -260,9 +270,10 @@ class Contributor:
         if self.now >= window.ends_at + self.retro:
             raise OutOfWindow
 
-    def _user_target(
+    def user_target(
         self, tracked: TrackedTarget, period: Period, window: PeriodWindow, user_id: int
     ) -> UserTarget:
+        """The customer's user target of ``tracked`` in ``period``, made when missing."""
         found = self.ws.find(tracked.id, period.id, user_id)
         if found is not None:
             return found
@@ -319,51 +330,82 @@ class Contributor:
     def _fill_slots(
         self, tracked: TrackedTarget, event: Event, index: int, reading: Reading
     ) -> list[Effect]:
-        """Agnostic windows: fill slot 1 to its value, then let the excess flow on (§5)."""
+        """Agnostic windows: the reading joins the customer's total, which flows into slots."""
         # Every slot spans the group's dates (stored at creation, to its closes_at).
         window = tracked.periods[0].window
         if not window.contains(event.event_time):
             return []
         self._check_open(window)
+        first = self.user_target(tracked, tracked.periods[0], window, event.user_id)
+        amount = self._after_day_rules(tracked, first, event, reading)
+        if amount == 0:
+            return []
+        return self.reflow(tracked, event.user_id, amount, event.event_time, index)
+
+    def reflow(
+        self,
+        tracked: TrackedTarget,
+        user_id: int,
+        amount: Decimal,
+        at: datetime,
+        index: int,
+        kind: str = EVENT,
+        revoke: bool = False,
+    ) -> list[Effect]:
+        """Agnostic slots hold the flow of the customer's net total (§5, §10).
+
+        ``amount`` joins the total; slot 1 then holds min(total, its value), slot 2 the next
+        share, and so on, the last slot keeping what is left. One effect per slot that moved.
+        """
         slots = tracked.periods
-        first = self._user_target(tracked, slots[0], window, event.user_id)
-        remaining = self._after_day_rules(tracked, first, event, reading)
+        window = slots[0].window
+        held = [self.ws.find(tracked.id, period.id, user_id) for period in slots]
+        left = sum((ut.achieved_value for ut in held if ut is not None), amount)
         effects: list[Effect] = []
         for position, period in enumerate(slots):
-            if remaining == 0:
-                break
-            user_target = self._user_target(tracked, period, window, event.user_id)
+            user_target = held[position]
             last = position == len(slots) - 1
-            if user_target.achieved and not last:
-                continue
-            share = remaining if last or remaining < 0 else min(remaining, user_target.remaining)
-            if share == 0 and not last:
-                continue
-            effects.append(self._move(tracked, user_target, period, event, index, share))
-            remaining -= share
+            if user_target is None:
+                if left <= 0:
+                    continue
+                user_target = self.user_target(tracked, period, window, user_id)
+            share = left if last else min(max(left, Decimal(0)), user_target.target_value)
+            left -= share
+            move = share - user_target.achieved_value
+            if move != 0:
+                effects.append(
+                    self.move(tracked, user_target, period, at, index, move, kind, revoke)
+                )
         return effects
 
-    def _move(
+    def move(
         self,
         tracked: TrackedTarget,
         user_target: UserTarget,
         period: Period,
-        event: Event,
+        at: datetime,
         index: int,
         amount: Decimal,
+        kind: str = EVENT,
+        revoke: bool = False,
     ) -> Effect:
         if tracked.tracks_group:
             self.watch.before(tracked.group, period.id)
         capped: Decimal | None = None
         excess: Decimal | None = None
-        if tracked.group.tracking_type is TrackingType.CAPPING and amount > 0:
-            # Count only up to the period's value; the answer says what did not count.
+        if tracked.group.tracking_type is TrackingType.CAPPING and kind == EVENT and amount > 0:
+            # Count only up to the period's value; the answer says what did not count, and the
+            # ledger keeps it (EXCESS), for a return takes back excess first (§10).
             capped = min(amount, user_target.remaining)
             excess = amount - capped
             amount = capped
-        move = apply_amount(user_target, amount, event.event_time, tracked.target.triggers)
+            if excess:
+                self.ws.record(LedgerEntry(index, user_target, excess, EXCESS))
+        move = apply_amount(user_target, amount, at, tracked.target.triggers, revoke=revoke)
         if amount != 0:
-            self.ws.record(LedgerEntry(index, user_target, amount, EVENT))
+            self.ws.record(LedgerEntry(index, user_target, amount, kind))
         for trigger in move.milestones_now:
-            self.ws.milestones_added.append((user_target, trigger.id, event.event_time))
-        return Effect(tracked, user_target, period, move, capped=capped, excess=excess)
+            self.ws.milestones_added.append((user_target, trigger.id, at))
+        for trigger in move.milestones_revoked:
+            self.ws.milestones_removed.append((user_target, trigger.id))
+        return Effect(tracked, user_target, period, move, kind, capped=capped, excess=excess)

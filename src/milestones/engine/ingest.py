@@ -9,7 +9,7 @@ customers' state once; apply each event in arrival order (placed by its own
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -17,10 +17,18 @@ from typing import Protocol
 from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, Event
 from milestones.domain.orgs import Org
 from milestones.domain.progress import UserTarget
+from milestones.domain.returns import ReturnState
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.catalogue import Catalogue, CatalogueCache
 from milestones.engine.contribute import Contributor, Effect
-from milestones.engine.returns import OriginalBill, ReturnRefused, returned_amount, take_back
+from milestones.engine.returns import (
+    OriginalBill,
+    ReturnRefused,
+    Returns,
+    capping_user_targets,
+    state_after,
+    user_targets_to_load,
+)
 from milestones.engine.working_set import CustomerState, WorkingSet
 
 APPLIED = "APPLIED"
@@ -74,7 +82,7 @@ class AcceptedEvent:
     event: Event
     status: str
     payload: dict[str, object]
-    returns: tuple[str, Decimal] | None = None
+    returns: tuple[OriginalBill, ReturnState] | None = None  # a return: its bill, and after
 
 
 class EngineStore(Protocol):
@@ -95,6 +103,10 @@ class EngineStore(Protocol):
         ...
 
     def original_bill(self, org_id: int, event_id: str) -> OriginalBill | None: ...
+    def excess_of(self, user_target_ids: Collection[int]) -> dict[int, Decimal]:
+        """What CAPPING user targets hold past their cap (every id, 0 when none)."""
+        ...
+
     def save(
         self, org_id: int, now: datetime, accepted: list[AcceptedEvent], ws: WorkingSet
     ) -> None: ...
@@ -158,6 +170,7 @@ class _Batch:
         )
         self.ws = WorkingSet(store.load_customers(org.id, user_ids, scope))
         self.contributor = Contributor(self.ws, org, now)
+        self.returns = Returns(self.contributor, self.catalogue, org.revoke_on_return)
         self.accepted: list[AcceptedEvent] = []
         self.seen: set[str] = set()
         self.bills: dict[str, OriginalBill] = {}
@@ -165,7 +178,7 @@ class _Batch:
     def apply(self, index: int, event: Event, payload: dict[str, object]) -> EventOutcome:
         if event.event_id in self.known or event.event_id in self.seen:
             return EventOutcome(event.event_id, DUPLICATE)
-        returns: tuple[str, Decimal] | None = None
+        returns: tuple[OriginalBill, ReturnState] | None = None
         if event.event_name == RETURN_BILL and event.bill_return is not None:
             try:
                 effects, returns = self._return(index, event)
@@ -183,7 +196,9 @@ class _Batch:
             self._remember_bill(index, event)
         return EventOutcome(event.event_id, status, effects)
 
-    def _return(self, index: int, event: Event) -> tuple[list[Effect], tuple[str, Decimal]]:
+    def _return(
+        self, index: int, event: Event
+    ) -> tuple[list[Effect], tuple[OriginalBill, ReturnState]]:
         assert event.bill_return is not None
         original_id = event.bill_return.original_event_id
         original = self.bills.get(original_id) or self.store.original_bill(self.org.id, original_id)
@@ -193,22 +208,16 @@ class _Batch:
             )
         if original.user_id != event.user_id:
             raise ReturnRefused(f"bill {original_id} belongs to another customer", "userId")
-        missing = {ut_id for ut_id, _ in original.contributions if ut_id not in self.ws.by_id}
+        after = state_after(event.bill_return, original)
+        missing = user_targets_to_load(original, self.ws)
         if missing:
             self.ws.adopt(self.store.user_targets_by_id(self.org.id, missing))
-        amount = returned_amount(event.bill_return, original)
-        effects = take_back(
-            original, amount, index, event.event_time, self.ws, self.catalogue, self.org, self.now
-        )
-        self.bills[original_id] = OriginalBill(
-            original.pk,
-            original.event_id,
-            original.user_id,
-            original.bill_amount,
-            original.returned_amount + amount,
-            original.contributions,
-        )
-        return effects, (original_id, amount)
+        capped = capping_user_targets(original, self.ws, self.catalogue)
+        if capped:
+            self.ws.excess_stored.update(self.store.excess_of(capped))
+        effects = self.returns.take_back(original, after, index, event.event_time)
+        self.bills[original_id] = replace(original, state=after)
+        return effects, (original, after)
 
     def _remember_bill(self, index: int, event: Event) -> None:
         """A bill of this batch may be returned later in the same batch."""
@@ -217,7 +226,7 @@ class _Batch:
             (entry.user_target.id, entry.amount) for entry in self.ws.ledger_of_event.get(index, [])
         ]
         self.bills[event.event_id] = OriginalBill(
-            None, event.event_id, event.user_id, event.transaction.bill_amount, Decimal(0), brought
+            None, event, ReturnState.fresh(len(event.transaction.line_items)), brought
         )
 
 

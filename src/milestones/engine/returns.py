@@ -1,32 +1,36 @@
-"""ReturnBill: take the returned share off the user targets the original bill counted in (§10).
+"""ReturnBill: take what the returned part gave off the user targets the bill counted in (§10).
 
-The share is cumulative, so partial returns that add up to the whole bill take back
-exactly what the bill brought, to the last digit. COUNT targets lose the bill only on
-a full return; VISIT targets keep the visit. When the original period has closed
-(retro buffer included) the amount is carried into the customer's current period of
-that target, or stays on the original one when the target has no running period.
+What each target loses is :func:`milestones.domain.returns.lost` of the bill's cumulative
+return state, so partial returns that add up to the whole bill take back exactly what the
+bill brought, to the last digit. Where it is taken from:
+
+- an agnostic target: off the customer's net total, and the slots re-flow;
+- a CAPPING target: off the excess that never counted first, then off the counted value;
+- otherwise the very user target the bill counted in, or, once that period or cycle has
+  closed (retro buffer included), the customer's current period or cycle of that target
+  (``CARRY``); it stays on the original one when the target has nothing running now.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
-from milestones.domain.errors import InvalidInput
-from milestones.domain.events import BillReturn
-from milestones.domain.orgs import Org
+from milestones.domain.event_context import EventContexts
+from milestones.domain.events import BillReturn, Event
+from milestones.domain.kpis import by_line, loss_of
 from milestones.domain.periods import EvaluationType
-from milestones.domain.progress import UserTarget, apply_amount
+from milestones.domain.progress import UserTarget
+from milestones.domain.returns import BillLine, ReturnRefused, ReturnState, lost
+from milestones.domain.target_groups import TargetEntity, TrackingType
 from milestones.engine.catalogue import Catalogue, TrackedTarget
-from milestones.engine.contribute import Effect, GroupWatch, Placement
-from milestones.engine.working_set import LedgerEntry, WorkingSet
+from milestones.engine.contribute import Contributor, Effect
+from milestones.engine.working_set import EXCESS, LedgerEntry, WorkingSet
 
-MILLI = Decimal("0.001")
 RETURN = "RETURN"
 CARRY = "CARRY"
-WHOLE_BILL_KPIS = frozenset({"COUNT"})
-KEPT_KPIS = frozenset({"VISIT"})
+ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,114 +38,173 @@ class OriginalBill:
     """What a return needs of the bill it returns."""
 
     pk: int | None
-    event_id: str
-    user_id: int
-    bill_amount: Decimal
-    returned_amount: Decimal
+    event: Event  # the bill as it was received
+    state: ReturnState  # what has been returned of it so far
     contributions: list[tuple[int, Decimal]]  # (user target id, amount) the bill brought
 
+    @property
+    def event_id(self) -> str:
+        return self.event.event_id
 
-class ReturnRefused(InvalidInput):
-    """A return that cannot apply: unknown bill, already returned, more than remains."""
+    @property
+    def user_id(self) -> int:
+        return self.event.user_id
+
+    @property
+    def bill_amount(self) -> Decimal:
+        assert self.event.transaction is not None
+        return self.event.transaction.bill_amount
+
+    @property
+    def lines(self) -> tuple[BillLine, ...]:
+        assert self.event.transaction is not None
+        return tuple(
+            BillLine(line.item_code, line.qty, line.amount, line.gross_amount)
+            for line in self.event.transaction.line_items
+        )
 
 
-def returned_amount(bill_return: BillReturn, original: OriginalBill) -> Decimal:
-    """How much this return gives back: its amount, its lines, or what remains of the bill."""
-    remaining = original.bill_amount - original.returned_amount
-    if remaining <= 0:
+def state_after(bill_return: BillReturn, original: OriginalBill) -> ReturnState:
+    """The bill's return state once ``bill_return`` is applied; refused if it cannot apply."""
+    state, bill_amount, lines = original.state, original.bill_amount, original.lines
+    if state.whole(lines, bill_amount):
         raise ReturnRefused(
             f"bill {original.event_id} is already fully returned", "return.originalEventId"
         )
     if bill_return.amount is not None:
-        amount = bill_return.amount
-    elif bill_return.line_items:
-        amount = sum((line.amount for line in bill_return.line_items), Decimal(0))
-    else:
-        amount = remaining
-    if amount <= 0:
-        raise ReturnRefused("a return must give back a positive amount", "return.amount")
-    if amount > remaining:
-        raise ReturnRefused(
-            f"returns {amount} but only {remaining} of bill {original.event_id} remains",
-            "return.amount",
-        )
-    return amount
+        return state.with_amount(bill_return.amount, bill_amount)
+    if bill_return.line_items:
+        after, _ = state.with_lines(lines, bill_return.line_items, bill_amount)
+        return after
+    return state.with_amount(bill_amount - state.returned_money(), bill_amount)
 
 
-def take_back(
-    original: OriginalBill,
-    amount: Decimal,
-    index: int,
-    at: datetime,
-    ws: WorkingSet,
-    catalogue: Catalogue,
-    org: Org,
-    now: datetime,
-) -> list[Effect]:
-    """Apply a return of ``amount`` of ``original``; effects say what moved and what was revoked."""
-    bill = original.bill_amount
-    share_before = original.returned_amount / bill if bill else Decimal(1)
-    share_after = (original.returned_amount + amount) / bill if bill else Decimal(1)
-    full = original.returned_amount + amount >= bill
-    effects: list[Effect] = []
-    watch = GroupWatch(ws, original.user_id, now)
-    for user_target_id, brought in original.contributions:
-        user_target = ws.by_id.get(user_target_id)
+def user_targets_to_load(original: OriginalBill, ws: WorkingSet) -> set[int]:
+    """The bill's user targets the batch has not loaded yet."""
+    return {ut_id for ut_id, _ in original.contributions if ut_id not in ws.by_id}
+
+
+def capping_user_targets(original: OriginalBill, ws: WorkingSet, catalogue: Catalogue) -> set[int]:
+    """The bill's CAPPING user targets whose stored excess the batch has not loaded yet."""
+    found: set[int] = set()
+    for ut_id, _ in original.contributions:
+        user_target = ws.by_id.get(ut_id)
         tracked = catalogue.by_id.get(user_target.target_id) if user_target else None
-        if user_target is None or tracked is None or brought <= 0:
-            continue
-        kpi = tracked.target.target_type
-        if kpi in KEPT_KPIS:
-            continue
-        if kpi in WHOLE_BILL_KPIS:
-            take = brought if full else Decimal(0)
-        else:
-            take = _part(brought, share_after) - _part(brought, share_before)
-        if take == 0:
-            continue
-        destination, kind = _destination(tracked, user_target, ws, org, now)
+        if (
+            tracked is not None
+            and tracked.group.tracking_type is TrackingType.CAPPING
+            and ut_id > 0
+            and ut_id not in ws.excess_stored
+        ):
+            found.add(ut_id)
+    return found
+
+
+class Returns:
+    """Applies ReturnBill events of one batch, through the batch's contributor."""
+
+    def __init__(self, contributor: Contributor, catalogue: Catalogue, revoke: bool) -> None:
+        self.contributor = contributor
+        self.ws = contributor.ws
+        self.catalogue = catalogue
+        self.revoke = revoke
+        self.retro = timedelta(days=contributor.org.retro_buffer_days)
+
+    def take_back(
+        self, original: OriginalBill, after: ReturnState, index: int, at: datetime
+    ) -> list[Effect]:
+        """Apply a return that takes ``original`` from its state to ``after``."""
+        user_id = original.user_id
+        self.contributor.begin(user_id)
+        contexts = EventContexts(original.event, self.ws.custom_fields.get(user_id))
+        effects: list[Effect] = []
+        for tracked, brought, user_targets in self._brought_by_target(original):
+            take = self._take(tracked, brought, original, after, contexts)
+            if take <= 0:
+                continue
+            if tracked.group.evaluation_type is EvaluationType.PERIOD_AGNOSTIC_WINDOW:
+                effects.extend(
+                    self.contributor.reflow(
+                        tracked, user_id, -take, at, index, RETURN, revoke=self.revoke
+                    )
+                )
+            else:
+                effects.extend(self._take_from(tracked, user_targets[0], take, at, index))
+        return self.contributor.watch.annotate(effects, at)
+
+    def _brought_by_target(
+        self, original: OriginalBill
+    ) -> list[tuple[TrackedTarget, Decimal, list[UserTarget]]]:
+        """Per target the bill counted in: what it brought, and the user targets it reached."""
+        found: dict[int, tuple[TrackedTarget, Decimal, list[UserTarget]]] = {}
+        for user_target_id, amount in original.contributions:
+            user_target = self.ws.by_id.get(user_target_id)
+            tracked = self.catalogue.by_id.get(user_target.target_id) if user_target else None
+            if user_target is None or tracked is None:
+                continue
+            _, brought, reached = found.get(tracked.id, (tracked, ZERO, []))
+            if user_target not in reached:
+                reached.append(user_target)
+            found[tracked.id] = (tracked, brought + amount, reached)
+        return list(found.values())
+
+    def _take(
+        self,
+        tracked: TrackedTarget,
+        brought: Decimal,
+        original: OriginalBill,
+        after: ReturnState,
+        contexts: EventContexts,
+    ) -> Decimal:
+        target = tracked.target
+        values = by_line(target, tracked.expression, original.event, contexts)
+        if values is not None and target.entity is TargetEntity.LINEITEM:
+            counted = sum((value for value in values if value is not None), ZERO)
+            if counted != brought:
+                # The lines it counts now are not those it counted then (the customer's
+                # fields changed, or a day rule cut the reading): fall back to the share.
+                values = None
+        loss, lines, bill_amount = loss_of(target), original.lines, original.bill_amount
+        return lost(loss, brought, values, lines, after, bill_amount) - lost(
+            loss, brought, values, lines, original.state, bill_amount
+        )
+
+    def _take_from(
+        self,
+        tracked: TrackedTarget,
+        user_target: UserTarget,
+        take: Decimal,
+        at: datetime,
+        index: int,
+    ) -> list[Effect]:
+        from_excess = ZERO
+        if tracked.group.tracking_type is TrackingType.CAPPING:
+            from_excess = min(take, max(self.ws.excess(user_target), ZERO))
+        destination, kind = self._destination(tracked, user_target)
         period = tracked.period(destination.period_id)
-        watch.before(tracked.group, period.id)
-        move = apply_amount(
-            destination, -take, at, tracked.target.triggers, revoke=org.revoke_on_return
+        effect = self.contributor.move(
+            tracked, destination, period, at, index, from_excess - take, kind, self.revoke
         )
-        ws.record(LedgerEntry(index, destination, -take, kind))
-        for trigger in move.milestones_revoked:
-            ws.milestones_removed.append((destination, trigger.id))
-        effects.append(Effect(tracked, destination, period, move, kind))
-    return watch.annotate(effects, at)
+        if tracked.group.tracking_type is TrackingType.CAPPING:
+            if from_excess:
+                self.ws.record(LedgerEntry(index, user_target, -from_excess, EXCESS))
+            effect.capped = from_excess - take
+            effect.excess = -from_excess
+        return [effect]
 
-
-def _part(amount: Decimal, share: Decimal) -> Decimal:
-    return (amount * share).quantize(MILLI, rounding=ROUND_HALF_EVEN)
-
-
-def _destination(
-    tracked: TrackedTarget, user_target: UserTarget, ws: WorkingSet, org: Org, now: datetime
-) -> tuple[UserTarget, str]:
-    still_open = now < user_target.ends_at + timedelta(days=org.retro_buffer_days)
-    if still_open or tracked.group.evaluation_type is not EvaluationType.FIXED_CALENDAR_WINDOW:
-        return user_target, RETURN
-    current = tracked.period_at(now)
-    if current is None:
-        return user_target, RETURN
-    found = ws.find(tracked.id, current.id, user_target.user_id)
-    if found is None:
-        found = ws.add(
-            UserTarget(
-                id=0,
-                target_id=tracked.id,
-                period_id=current.id,
-                user_id=user_target.user_id,
-                slot=current.position,
-                starts_at=current.window.starts_at,
-                ends_at=current.window.ends_at,
-                target_value=tracked.values.get(current.id, user_target.target_value),
-                achieved_value=Decimal(0),
-                enrolled_at=now,
-            )
+    def _destination(
+        self, tracked: TrackedTarget, user_target: UserTarget
+    ) -> tuple[UserTarget, str]:
+        now = self.contributor.now
+        if now < user_target.ends_at + self.retro:
+            return user_target, RETURN
+        current = self.contributor.place_at(tracked, user_target.user_id, now)
+        if current is None or current.period.id == user_target.period_id:
+            return user_target, RETURN
+        carried = self.contributor.user_target(
+            tracked, current.period, current.window, user_target.user_id
         )
-    return found, CARRY
+        return carried, CARRY
 
 
-__all__ = ["OriginalBill", "Placement", "ReturnRefused", "returned_amount", "take_back"]
+__all__ = ["CARRY", "RETURN", "OriginalBill", "ReturnRefused", "Returns", "state_after"]

@@ -22,6 +22,9 @@ class Day:
     dirty: bool = False
 
 
+EXCESS = "EXCESS"  # a ledger row of what a CAPPING target did not count
+
+
 @dataclass(slots=True)  # made per contribution: see contribute.Effect
 class LedgerEntry:
     """One applied contribution: which event, which user target, how much."""
@@ -72,6 +75,9 @@ class WorkingSet:
         self.milestones_removed: list[tuple[UserTarget, int]] = []
         self.ledger: list[LedgerEntry] = []
         self.ledger_of_event: dict[int, list[LedgerEntry]] = {}
+        # CAPPING: what user targets hold past their cap (EXCESS ledger rows), stored + this batch.
+        self.excess_stored: dict[int, Decimal] = {}
+        self.excess_added: dict[int, Decimal] = {}
         self._new_ids = itertools.count(-1, -1)
 
     def _index(self, user_target: UserTarget) -> None:
@@ -134,4 +140,12 @@ class WorkingSet:
     def record(self, entry: LedgerEntry) -> None:
         self.ledger.append(entry)
         self.ledger_of_event.setdefault(entry.event_index, []).append(entry)
+        if entry.kind == EXCESS:
+            key = entry.user_target.id
+            self.excess_added[key] = self.excess_added.get(key, Decimal(0)) + entry.amount
         self.touch(entry.user_target)
+
+    def excess(self, user_target: UserTarget) -> Decimal:
+        """What a CAPPING user target holds past its cap (its stored excess must be loaded)."""
+        key = user_target.id
+        return self.excess_stored.get(key, Decimal(0)) + self.excess_added.get(key, Decimal(0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterator, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, select, text, update
@@ -12,11 +13,12 @@ from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.returns import OriginalBill
-from milestones.engine.working_set import CustomerState, Day, WorkingSet
+from milestones.engine.working_set import EXCESS, CustomerState, Day, WorkingSet
 from milestones.store.bulk import BulkSql, optional_money, optional_money_of
 from milestones.store.customers import CustomerRepository
 from milestones.store.database import json_text
 from milestones.store.enrolments import EnrolmentRepository
+from milestones.store.stored_events import return_state_of, stored_bill, stored_return_state
 from milestones.store.tables import (
     audience_members,
     contributions,
@@ -30,7 +32,7 @@ from milestones.store.tables import (
     user_targets,
 )
 from milestones.store.target_groups import TargetGroupRepository
-from milestones.store.types import money_to_stored
+from milestones.store.types import money_from_stored, money_to_stored
 from milestones.store.user_targets import USER_TARGET_READ, user_target_read
 
 CHUNK = 500
@@ -205,19 +207,30 @@ class SqlEngineStore:
         )
         if row is None or row["event_name"] != "TransactionAdd" or row["bill_amount"] is None:
             return None
+        bill = stored_bill(row["payload"], row["user_id"], row["event_time"])
+        assert bill.transaction is not None
         brought = self._db.execute(
             select(contributions.c.user_target_id, contributions.c.amount).where(
-                contributions.c.event_pk == row["id"], contributions.c.kind == "EVENT"
+                contributions.c.event_pk == row["id"],
+                contributions.c.kind.in_(("EVENT", EXCESS)),
             )
         )
-        return OriginalBill(
-            row["id"],
-            event_id,
-            row["user_id"],
-            row["bill_amount"],
-            row["returned_amount"],
-            [(r[0], r[1]) for r in brought],
+        state = return_state_of(
+            row["returned_amount"], row["returned_lines"], len(bill.transaction.line_items)
         )
+        return OriginalBill(row["id"], bill, state, [(r[0], r[1]) for r in brought])
+
+    def excess_of(self, user_target_ids: Collection[int]) -> dict[int, Decimal]:
+        found = dict.fromkeys(user_target_ids, Decimal(0))
+        for chunk in _chunks(sorted(found)):
+            for user_target_id, amount in self._bulk.select(
+                "SELECT user_target_id, sum(amount) FROM contributions "
+                "WHERE kind = 'EXCESS' AND user_target_id {among} GROUP BY user_target_id",
+                (),
+                among=chunk,
+            ):
+                found[user_target_id] = money_from_stored(amount)
+        return found
 
     def save(
         self, org_id: int, now: datetime, accepted: list[AcceptedEvent], ws: WorkingSet
@@ -262,11 +275,12 @@ class SqlEngineStore:
         )
         for item in accepted:
             if item.returns is not None:
-                original_id, amount = item.returns
+                original, after = item.returns
+                returned, lines = stored_return_state(original, after)
                 self._db.execute(
                     update(events)
-                    .where(events.c.org_id == org_id, events.c.event_id == original_id)
-                    .values(returned_amount=events.c.returned_amount + amount)
+                    .where(events.c.org_id == org_id, events.c.event_id == original.event_id)
+                    .values(returned_amount=returned, returned_lines=lines)
                 )
 
     def _save_group_achievements(self, ws: WorkingSet) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from milestones.store.types import Id, Instant, Money
@@ -195,6 +196,8 @@ events = Table(
     Column("bill_amount", Money()),
     Column("returned_amount", Money(), nullable=False, default=0),
     Column("payload", JSON, nullable=False),
+    # Per line of a bill, the quantity and money returned so far (SPEC §10).
+    Column("returned_lines", Text),
     UniqueConstraint("org_id", "event_id", name="uq_events_org_event"),
     Index("ix_events_org_user", "org_id", "user_id"),
 )
@@ -248,8 +251,14 @@ contributions = Table(
     Column("user_target_id", BigInteger, nullable=False),
     Column("amount", Money(), nullable=False),
     Column("kind", String(16), nullable=False),
-    # Read by event (a return's bill); nothing reads it by user target.
+    # Read by event (a return's bill); by user target only for CAPPING's excess.
     Index("ix_contributions_event", "event_pk"),
+    Index(
+        "ix_contributions_excess",
+        "user_target_id",
+        sqlite_where=text("kind = 'EXCESS'"),
+        postgresql_where=text("kind = 'EXCESS'"),
+    ),
 )
 
 user_cycles = Table(

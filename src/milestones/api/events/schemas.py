@@ -20,6 +20,7 @@ from milestones.domain.events import (
     LineItem,
     Transaction,
 )
+from milestones.domain.returns import Returned
 from milestones.domain.times import TimeFormatError, parse_local_or_instant
 from milestones.engine.ingest import Submission
 
@@ -53,10 +54,18 @@ class TransactionIn(Input):
     lineItems: Annotated[list[LineItemIn], Field(max_length=1000)] = []
 
 
+class ReturnLineIn(Input):
+    """A returned line: matched to the bill's first open line with this ``itemCode`` (§10)."""
+
+    itemCode: Annotated[Str, Field(max_length=200)]
+    qty: Amount | None = None
+    amount: Amount | None = None
+
+
 class ReturnIn(Input):
     originalEventId: Annotated[Str, Field(min_length=1, max_length=100)]
     amount: Amount | None = None
-    lineItems: Annotated[list[LineItemIn], Field(max_length=1000)] = []
+    lineItems: Annotated[list[ReturnLineIn], Field(max_length=1000)] = []
 
 
 class CurrencyIn(Input):
@@ -163,7 +172,9 @@ def _event(body: EventIn, at: Any) -> Event:
         bill_return=BillReturn(
             original_event_id=back.originalEventId,
             amount=back.amount,
-            line_items=tuple(_line(line) for line in back.lineItems),
+            line_items=tuple(
+                Returned(line.itemCode, line.qty, line.amount) for line in back.lineItems
+            ),
         )
         if back is not None
         else None,
