@@ -87,6 +87,42 @@ class Event:
         return self.event_name
 
 
+# What makes an event that event: customer, name, instant, and the body without its id
+# and time, numbers compared by value (1200, 1200.0 and 1.2E+3 are one amount).
+EventPrint = tuple[int, str, datetime, str]
+
+
+def event_print(
+    user_id: int, event_name: str, event_time: datetime, payload: Mapping[str, object]
+) -> EventPrint:
+    """The print of an event as received (``payload`` its JSON body), to tell a resend apart.
+
+    >>> at = datetime(2024, 8, 27, tzinfo=UTC)
+    >>> a = event_print(7, "TransactionAdd", at, {"transaction": {"billAmount": 12}})
+    >>> a == event_print(7, "TransactionAdd", at, {"transaction": {"billAmount": Decimal("12.0")}})
+    True
+    """
+    body = {key: value for key, value in payload.items() if key not in _NOT_PRINTED}
+    return (user_id, event_name, event_time, _canonical(body))
+
+
+_NOT_PRINTED = frozenset({"eventId", "eventTime", "userId", "eventName"})
+
+
+def _canonical(value: object) -> str:
+    if isinstance(value, Mapping):
+        items = sorted((str(key), _canonical(item)) for key, item in value.items())
+        return "{" + ",".join(f"{key!r}:{item}" for key, item in items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_canonical(item) for item in value) + "]"
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int | Decimal | float):
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+        return "0" if number.is_zero() else str(number.normalize())
+    return repr(value)
+
+
 __all__ = [
     "POINTS_EARNED",
     "RETURN_BILL",
@@ -96,6 +132,8 @@ __all__ = [
     "BillReturn",
     "CurrencyEarning",
     "Event",
+    "EventPrint",
     "LineItem",
     "Transaction",
+    "event_print",
 ]

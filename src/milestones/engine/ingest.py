@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, Event
+from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, Event, EventPrint, event_print
 from milestones.domain.orgs import Org
 from milestones.domain.progress import UserTarget
 from milestones.domain.returns import ReturnState
@@ -37,6 +37,11 @@ NO_MATCH = "NO_MATCH"
 OUT_OF_WINDOW = "OUT_OF_WINDOW"
 REJECTED = "REJECTED"
 FUTURE_TOLERANCE = timedelta(minutes=5)
+_REUSED = 310140
+_REUSED_MESSAGE = (
+    "eventId already used by a different event (another customer, time, name or content): "
+    "send a new eventId for a new event"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +94,10 @@ class EngineStore(Protocol):
     """What the engine needs of storage (``milestones.store.engine`` implements it)."""
 
     def lock_customers(self, org_id: int, user_ids: Sequence[int]) -> None: ...
-    def known_event_ids(self, org_id: int, event_ids: Collection[str]) -> set[str]: ...
+    def known_events(self, org_id: int, event_ids: Collection[str]) -> dict[str, EventPrint]:
+        """Of ``event_ids``, those already stored, each with what makes it that event."""
+        ...
+
     def catalogue_signature(self, org_id: int) -> Hashable: ...
     def load_groups(self, org_id: int) -> list[TargetGroup]: ...
     def load_customers(
@@ -158,7 +166,7 @@ class _Batch:
         self.now = now
         user_ids = sorted({event.user_id for event in events})
         store.lock_customers(org.id, user_ids)
-        self.known = store.known_event_ids(org.id, {event.event_id for event in events})
+        self.known = store.known_events(org.id, {event.event_id for event in events})
         self.catalogue: Catalogue = cache.get(
             org.id, store.catalogue_signature(org.id), lambda: store.load_groups(org.id)
         )
@@ -172,11 +180,14 @@ class _Batch:
         self.contributor = Contributor(self.ws, org, now)
         self.returns = Returns(self.contributor, self.catalogue, org.revoke_on_return)
         self.accepted: list[AcceptedEvent] = []
-        self.seen: set[str] = set()
+        self.seen: dict[str, EventPrint] = {}
         self.bills: dict[str, OriginalBill] = {}
 
     def apply(self, index: int, event: Event, payload: dict[str, object]) -> EventOutcome:
-        if event.event_id in self.known or event.event_id in self.seen:
+        earlier = self.known.get(event.event_id) or self.seen.get(event.event_id)
+        if earlier is not None:
+            if earlier != _print(event, payload):
+                return _refused(event.event_id, _REUSED_MESSAGE, "eventId", _REUSED)
             return EventOutcome(event.event_id, DUPLICATE)
         returns: tuple[OriginalBill, ReturnState] | None = None
         if event.event_name == RETURN_BILL and event.bill_return is not None:
@@ -190,7 +201,7 @@ class _Batch:
                 event, index, self.catalogue.listening(event.event_name)
             )
             status = APPLIED if effects else (OUT_OF_WINDOW if too_late else NO_MATCH)
-        self.seen.add(event.event_id)
+        self.seen[event.event_id] = _print(event, payload)
         self.accepted.append(AcceptedEvent(index, event, status, payload, returns))
         if event.event_name == TRANSACTION_ADD and event.transaction is not None:
             self._remember_bill(index, event)
@@ -230,8 +241,14 @@ class _Batch:
         )
 
 
-def _refused(event_id: str | None, message: str, field_name: str | None) -> EventOutcome:
-    error: dict[str, object] = {"code": 300004, "message": message}
+def _print(event: Event, payload: dict[str, object]) -> EventPrint:
+    return event_print(event.user_id, event.event_name, event.event_time, payload)
+
+
+def _refused(
+    event_id: str | None, message: str, field_name: str | None, code: int = 300004
+) -> EventOutcome:
+    error: dict[str, object] = {"code": code, "message": message}
     if field_name:
         error["field"] = field_name
     return EventOutcome(event_id, REJECTED, errors=[error])

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, insert, select, text, update
 
+from milestones.domain.events import EventPrint, event_print
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.ingest import AcceptedEvent, LoadScope
@@ -97,15 +98,18 @@ class SqlEngineStore:
             {"keys": keys},
         )
 
-    def known_event_ids(self, org_id: int, event_ids: Collection[str]) -> set[str]:
-        known: set[str] = set()
+    def known_events(self, org_id: int, event_ids: Collection[str]) -> dict[str, EventPrint]:
+        known: dict[str, EventPrint] = {}
+        columns = (events.c.event_id, events.c.user_id, events.c.event_name, events.c.event_time)
         for chunk in _chunks(list(event_ids)):
             rows = self._db.execute(
-                select(events.c.event_id).where(
+                select(*columns, events.c.payload).where(
                     events.c.org_id == org_id, events.c.event_id.in_(chunk)
                 )
             )
-            known.update(row[0] for row in rows)
+            for event_id, user_id, event_name, event_time, payload in rows:
+                body = payload if isinstance(payload, dict) else {}
+                known[event_id] = event_print(user_id, event_name, event_time, body)
         return known
 
     def catalogue_signature(self, org_id: int) -> Hashable:
