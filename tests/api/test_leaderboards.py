@@ -1,7 +1,7 @@
 """Leaderboards (SPEC §13): one board page by page, and one customer's ranks on several boards.
 
-Ties are broken by who achieved the target first, then by who reached their value first
-(the instant the engine last changed their progress), then by userId.
+Ties are broken by who got to their value first in business time (the eventTime of the
+contribution that brought it there, not when it was processed), then by userId.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def lb_org(database: Database, org: OrgCredentials) -> OrgCredentials:
 def contest(client: TestClient, lb_org: OrgCredentials, clock: Clock) -> Json:
     """A monthly leaderboard group (target 500) and seven customers' purchases in August.
 
-    100 and 101 reach 800: 101 achieved 500 first (600, then 200 more later), 100 in one go.
+    100 and 101 reach 800: 100 in one go at 10:01; 101 achieved 500 first (600 at 10:00)
+    but got to 800 only at 10:02, so 100 got there first.
     102 and 103 hold 300 each (not achieved); 103 got there first. 104 and 105 hold 300 too,
     reached at the same instant: userId decides. 106 bought nothing ranked (a zero bill).
     """
@@ -101,15 +102,16 @@ def test_customers_are_ranked_by_value_then_who_got_there_first_then_user_id(
 ) -> None:
     response = board(client, lb_org, contest["id"])
     assert ranked(response) == [
-        (1, 101, 800),
-        (2, 100, 800),
+        (1, 100, 800),
+        (2, 101, 800),
         (3, 103, 300),
         (4, 102, 300),
         (5, 104, 300),
         (6, 105, 300),
     ]
     data = response.json()["data"]
-    assert data["entries"][0]["achievedDateTime"] == "2024-08-20T10:00:00.000Z"
+    assert data["entries"][0]["achievedDateTime"] == "2024-08-20T10:01:00.000Z"
+    assert data["entries"][1]["achievedDateTime"] == "2024-08-20T10:00:00.000Z"
     assert data["entries"][2]["achievedDateTime"] is None
     assert response.json()["pagination"] == {"limit": 10, "offset": 0, "total": 6}
     assert {key: data[key] for key in ("targetGroupName", "periodRefCode", "totalRanked")} == {
@@ -124,7 +126,7 @@ def test_pages_follow_the_same_order(
     client: TestClient, lb_org: OrgCredentials, contest: Json
 ) -> None:
     pages = [ranked(board(client, lb_org, contest["id"], pageSize=4, pageOffset=n)) for n in (0, 1)]
-    assert [entry[:2] for entry in pages[0]] == [(1, 101), (2, 100), (3, 103), (4, 102)]
+    assert [entry[:2] for entry in pages[0]] == [(1, 100), (2, 101), (3, 103), (4, 102)]
     assert [entry[:2] for entry in pages[1]] == [(5, 104), (6, 105)]
     beyond = board(client, lb_org, contest["id"], pageSize=4, pageOffset=2)
     assert ranked(beyond) == []
@@ -339,3 +341,50 @@ def test_a_connected_orgs_board_is_readable_in_scope_only(
         auth=third.auth,
     )
     assert _error(refused, 403)["field"] == "DATA-SCOPE-ORG"
+
+
+def test_leaderboard_ties_are_broken_in_business_time_not_processing_order(
+    client: TestClient, lb_org: OrgCredentials, clock: Clock
+) -> None:
+    """Five customers at 700 each, reached on different days, sent in another order.
+
+    202 and 204 both got there on 3 August at 10:00 (userId decides); 201 on the 5th;
+    205 bought 300 on the 7th (sent first) and 400 on the 1st (sent last): its value
+    got to 700 on the 7th; 203 on the 9th.
+    """
+    target = {"name": "spend", "targetEntity": "TRANSACTION", "targetType": "SALES"}
+    body = monthly_spend("Ties", leaderboardEnabled=True, targets=[target | {"defaultValue": 500}])
+    group = create(client, lb_org, body)
+    clock.set(datetime(2024, 8, 30, 12, 0, tzinfo=UTC))
+
+    def bill(user: int, day: int, amount: int) -> Json:
+        return {
+            "eventId": f"T-{user}-{day}",
+            "eventName": "TransactionAdd",
+            "userId": user,
+            "eventTime": f"2024-08-{day:02d}T10:00:00.000Z",
+            "transaction": {"billNumber": "t", "billAmount": amount},
+        }
+
+    in_arrival_order = [
+        bill(205, 7, 300),
+        bill(203, 9, 700),
+        bill(201, 5, 700),
+        bill(204, 3, 700),
+        bill(202, 3, 700),
+        bill(205, 1, 400),
+    ]
+    for event in in_arrival_order:
+        response = client.post("/v3/events", json=event, auth=lb_org.auth)
+        assert response.json()["data"]["status"] == "APPLIED", response.text
+        clock.advance(timedelta(minutes=5))
+    expected = [(1, 202, 700), (2, 204, 700), (3, 201, 700), (4, 205, 700), (5, 203, 700)]
+    assert ranked(board(client, lb_org, group["id"])) == expected
+    for rank, user, _ in expected:
+        response = client.get(
+            f"/v3.1/leaderboards/user/{user}",
+            params={"targetGroupId": group["id"]},
+            auth=lb_org.auth,
+        )
+        (mine,) = response.json()["data"]["ranks"]
+        assert mine["rank"] == rank

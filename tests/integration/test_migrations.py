@@ -121,3 +121,33 @@ def test_a_group_ending_in_a_days_last_minute_has_its_slots_moved_to_the_day_end
 
     assert _period_ends(database) == {"2024-08-26 18:30:00"}
     assert _view(client, org) == view
+
+
+def test_user_targets_get_the_latest_event_time_that_moved_them_when_reached_at_is_added(
+    client: TestClient, org: OrgCredentials, database: Database
+) -> None:
+    assert client.post("/v3/targetGroups", json=monthly_spend(), auth=org.auth).status_code == 201
+    # Sent out of order: the later-stamped bill first.
+    for event_id, stamp in (
+        ("B-2", "2024-08-26T09:00:00.000Z"),
+        ("B-1", "2024-08-25T09:00:00.000Z"),
+    ):
+        event = {
+            "eventId": event_id,
+            "eventName": "TransactionAdd",
+            "userId": 7001,
+            "eventTime": stamp,
+            "transaction": {"billAmount": 300},
+        }
+        assert client.post("/v3/events", json=event, auth=org.auth).status_code == 200
+
+    def reached() -> list[str]:
+        with database.engine.connect() as connection:
+            rows = connection.execute(text("SELECT reached_at FROM user_targets"))
+            return [str(row[0])[:19].replace(" ", "T") for row in rows]
+
+    assert reached() == ["2024-08-26T09:00:00"]
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "0009")
+    database.migrate()
+    assert reached() == ["2024-08-26T09:00:00"]

@@ -36,6 +36,8 @@ class UserTarget:
     achieved_at: datetime | None = None
     enrolled_at: datetime | None = None
     milestones: dict[int, datetime] = field(default_factory=dict)
+    # The business time its value got to where it stands: the latest eventTime that moved it.
+    reached_at: datetime | None = None
 
     @property
     def achieved(self) -> bool:
@@ -92,6 +94,8 @@ def apply_amount(
     before = user_target.achieved_value
     after = before + amount
     user_target.achieved_value = after
+    if amount and (user_target.reached_at is None or at > user_target.reached_at):
+        user_target.reached_at = at
     achieved_now = False
     if user_target.achieved_at is None and after >= user_target.target_value:
         user_target.achieved_at = at

@@ -52,6 +52,7 @@ USER_TARGET_COLUMNS = (
     "achieved_at",
     "enrolled_at",
     "updated_at",
+    "reached_at",
 )
 _EVENT_COLUMNS = (
     "id",
@@ -327,6 +328,7 @@ class SqlEngineStore:
                     bulk.optional_instant(ut.achieved_at),
                     bulk.instant(ut.enrolled_at) if ut.enrolled_at else at_now,
                     at_now,
+                    bulk.optional_instant(ut.reached_at),
                 )
                 for ut in sorted(ws.new_user_targets, key=_index_order)
             ],
@@ -366,13 +368,14 @@ class SqlEngineStore:
         at_now = bulk.instant(now)
         bulk.update(
             user_targets,
-            ("achieved_value", "achieved_at", "updated_at"),
+            ("achieved_value", "achieved_at", "updated_at", "reached_at"),
             ("id",),
             [
                 (
                     money_to_stored(ut.achieved_value),
                     bulk.optional_instant(ut.achieved_at),
                     at_now,
+                    bulk.optional_instant(ut.reached_at),
                     ut.id,
                 )
                 for ut in dirty

@@ -1,10 +1,9 @@
 """The SQL of leaderboards: customers of one target and period ranked by achieved value.
 
-The order is total, so ranks are deterministic: achieved value descending; then who
-achieved the target first (``achieved_at``, customers who have not achieved it after
-those who have); then who reached their value first (``updated_at``, the instant the
-engine last changed the user target); then ``userId`` ascending. Only customers with a
-value above zero are ranked.
+The order is total, so ranks are deterministic (SPEC §13): achieved value descending;
+then who got there first in business time (``reached_at``, the eventTime of the
+contribution that brought the value to where it stands, not when it was processed);
+then ``userId`` ascending. Only customers with a value above zero are ranked.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 from milestones.store.tables import target_groups, user_targets
 
 _ut = user_targets.c
-_ORDER = (_ut.achieved_value.desc(), _ut.achieved_at.is_(None), _ut.achieved_at, _ut.updated_at)
+_ORDER = (_ut.achieved_value.desc(), _ut.reached_at.is_(None), _ut.reached_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +69,15 @@ class LeaderboardRepository:
     def standing(self, target_id: int, period_id: int, user_id: int) -> Ranked | None:
         """One customer's rank, or None when they are not ranked."""
         row = self._db.execute(
-            select(_ut.achieved_value, _ut.achieved_at, _ut.updated_at).where(
+            select(_ut.achieved_value, _ut.achieved_at, _ut.reached_at).where(
                 *_board(target_id, period_id), _ut.user_id == user_id
             )
         ).first()
         if row is None:
             return None
-        value, achieved_at, updated_at = row
+        value, achieved_at, reached_at = row
         ahead = select(func.count()).where(
-            *_board(target_id, period_id),
-            _ahead_of(value, achieved_at, updated_at, user_id),
+            *_board(target_id, period_id), _ahead_of(value, reached_at, user_id)
         )
         return Ranked(int(self._db.execute(ahead).scalar_one()) + 1, user_id, value, achieved_at)
 
@@ -92,18 +90,14 @@ def _board(target_id: int, period_id: int) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def _ahead_of(
-    value: Decimal, achieved_at: datetime | None, updated_at: datetime, user_id: int
-) -> ColumnElement[bool]:
-    """Rows that sort before ``(value, achieved_at, updated_at, user_id)`` in ``_ORDER``."""
-    later_tie = or_(
-        _ut.updated_at < updated_at, and_(_ut.updated_at == updated_at, _ut.user_id < user_id)
+def _ahead_of(value: Decimal, reached_at: datetime | None, user_id: int) -> ColumnElement[bool]:
+    """Rows that sort before ``(value, reached_at, user_id)`` in ``_ORDER``."""
+    same_time = and_(
+        _ut.reached_at.is_(None) if reached_at is None else _ut.reached_at == reached_at,
+        _ut.user_id < user_id,
     )
-    if achieved_at is None:
-        same_value = or_(_ut.achieved_at.is_not(None), and_(_ut.achieved_at.is_(None), later_tie))
-    else:
-        same_value = or_(
-            _ut.achieved_at < achieved_at,
-            and_(_ut.achieved_at == achieved_at, later_tie),
-        )
-    return or_(_ut.achieved_value > value, and_(_ut.achieved_value == value, same_value))
+    earlier = _ut.reached_at.is_not(None) if reached_at is None else _ut.reached_at < reached_at
+    return or_(
+        _ut.achieved_value > value,
+        and_(_ut.achieved_value == value, or_(earlier, same_time)),
+    )

@@ -219,6 +219,8 @@ user_targets = Table(
     Column("achieved_at", Instant()),
     Column("enrolled_at", Instant(), nullable=False),
     Column("updated_at", Instant(), nullable=False),
+    # The eventTime of the contribution that brought the value to where it stands (§13).
+    Column("reached_at", Instant()),
     UniqueConstraint(
         "target_id", "period_id", "user_id", name="uq_user_targets_target_period_user"
     ),

@@ -11,7 +11,7 @@ from milestones.store.types import money_from_stored
 # The columns :func:`user_target_read` maps, in its order.
 USER_TARGET_READ = (
     "id, target_id, period_id, user_id, slot, starts_at, ends_at, target_value, "
-    "achieved_value, achieved_at, enrolled_at"
+    "achieved_value, achieved_at, enrolled_at, reached_at"
 )
 USER_TARGET_WIDTH = len(USER_TARGET_READ.split(","))
 
@@ -30,4 +30,5 @@ def user_target_read(bulk: BulkSql, row: tuple[Any, ...]) -> UserTarget:
         achieved_value=money_from_stored(row[8]),
         achieved_at=bulk.optional_instant_of(row[9]),
         enrolled_at=bulk.instant_of(row[10]),
+        reached_at=bulk.optional_instant_of(row[11]),
     )
