@@ -71,6 +71,8 @@ def state_after(bill_return: BillReturn, original: OriginalBill) -> ReturnState:
         raise ReturnRefused(
             f"bill {original.event_id} is already fully returned", "return.originalEventId"
         )
+    if bill_return.amount is not None and bill_return.line_items:
+        raise ReturnRefused("a return gives back either an amount or lineItems, not both", "return")
     if bill_return.amount is not None:
         return state.with_amount(bill_return.amount, bill_amount)
     if bill_return.line_items:
