@@ -265,3 +265,30 @@ def test_a_capping_return_takes_back_excess_that_never_counted_first(
     assert moved(rest) == (500, -200, 300)
     assert first["targetAchievedValueAfterEvent"] == 300
     assert view_values(client, org)[("coins", "Cycle_1")] == 300
+
+
+def test_after_a_return_the_user_view_shows_the_agnostic_slot_being_filled_again(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    agnostic_slots(client, org)
+    send(client, org, bill("B-1", 1500))
+    send(client, org, giving_back("R-1", "B-1", amount=700))  # net 800: slot 1 below its value
+    response = client.get(f"/v3.1/users/{USER}/targetGroups", auth=org.auth)
+    [group] = decoded(response)["data"]["targetGroups"]
+    [current] = group["targets"]
+    assert (current["periodRefCode"][-2:], current["targetAchievedValue"]) == ("_1", 800)
+    assert current["currentPeriod"] is True
+
+
+def test_a_return_with_both_an_amount_and_line_items_is_refused(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    spend_group(client, org, *LINE_RETURN_TARGETS)
+    send(client, org, bill("B-1", 1800, lines=THREE_LINES))
+    response = post(
+        client, org, giving_back("R-1", "B-1", amount=200, lineItems=[{"itemCode": "HAT-1"}])
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "return"
+    august = {name: v for (name, ref), v in view_values(client, org).items() if ref == "Cycle_1"}
+    assert august == {"shoe sales": 1600, "shoe items": 5, "items": 6, "sales": 1800, "bills": 1}

@@ -7,7 +7,7 @@ Pure rules, no storage: a group and what is known of the customer in, rows out.
   event), the last one clipped at the group's end; a customer without an anchor sees the
   group's stored slots spanning its dates, slot 1 current while the group runs.
 * AGNOSTIC: every slot spans the group's dates; the current slot is the one being filled
-  (the first not achieved, or the last once all are), while the group runs.
+  (the first below its value, or the last once all are full), while the group runs.
 """
 
 from __future__ import annotations
@@ -193,7 +193,9 @@ def _is_current(
 def _slot_being_filled(group: TargetGroup, target: Target, known: Known) -> Period:
     for period in group.periods:
         user_target = known.user_targets.get((target.id, period.id))
-        if user_target is None or not user_target.achieved:
+        # Slots hold the flow of the customer's total: the first not full is being filled
+        # (after a return it can be an achieved one, when achievements are kept).
+        if user_target is None or user_target.achieved_value < user_target.target_value:
             return period
     return group.periods[-1]
 
