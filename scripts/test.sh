@@ -15,5 +15,8 @@ source scripts/pg.sh
 trap pg_stop EXIT
 echo "   $MILESTONES_TEST_POSTGRES_URL"
 
+echo "== doctests of the domain (pure rules, no database)"
+"$bin/python" -m pytest -q -p no:cacheprovider --doctest-modules src/milestones/domain
+
 echo "== tests (SQLite and PostgreSQL)"
 "$bin/python" -m pytest -q -p no:cacheprovider "$@"
