@@ -15,7 +15,7 @@ from fastapi.security import HTTPBasic, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from milestones.clock import Clock
-from milestones.credentials import token_digest, verify_secret
+from milestones.credentials import token_digest, verify_for_unknown_client, verify_secret
 from milestones.domain.errors import InvalidInput, OutOfScope, Unauthenticated
 from milestones.domain.orgs import ApiClient, Caller
 from milestones.store.database import Database
@@ -43,7 +43,11 @@ _CACHE_SECONDS = 60.0
 
 @dataclass
 class Authenticator:
-    """Checks credentials; remembers verified secrets briefly, since PBKDF2 is slow on purpose."""
+    """Checks credentials; remembers verified secrets briefly, since PBKDF2 is slow on purpose.
+
+    A refusal costs the same whether the client id exists or not: an unknown id's secret is
+    run through the same PBKDF2 as a wrong one, and only verified secrets are remembered.
+    """
 
     database: Database
     clock: Clock
@@ -71,7 +75,11 @@ class Authenticator:
             return cached
         with self.database.transaction(write=False) as connection:
             found = OrgRepository(connection).client_with_secret(client_id)
-        if found is None or not verify_secret(secret, found[1]):
+        if found is None:
+            verified = verify_for_unknown_client(secret)
+        else:
+            verified = verify_secret(secret, found[1])
+        if found is None or not verified:
             raise Unauthenticated("Unknown client id or wrong client secret")
         key = _secret_key(client_id, secret)
         with self._lock:
