@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from milestones.api.throttle import MAX_PAIRS, LoginThrottle
+from milestones.clock import Clock
 from milestones.store.database import Database
 from milestones.store.orgs import OrgRepository
-from tests.conftest import OrgCredentials
+from tests.conftest import OrgCredentials, make_org
 
 INVALID_INPUT = 300004
 UNAUTHENTICATED = 300010
@@ -113,3 +116,130 @@ def test_a_verified_secret_is_remembered_but_a_failure_never_is(
     for _ in range(3):
         assert basic_read(client, "client-nobody", org.client_secret).status_code == 401
     assert len(pbkdf2_calls) == 4
+
+
+# --- failed credentials lock a (client id, address) pair out ----------------------------
+
+
+def fail(attempt: Attempt, client: TestClient, client_id: str, times: int) -> None:
+    for number in range(times):
+        response = attempt(client, client_id, f"wrong-{number}")
+        assert response.status_code == 401, f"attempt {number + 1}: {response.text}"
+
+
+def assert_locked_out(response: Response, retry_after: int) -> None:
+    message = assert_error(response, 429, TOO_MANY_ATTEMPTS)
+    assert response.headers["Retry-After"] == str(retry_after)
+    assert "Too many failed attempts" in message and f"{retry_after} seconds" in message
+
+
+@pytest.mark.parametrize("attempt", ATTEMPTS)
+def test_ten_failures_lock_the_pair_out_for_60_seconds_even_with_the_right_secret(
+    client: TestClient, org: OrgCredentials, clock: Clock, attempt: Attempt
+) -> None:
+    fail(attempt, client, org.client_id, 10)
+    assert_locked_out(attempt(client, org.client_id, org.client_secret), 60)
+    clock.advance(timedelta(seconds=45))
+    assert_locked_out(attempt(client, org.client_id, org.client_secret), 15)
+    assert_locked_out(attempt(client, org.client_id, "wrong"), 15)
+    clock.advance(timedelta(seconds=15))
+    assert attempt(client, org.client_id, org.client_secret).status_code == 200
+
+
+def test_nine_failures_do_not_lock_and_the_tenth_does(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    fail(basic_read, client, org.client_id, 9)
+    assert basic_read(client, org.client_id, org.client_secret).status_code == 200
+    fail(basic_read, client, org.client_id, 1)
+    assert_locked_out(basic_read(client, org.client_id, org.client_secret), 60)
+
+
+def test_a_lockout_leaves_other_addresses_and_other_client_ids_alone(
+    client: TestClient, org: OrgCredentials, database: Database, clock: Clock
+) -> None:
+    other_org = make_org(database, clock, 2)
+    fail(basic_read, client, org.client_id, 10)
+    assert_locked_out(basic_read(client, org.client_id, org.client_secret), 60)
+    elsewhere = TestClient(client.app, client=OTHER_ADDRESS, raise_server_exceptions=False)
+    assert basic_read(elsewhere, org.client_id, org.client_secret).status_code == 200
+    assert token_request(elsewhere, org.client_id, org.client_secret).status_code == 200
+    assert basic_read(client, other_org.client_id, other_org.client_secret).status_code == 200
+
+
+def test_successful_attempts_neither_count_nor_wipe_the_failures(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    fail(basic_read, client, org.client_id, 5)
+    for _ in range(20):
+        assert basic_read(client, org.client_id, org.client_secret).status_code == 200
+    fail(basic_read, client, org.client_id, 4)
+    assert basic_read(client, org.client_id, org.client_secret).status_code == 200
+    fail(basic_read, client, org.client_id, 1)
+    assert_locked_out(basic_read(client, org.client_id, org.client_secret), 60)
+
+
+def test_failures_older_than_60_seconds_no_longer_count(
+    client: TestClient, org: OrgCredentials, clock: Clock
+) -> None:
+    fail(basic_read, client, org.client_id, 9)
+    clock.advance(timedelta(seconds=61))
+    fail(basic_read, client, org.client_id, 9)
+    assert basic_read(client, org.client_id, org.client_secret).status_code == 200
+    fail(basic_read, client, org.client_id, 1)
+    assert_locked_out(basic_read(client, org.client_id, org.client_secret), 60)
+
+
+def test_an_unknown_client_id_is_locked_out_like_a_known_one(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    fail(basic_read, client, "client-nobody", 10)
+    assert_locked_out(basic_read(client, "client-nobody", "anything"), 60)
+    assert_locked_out(token_request(client, "client-nobody", "anything"), 60)
+
+
+def test_basic_auth_and_the_token_endpoint_share_one_count(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    fail(basic_read, client, org.client_id, 5)
+    fail(token_request, client, org.client_id, 5)
+    assert_locked_out(basic_read(client, org.client_id, org.client_secret), 60)
+    assert_locked_out(token_request(client, org.client_id, org.client_secret), 60)
+
+
+def test_a_bearer_token_issued_before_a_lockout_still_works(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    token = token_request(client, org.client_id, org.client_secret).json()["access_token"]
+    fail(basic_read, client, org.client_id, 10)
+    response = client.get(GROUPS, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
+def test_the_throttle_keeps_a_bounded_number_of_pairs(
+    client: TestClient, org: OrgCredentials, clock: Clock
+) -> None:
+    throttle = LoginThrottle(clock, max_pairs=5)
+    client.app.state.authenticator.throttle = throttle  # type: ignore[attr-defined]
+    for number in range(20):
+        assert basic_read(client, f"client-{number:04d}-x", "wrong").status_code == 401
+        assert len(throttle) <= 5
+    # The pairs kept are the latest: the newest id still counts towards its lockout.
+    fail(basic_read, client, "client-0019-x", 9)
+    assert_locked_out(basic_read(client, "client-0019-x", "wrong"), 60)
+
+
+def test_the_default_cap_holds_against_cycled_client_ids(clock: Clock) -> None:
+    throttle = LoginThrottle(clock)
+    for number in range(MAX_PAIRS + 5_000):
+        throttle.failed(f"cycled-{number}", "198.51.100.1")
+    assert len(throttle) == MAX_PAIRS
+
+
+def test_the_openapi_document_lists_429_where_credentials_are_checked(
+    client: TestClient,
+) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "429" in paths["/v3/targetGroups"]["get"]["responses"]
+    assert "429" in paths["/v3/oauth/token"]["post"]["responses"]
+    assert "429" not in paths["/health"]["get"]["responses"]

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from milestones.api.throttle import LoginThrottle
 from milestones.clock import Clock
 from milestones.credentials import token_digest, verify_for_unknown_client, verify_secret
 from milestones.domain.errors import InvalidInput, OutOfScope, Unauthenticated
@@ -47,21 +48,30 @@ class Authenticator:
 
     A refusal costs the same whether the client id exists or not: an unknown id's secret is
     run through the same PBKDF2 as a wrong one, and only verified secrets are remembered.
+    Failed secrets are counted per (client id, address) by :class:`LoginThrottle`.
     """
 
     database: Database
     clock: Clock
+    throttle: LoginThrottle = field(init=False)
     _verified: dict[tuple[str, str], tuple[ApiClient, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def by_secret(self, client_id: str, secret: str) -> Caller:
-        return self._caller(self.client_by_secret(client_id, secret))
+    def __post_init__(self) -> None:
+        self.throttle = LoginThrottle(self.clock)
+
+    def by_secret(self, client_id: str, secret: str, address: str) -> Caller:
+        return self._caller(self.client_by_secret(client_id, secret, address))
 
     def by_token(self, token: str) -> Caller:
         return self._caller(self.client_by_token(token))
 
-    def verified_client(self, client_id: str, secret: str) -> ApiClient | None:
-        """The client whose secret was verified in the last minute; no database, no PBKDF2."""
+    def verified_client(self, client_id: str, secret: str, address: str) -> ApiClient | None:
+        """The client whose secret was verified in the last minute; no database, no PBKDF2.
+
+        A pair locked out by the throttle is refused here too, the right secret included.
+        """
+        self.throttle.check(client_id, address)
         key = _secret_key(client_id, secret)
         with self._lock:
             cached = self._verified.get(key)
@@ -69,8 +79,8 @@ class Authenticator:
             return cached[0]
         return None
 
-    def client_by_secret(self, client_id: str, secret: str) -> ApiClient:
-        cached = self.verified_client(client_id, secret)
+    def client_by_secret(self, client_id: str, secret: str, address: str) -> ApiClient:
+        cached = self.verified_client(client_id, secret, address)
         if cached is not None:
             return cached
         with self.database.transaction(write=False) as connection:
@@ -80,6 +90,7 @@ class Authenticator:
         else:
             verified = verify_secret(secret, found[1])
         if found is None or not verified:
+            self.throttle.failed(client_id, address)
             raise Unauthenticated("Unknown client id or wrong client secret")
         key = _secret_key(client_id, secret)
         with self._lock:
@@ -110,6 +121,11 @@ def _secret_key(client_id: str, secret: str) -> tuple[str, str]:
     return (client_id, hashlib.sha256(secret.encode()).hexdigest())
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (the throttle's unit, with the client id)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def decode_basic(value: str) -> tuple[str, str]:
     """``base64(clientId:secret)`` -> ``(clientId, secret)``; bad encodings are refused."""
     try:
@@ -131,7 +147,8 @@ def current_caller(
     authenticator: Authenticator = request.app.state.authenticator
     scheme, value = _credentials(request)
     if scheme == "basic":
-        return authenticator.by_secret(*decode_basic(value))
+        client_id, secret = decode_basic(value)
+        return authenticator.by_secret(client_id, secret, client_address(request))
     return authenticator.by_token(value)
 
 
@@ -165,10 +182,11 @@ async def current_client(
     scheme, value = _credentials(request)
     if scheme == "basic":
         client_id, secret = decode_basic(value)
-        verified = authenticator.verified_client(client_id, secret)
+        address = client_address(request)
+        verified = authenticator.verified_client(client_id, secret, address)
         if verified is not None:
             return verified
-        return await run_in_threadpool(authenticator.client_by_secret, client_id, secret)
+        return await run_in_threadpool(authenticator.client_by_secret, client_id, secret, address)
     return await run_in_threadpool(authenticator.client_by_token, value)
 
 
