@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from milestones import admin
 from milestones.api.throttle import MAX_PAIRS, LoginThrottle
 from milestones.clock import Clock
 from milestones.store.database import Database
@@ -243,3 +244,62 @@ def test_the_openapi_document_lists_429_where_credentials_are_checked(
     assert "429" in paths["/v3/targetGroups"]["get"]["responses"]
     assert "429" in paths["/v3/oauth/token"]["post"]["responses"]
     assert "429" not in paths["/health"]["get"]["responses"]
+
+
+# --- DATA-SCOPE-ORG is bounded ----------------------------------------------------------
+
+
+@pytest.fixture
+def connected(database: Database, clock: Clock, org: OrgCredentials) -> OrgCredentials:
+    """Org 2, connected to the caller's org."""
+    other = make_org(database, clock, 2)
+    admin.connect_orgs(database, org.org_id, other.org_id)
+    return other
+
+
+def scoped_read(client: TestClient, org: OrgCredentials, ids: str) -> Response:
+    headers = {"DATA-SCOPE": "OTHER", "DATA-SCOPE-ORG": ids}
+    return client.get(GROUPS, auth=org.auth, headers=headers)
+
+
+def test_data_scope_org_takes_100_ids(
+    client: TestClient, org: OrgCredentials, connected: OrgCredentials
+) -> None:
+    ids = ",".join([str(connected.org_id)] * 99 + [str(org.org_id)])
+    assert scoped_read(client, org, ids).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "count",
+    [pytest.param(101, id="101 ids"), pytest.param(80_000, id="80,000 ids")],
+)
+def test_data_scope_org_over_100_ids_is_refused_naming_the_header_and_the_limit(
+    client: TestClient, org: OrgCredentials, connected: OrgCredentials, count: int
+) -> None:
+    ids = ",".join(str(number) for number in range(1, count + 1))
+    message = assert_error(scoped_read(client, org, ids), 400, INVALID_INPUT, "DATA-SCOPE-ORG")
+    assert "at most 100" in message
+
+
+@pytest.mark.parametrize(
+    ("value", "mention"),
+    [
+        pytest.param("9" * 1_000_000, "not an org id", id="a million digits"),
+        pytest.param("," * 1_000_000, "comma-separated", id="a million commas"),
+        pytest.param(" " * 1_000_000, "comma-separated", id="a million spaces"),
+        pytest.param("2," * 500_000, "at most 100", id="half a million ids"),
+    ],
+)
+def test_a_huge_data_scope_org_value_is_refused_naming_the_header(
+    client: TestClient, org: OrgCredentials, connected: OrgCredentials, value: str, mention: str
+) -> None:
+    message = assert_error(scoped_read(client, org, value), 400, INVALID_INPUT, "DATA-SCOPE-ORG")
+    assert mention in message
+
+
+def test_one_id_among_half_a_million_empty_entries_is_read(
+    client: TestClient, org: OrgCredentials, connected: OrgCredentials
+) -> None:
+    response = scoped_read(client, org, "2," + " ," * 500_000)
+    assert response.status_code == 200, response.text
+    assert response.json()["errors"] == []
