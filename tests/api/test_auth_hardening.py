@@ -21,6 +21,7 @@ from milestones.api.throttle import MAX_PAIRS, LoginThrottle
 from milestones.clock import Clock
 from milestones.store.database import Database
 from milestones.store.orgs import OrgRepository
+from tests.api.groups import monthly_spend
 from tests.conftest import OrgCredentials, make_org
 
 INVALID_INPUT = 300004
@@ -303,3 +304,44 @@ def test_one_id_among_half_a_million_empty_entries_is_read(
     response = scoped_read(client, org, "2," + " ," * 500_000)
     assert response.status_code == 200, response.text
     assert response.json()["errors"] == []
+
+
+# --- a redirect never names the request's Host ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        pytest.param("GET", "/v3/targetGroups/", 200, id="GET the group list"),
+        pytest.param("GET", "/v3/targetGroups//", 200, id="two slashes"),
+        pytest.param("POST", "/v3/targetGroups/", 201, id="POST a group"),
+        pytest.param("GET", "/health/", 200, id="health"),
+        pytest.param("GET", "/v3/noSuchThing/", 404, id="an unknown path"),
+    ],
+)
+def test_a_trailing_slash_is_served_without_naming_a_forged_host(
+    client: TestClient, org: OrgCredentials, method: str, path: str, status: int
+) -> None:
+    body = monthly_spend() if method == "POST" else None
+    response = client.request(
+        method,
+        path,
+        json=body,
+        auth=org.auth,
+        headers={"Host": "evil.example"},
+        follow_redirects=False,
+    )
+    assert response.status_code == status, response.text
+    assert "location" not in response.headers
+    assert "evil.example" not in response.text
+    assert all("evil.example" not in value for value in response.headers.values())
+
+
+def test_a_trailing_slash_answers_what_the_path_without_it_answers(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    created = client.post(GROUPS, json=monthly_spend(), auth=org.auth).json()["data"]
+    with_slash = client.get(f"{GROUPS}/{created['id']}/", auth=org.auth)
+    without = client.get(f"{GROUPS}/{created['id']}", auth=org.auth)
+    assert with_slash.status_code == 200
+    assert with_slash.json() == without.json()
