@@ -8,8 +8,10 @@ Host; enrolment values are exact decimals.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -345,3 +347,87 @@ def test_a_trailing_slash_answers_what_the_path_without_it_answers(
     without = client.get(f"{GROUPS}/{created['id']}", auth=org.auth)
     assert with_slash.status_code == 200
     assert with_slash.json() == without.json()
+
+
+# --- enrolment values are exact decimals -----------------------------------------------
+
+
+@pytest.fixture
+def import_group(client: TestClient, org: OrgCredentials) -> tuple[int, int]:
+    """A group with one IMPORT target: (group id, target id)."""
+    target = {
+        "name": "imported",
+        "targetEntity": "TRANSACTION",
+        "targetType": "SALES",
+        "defaultValue": 1000,
+        "enrolmentMethod": "IMPORT",
+    }
+    response = client.post(GROUPS, json=monthly_spend("Imported", targets=[target]), auth=org.auth)
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    return data["id"], data["targets"][0]["id"]
+
+
+def exact(response: Response) -> Any:
+    """The body with every non-integer number as the Decimal its digits spell."""
+    return json.loads(response.text, parse_float=Decimal)
+
+
+@pytest.mark.parametrize(
+    ("initial", "target", "shown_initial", "shown_target"),
+    [
+        pytest.param("0.1", "0.3", "0.100", "0.300", id="0.1 and 0.3"),
+        pytest.param("0.001", "1e-1", "0.001", "0.100", id="the smallest step, an exponent"),
+        pytest.param("0", "999999999999.999", "0.000", "999999999999.999", id="the extremes"),
+    ],
+)
+def test_an_enrolments_values_are_echoed_exactly_with_3_places(
+    client: TestClient,
+    org: OrgCredentials,
+    import_group: tuple[int, int],
+    initial: str,
+    target: str,
+    shown_initial: str,
+    shown_target: str,
+) -> None:
+    group_id, target_id = import_group
+    raw = f'{{"userId": 7, "initialValue": {initial}, "targetValue": {target}}}'
+    response = client.post(
+        f"/v3.1/targetGroups/{group_id}/targets/{target_id}/enroll",
+        content=raw,
+        headers={"Content-Type": "application/json"},
+        auth=org.auth,
+    )
+    assert response.status_code == 200, response.text
+    assert f'"initialValue":{shown_initial},' in response.text
+    assert f'"targetValue":{shown_target},' in response.text
+    data = exact(response)["data"]
+    assert data["initialValue"] == Decimal(shown_initial)
+    assert data["targetValue"] == Decimal(shown_target)
+    assert exact(response)["errors"] == []
+
+
+def test_an_imported_target_value_is_shown_exactly_in_the_user_view(
+    client: TestClient, org: OrgCredentials, import_group: tuple[int, int]
+) -> None:
+    group_id, _ = import_group
+    response = client.post(
+        f"{GROUPS}/{group_id}/enrolments/import",
+        content="userId,targetValue,periodRefCode\n7,0.1,Cycle_1\n8,0.2,\n",
+        headers={"Content-Type": "text/csv"},
+        auth=org.auth,
+    )
+    assert response.status_code == 200, response.text
+    assert exact(response)["data"] == {
+        "rowsRead": 2,
+        "rowsApplied": 2,
+        "rowsRejected": 0,
+        "errors": [],
+        "errorsTruncated": False,
+    }
+    for user, shown in ((7, "0.100"), (8, "0.200")):
+        view = client.get(f"/v3.1/users/{user}/targetGroups", auth=org.auth)
+        assert view.status_code == 200, view.text
+        assert f'"targetValue":{shown},' in view.text
+        targets = exact(view)["data"]["targetGroups"][0]["targets"]
+        assert targets[0]["targetValue"] == Decimal(shown)
