@@ -431,3 +431,16 @@ def test_an_imported_target_value_is_shown_exactly_in_the_user_view(
         assert f'"targetValue":{shown},' in view.text
         targets = exact(view)["data"]["targetGroups"][0]["targets"]
         assert targets[0]["targetValue"] == Decimal(shown)
+
+
+# --- the token endpoint refuses credentials that are not Unicode ------------------------
+
+
+@pytest.mark.parametrize("field", ["client_id", "client_secret"])
+def test_a_lone_surrogate_in_token_credentials_is_refused_naming_the_field(
+    client: TestClient, org: OrgCredentials, field: str
+) -> None:
+    fields = {"client_id": org.client_id, "client_secret": org.client_secret, field: "@@"}
+    raw = json.dumps({"grant_type": "client_credentials", **fields}).replace("@@", "\\ud800")
+    response = client.post(TOKEN, content=raw, headers={"Content-Type": "application/json"})
+    assert "Unicode" in assert_error(response, 400, INVALID_INPUT, field)

@@ -69,6 +69,9 @@ async def issue_token(request: Request) -> EnvelopeResponse:
         client_id, secret = decode_basic(header[6:].strip())
     if not client_id or secret is None or "\x00" in client_id + secret:
         raise Unauthenticated("client_id and client_secret are required (in the body or as Basic)")
+    for name, value in (("client_id", client_id), ("client_secret", secret)):
+        if not value.isascii() and not _is_unicode(value):
+            raise InvalidInput(f"{name} must be valid Unicode (no lone surrogates)", name)
     authenticator: Authenticator = request.app.state.authenticator
     # PBKDF2 takes tens of milliseconds on purpose: a worker thread spends them, not the loop.
     caller = await run_in_threadpool(
@@ -90,6 +93,15 @@ async def issue_token(request: Request) -> EnvelopeResponse:
     response.headers["content-length"] = str(len(response.body))
     response.headers["cache-control"] = "no-store"
     return response
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether ``text`` is valid Unicode: a JSON ``\\ud800`` escape gives a lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _token_fields(body: bytes, content_type: str) -> dict[str, str]:
