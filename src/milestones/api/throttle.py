@@ -81,7 +81,7 @@ class LoginThrottle:
             pair = self._pairs.get(key)
             locked_until = pair.locked_until if pair is not None else 0.0
         if not locked_until:
-            return  # every authenticated request passes here: no clock read when nothing is kept
+            return  # every authenticated request passes here: no clock read unless ever locked
         now = self._now()
         if locked_until > now:
             seconds = max(1, math.ceil(locked_until - now))
