@@ -8,6 +8,13 @@ import hmac
 import secrets
 
 _ITERATIONS = 120_000
+# What an unknown client id is checked against, so that it costs the same PBKDF2 run as a
+# wrong secret. Its digest is random, not derived from any secret: no secret matches it
+# (short of a SHA-256 collision), and making it costs nothing at start-up.
+_NO_CLIENT_HASH = (
+    f"pbkdf2_sha256${_ITERATIONS}${base64.b64encode(secrets.token_bytes(16)).decode()}"
+    f"${base64.b64encode(secrets.token_bytes(32)).decode()}"
+)
 
 
 def hash_secret(secret: str) -> str:
@@ -30,6 +37,14 @@ def verify_secret(secret: str, stored: str) -> bool:
         "sha256", secret.encode(), base64.b64decode(salt), int(iterations)
     )
     return hmac.compare_digest(candidate, base64.b64decode(digest))
+
+
+def verify_for_unknown_client(secret: str) -> bool:
+    """Spend on a secret of an unknown client id what :func:`verify_secret` spends on a known
+    one (the same PBKDF2 run, the same iterations), and answer False: which ids exist must
+    not show in how long a refusal takes."""
+    verify_secret(secret, _NO_CLIENT_HASH)
+    return False
 
 
 def new_token() -> str:

@@ -17,6 +17,7 @@ from milestones.api.errors import install_error_handlers
 from milestones.api.events.router import router as events_router
 from milestones.api.events.schemas import EventIn
 from milestones.api.leaderboards.router import router as leaderboards_router
+from milestones.api.slashes import TrailingSlash
 from milestones.api.target_groups.router import router as target_groups_router
 from milestones.api.user_view.prepared import ViewCache
 from milestones.api.user_view.router import router as user_view_router
@@ -41,6 +42,8 @@ def create_app(
         title="Milestones",
         version=__version__,
         description="Loyalty milestones and streaks, in the shape of Loyalty+ target groups.",
+        # A redirect would name the request's Host; TrailingSlash serves such paths instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.database = database
@@ -57,6 +60,7 @@ def create_app(
             "/enrolments/import": settings.max_import_body_bytes,
         },
     )
+    app.add_middleware(TrailingSlash)
     app.include_router(system.router)
     app.include_router(target_groups_router)
     app.include_router(events_router)

@@ -5,17 +5,20 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import threading
 import time
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from milestones.api.throttle import LoginThrottle
 from milestones.clock import Clock
-from milestones.credentials import token_digest, verify_secret
+from milestones.credentials import token_digest, verify_for_unknown_client, verify_secret
 from milestones.domain.errors import InvalidInput, OutOfScope, Unauthenticated
 from milestones.domain.orgs import ApiClient, Caller
 from milestones.store.database import Database
@@ -43,21 +46,34 @@ _CACHE_SECONDS = 60.0
 
 @dataclass
 class Authenticator:
-    """Checks credentials; remembers verified secrets briefly, since PBKDF2 is slow on purpose."""
+    """Checks credentials; remembers verified secrets briefly, since PBKDF2 is slow on purpose.
+
+    A refusal costs the same whether the client id exists or not: an unknown id's secret is
+    run through the same PBKDF2 as a wrong one, and only verified secrets are remembered.
+    Failed secrets are counted per (client id, address) by :class:`LoginThrottle`.
+    """
 
     database: Database
     clock: Clock
+    throttle: LoginThrottle = field(init=False)
     _verified: dict[tuple[str, str], tuple[ApiClient, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def by_secret(self, client_id: str, secret: str) -> Caller:
-        return self._caller(self.client_by_secret(client_id, secret))
+    def __post_init__(self) -> None:
+        self.throttle = LoginThrottle(self.clock)
+
+    def by_secret(self, client_id: str, secret: str, address: str) -> Caller:
+        return self._caller(self.client_by_secret(client_id, secret, address))
 
     def by_token(self, token: str) -> Caller:
         return self._caller(self.client_by_token(token))
 
-    def verified_client(self, client_id: str, secret: str) -> ApiClient | None:
-        """The client whose secret was verified in the last minute; no database, no PBKDF2."""
+    def verified_client(self, client_id: str, secret: str, address: str) -> ApiClient | None:
+        """The client whose secret was verified in the last minute; no database, no PBKDF2.
+
+        A pair locked out by the throttle is refused here too, the right secret included.
+        """
+        self.throttle.check(client_id, address)
         key = _secret_key(client_id, secret)
         with self._lock:
             cached = self._verified.get(key)
@@ -65,13 +81,18 @@ class Authenticator:
             return cached[0]
         return None
 
-    def client_by_secret(self, client_id: str, secret: str) -> ApiClient:
-        cached = self.verified_client(client_id, secret)
+    def client_by_secret(self, client_id: str, secret: str, address: str) -> ApiClient:
+        cached = self.verified_client(client_id, secret, address)
         if cached is not None:
             return cached
         with self.database.transaction(write=False) as connection:
             found = OrgRepository(connection).client_with_secret(client_id)
-        if found is None or not verify_secret(secret, found[1]):
+        if found is None:
+            verified = verify_for_unknown_client(secret)
+        else:
+            verified = verify_secret(secret, found[1])
+        if found is None or not verified:
+            self.throttle.failed(client_id, address)
             raise Unauthenticated("Unknown client id or wrong client secret")
         key = _secret_key(client_id, secret)
         with self._lock:
@@ -102,6 +123,11 @@ def _secret_key(client_id: str, secret: str) -> tuple[str, str]:
     return (client_id, hashlib.sha256(secret.encode()).hexdigest())
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as the server sees it (the throttle's unit, with the client id)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def decode_basic(value: str) -> tuple[str, str]:
     """``base64(clientId:secret)`` -> ``(clientId, secret)``; bad encodings are refused."""
     try:
@@ -123,7 +149,8 @@ def current_caller(
     authenticator: Authenticator = request.app.state.authenticator
     scheme, value = _credentials(request)
     if scheme == "basic":
-        return authenticator.by_secret(*decode_basic(value))
+        client_id, secret = decode_basic(value)
+        return authenticator.by_secret(client_id, secret, client_address(request))
     return authenticator.by_token(value)
 
 
@@ -157,10 +184,11 @@ async def current_client(
     scheme, value = _credentials(request)
     if scheme == "basic":
         client_id, secret = decode_basic(value)
-        verified = authenticator.verified_client(client_id, secret)
+        address = client_address(request)
+        verified = authenticator.verified_client(client_id, secret, address)
         if verified is not None:
             return verified
-        return await run_in_threadpool(authenticator.client_by_secret, client_id, secret)
+        return await run_in_threadpool(authenticator.client_by_secret, client_id, secret, address)
     return await run_in_threadpool(authenticator.client_by_token, value)
 
 
@@ -174,13 +202,13 @@ def scope_org_ids(caller: Caller | ApiClient, request: Request) -> list[int]:
         return [caller.org_id]
     if scope not in ("OTHER", "ALL"):
         raise InvalidInput("DATA-SCOPE must be SELF, OTHER or ALL", "DATA-SCOPE")
+    # The header is read (and a bad one refused) before the database is asked anything.
+    wanted = _org_id_list(request.headers.get("data-scope-org", "")) if scope == "OTHER" else []
     database: Database = request.app.state.database
     with database.transaction(write=False) as connection:
         connected = OrgRepository(connection).connected_org_ids(caller.org_id)
     if scope == "ALL":
         return [caller.org_id, *sorted(connected)]
-    raw = request.headers.get("data-scope-org", "")
-    wanted = _org_id_list(raw)
     for org_id in wanted:
         if org_id != caller.org_id and org_id not in connected:
             raise OutOfScope(
@@ -189,18 +217,36 @@ def scope_org_ids(caller: Caller | ApiClient, request: Request) -> list[int]:
     return wanted
 
 
+MAX_SCOPE_ORGS = 100
+# One entry of the comma-separated list: it starts at a character that is neither a comma
+# nor a space and runs to the next comma. Nothing to backtrack, so a scan is linear.
+_SCOPE_ENTRY = re.compile(r"[^,\s][^,]*")
+
+
 def _org_id_list(raw: str) -> list[int]:
-    parts = [part.strip() for part in raw.split(",") if part.strip()]
-    if not parts:
+    """``"2, 3,2"`` -> ``[2, 3]``; at most :data:`MAX_SCOPE_ORGS` entries, each an org id.
+
+    Only the first ``MAX_SCOPE_ORGS + 1`` entries are ever looked at, so a header of any
+    length is refused as fast as a short one.
+    """
+    entries = [
+        match.group().strip() for match in islice(_SCOPE_ENTRY.finditer(raw), MAX_SCOPE_ORGS + 1)
+    ]
+    if not entries:
         raise InvalidInput(
             "DATA-SCOPE OTHER needs DATA-SCOPE-ORG: org ids, comma-separated", "DATA-SCOPE-ORG"
         )
-    ids: list[int] = []
-    for part in parts:
-        if not part.isdigit() or len(part) > 18:
+    if len(entries) > MAX_SCOPE_ORGS:
+        raise InvalidInput(
+            f"DATA-SCOPE-ORG takes at most {MAX_SCOPE_ORGS} org ids; ask for more orgs in "
+            "several calls, or use DATA-SCOPE ALL",
+            "DATA-SCOPE-ORG",
+        )
+    ids: dict[int, None] = {}
+    for entry in entries:
+        if not (entry.isascii() and entry.isdigit()) or len(entry) > 18:
             raise InvalidInput(
-                f"DATA-SCOPE-ORG holds '{part[:40]}', not an org id", "DATA-SCOPE-ORG"
+                f"DATA-SCOPE-ORG holds '{entry[:40]}', not an org id", "DATA-SCOPE-ORG"
             )
-        if int(part) not in ids:
-            ids.append(int(part))
-    return ids
+        ids.setdefault(int(entry), None)
+    return list(ids)

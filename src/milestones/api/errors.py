@@ -24,6 +24,7 @@ from milestones.domain.errors import (
     NotFound,
     OutOfScope,
     PayloadTooLarge,
+    TooManyAttempts,
     Unauthenticated,
 )
 
@@ -41,6 +42,7 @@ _STATUS: list[tuple[type[MilestonesError], int]] = [
     (Unauthenticated, 401),
     (OutOfScope, 403),
     (PayloadTooLarge, 413),
+    (TooManyAttempts, 429),
 ]
 
 
@@ -108,6 +110,8 @@ def install_error_handlers(app: FastAPI) -> None:
         response = failed(status_of(exc), [error_item(exc.code, exc.message, exc.field)])
         if isinstance(exc, Unauthenticated):
             response.headers["WWW-Authenticate"] = 'Basic realm="milestones", Bearer'
+        if isinstance(exc, TooManyAttempts):
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)

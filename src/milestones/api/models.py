@@ -39,7 +39,8 @@ class ErrorEnvelope(BaseModel):
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses an operation can answer."""
+    """OpenAPI entries for the error statuses an operation can answer; one that checks
+    credentials (401) can also lock a client id out (429)."""
     meaning = {
         400: "Invalid input (code 300004 unless a more specific one applies)",
         401: "Missing or bad credentials",
@@ -47,6 +48,10 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Unknown resource",
         409: "Conflict (310069: name exists)",
         413: "Body or batch too large",
+        429: "Too many failed credentials for this client id from this address (300429); "
+        "see Retry-After",
         500: "Unexpected fault (logged)",
     }
+    if 401 in statuses and 429 not in statuses:
+        statuses = tuple(sorted((*statuses, 429)))
     return {status: {"model": ErrorEnvelope, "description": meaning[status]} for status in statuses}

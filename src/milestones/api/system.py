@@ -6,8 +6,9 @@ from datetime import timedelta
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
-from milestones.api.auth import Authenticator, decode_basic
+from milestones.api.auth import Authenticator, client_address, decode_basic
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
 from milestones.api.routing import loads_exact
@@ -56,7 +57,7 @@ def health() -> EnvelopeResponse:
     "/v3/oauth/token",
     summary="Exchange client credentials for a bearer token",
     openapi_extra=_TOKEN_BODY,
-    responses=error_responses(400, 401, 413, 500),
+    responses=error_responses(400, 401, 413, 429, 500),
 )
 async def issue_token(request: Request) -> EnvelopeResponse:
     fields = _token_fields(await request.body(), request.headers.get("content-type", ""))
@@ -68,8 +69,14 @@ async def issue_token(request: Request) -> EnvelopeResponse:
         client_id, secret = decode_basic(header[6:].strip())
     if not client_id or secret is None or "\x00" in client_id + secret:
         raise Unauthenticated("client_id and client_secret are required (in the body or as Basic)")
+    for name, value in (("client_id", client_id), ("client_secret", secret)):
+        if not value.isascii() and not _is_unicode(value):
+            raise InvalidInput(f"{name} must be valid Unicode (no lone surrogates)", name)
     authenticator: Authenticator = request.app.state.authenticator
-    caller = authenticator.by_secret(client_id, secret)
+    # PBKDF2 takes tens of milliseconds on purpose: a worker thread spends them, not the loop.
+    caller = await run_in_threadpool(
+        authenticator.by_secret, client_id, secret, client_address(request)
+    )
     clock = request.app.state.clock
     ttl = int(request.app.state.settings.token_ttl_seconds)
     token = new_token()
@@ -86,6 +93,15 @@ async def issue_token(request: Request) -> EnvelopeResponse:
     response.headers["content-length"] = str(len(response.body))
     response.headers["cache-control"] = "no-store"
     return response
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether ``text`` is valid Unicode: a JSON ``\\ud800`` escape gives a lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _token_fields(body: bytes, content_type: str) -> dict[str, str]:

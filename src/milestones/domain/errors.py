@@ -11,7 +11,8 @@
     ├── NotFound            an unknown resource, or one outside the caller's data scope
     ├── Unauthenticated     missing or bad credentials
     ├── OutOfScope          a DATA-SCOPE-ORG the caller's org is not connected to
-    └── PayloadTooLarge     a body or batch over its limit
+    ├── PayloadTooLarge     a body or batch over its limit
+    └── TooManyAttempts     a client id locked out after failed attempts from one address
 
 The API layer maps each class to a status and an error code (``milestones.api.errors``).
 """
@@ -94,3 +95,13 @@ class PayloadTooLarge(MilestonesError):
     """A body or a batch over its limit."""
 
     code = 300013
+
+
+class TooManyAttempts(MilestonesError):
+    """Too many failed credentials for one client id from one address: locked out a while."""
+
+    code = 300429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

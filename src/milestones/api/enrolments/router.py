@@ -70,7 +70,9 @@ def enrol_customer(
             "initialValue": record.initial_value,
             "resetStreak": record.reset_streak,
             "enrolledOn": utc_text(record.enrolled_at),
-        }
+        },
+        # Values come from the store as Decimals with 3 places: never through a float.
+        float_free=True,
     )
 
 
@@ -105,7 +107,7 @@ async def import_enrolments(
         request.app.state.clock.now(),
         max_rows=MAX_IMPORT_ROWS,
     )
-    return ok(summary_view(summary))
+    return ok(summary_view(summary), float_free=True)
 
 
 def summary_view(summary: ImportSummary) -> dict[str, object]:
