@@ -18,6 +18,7 @@ from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, Event
 from milestones.domain.orgs import Org
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
+from milestones.engine.anchors import AnchorMover, GroupHistory
 from milestones.engine.catalogue import Catalogue, CatalogueCache
 from milestones.engine.contribute import Contributor, Effect
 from milestones.engine.returns import OriginalBill, ReturnRefused, returned_amount, take_back
@@ -95,6 +96,10 @@ class EngineStore(Protocol):
         ...
 
     def original_bill(self, org_id: int, event_id: str) -> OriginalBill | None: ...
+    def group_history(self, org_id: int, user_id: int, group_id: int) -> GroupHistory:
+        """A customer's user targets and ledger rows of one group, for a CYCLIC re-anchoring."""
+        ...
+
     def save(
         self, org_id: int, now: datetime, accepted: list[AcceptedEvent], ws: WorkingSet
     ) -> None: ...
@@ -159,6 +164,8 @@ class _Batch:
         self.ws = WorkingSet(store.load_customers(org.id, user_ids, scope))
         self.contributor = Contributor(self.ws, org, now)
         self.accepted: list[AcceptedEvent] = []
+        self.anchors = AnchorMover(store, self.catalogue, org, self.accepted)
+        self.contributor.anchors = self.anchors
         self.seen: set[str] = set()
         self.bills: dict[str, OriginalBill] = {}
 
@@ -193,6 +200,7 @@ class _Batch:
             )
         if original.user_id != event.user_id:
             raise ReturnRefused(f"bill {original_id} belongs to another customer", "userId")
+        original = self.anchors.rebrought(original)  # its cycles may have moved in this batch
         missing = {ut_id for ut_id, _ in original.contributions if ut_id not in self.ws.by_id}
         if missing:
             self.ws.adopt(self.store.user_targets_by_id(self.org.id, missing))
