@@ -402,3 +402,94 @@ def test_visits_re_placed_into_one_cycle_count_once_per_day(
             {**event, "eventId": event["eventId"] + "-in-order", "userId": IN_ORDER_USER},
         )
     assert shown == cycles(client, utc_org, IN_ORDER_USER)
+
+
+def test_a_contribution_past_the_last_re_anchored_cycle_no_longer_counts(
+    client: TestClient, utc_org: OrgCredentials, database: Database, clock: Clock
+) -> None:
+    admin.set_org(database, utc_org.org_id, retro_buffer_days=3)
+    body = monthly_spend(
+        "Two cycles",
+        targetEvaluationType="CYCLIC_WINDOW",
+        frequencyType="DAILY",
+        totalPeriods=2,
+        targetCycleStartDate="2024-08-20T00:00:00.000",
+        targetCycleEndDate="2024-09-30T23:59:59.000",
+    )
+    response = client.post("/v3/targetGroups", json=body, auth=utc_org.auth)
+    assert response.status_code == 201, response.text
+    two_cycles: Json = response.json()["data"]
+    send(client, utc_org, bill("B", 100, "2024-08-27T10:00:00Z"))
+    clock.set(datetime(2024, 8, 29, 9, 45, tzinfo=UTC))
+    kept = send(client, utc_org, bill("C", 200, "2024-08-29T09:30:00Z"))
+    assert kept["sideEffects"][0]["periodRefCode"] == ref(two_cycles, 2)
+
+    # From 27th 09:00 the two cycles end at 29th 09:00: C, at 09:30, is after them.
+    data = send(client, utc_org, bill("A", 50, "2024-08-27T09:00:00Z"))
+
+    by_cycle = {e["periodRefCode"]: e for e in of_kind(data, "REPLACE")}
+    gone = by_cycle[ref(two_cycles, 2)]
+    assert (gone["targetAchievedValueBeforeEvent"], gone["targetAchievedValueAfterEvent"]) == (
+        200,
+        0,
+    )
+    assert [(row[1], row[3]) for row in cycles(client, utc_org)] == [
+        ("2024-08-27T09:00:00.000Z", 150),
+        ("2024-08-28T09:00:00.000Z", 0),
+    ]
+    # C counts nowhere now, so there is nothing for its return to take back.
+    returned = send(client, utc_org, giving_back("R", "C", 200, "2024-08-29T09:40:00Z"))
+    assert (returned["status"], returned["sideEffects"]) == ("NO_MATCH", [])
+
+
+def test_a_unified_cyclic_group_is_achieved_at_the_moment_it_would_have_been_in_order(
+    client: TestClient, utc_org: OrgCredentials
+) -> None:
+    body = monthly_spend(
+        "Unified cycles",
+        trackingType="UNIFIED",
+        targetEvaluationType="CYCLIC_WINDOW",
+        frequencyType="DAILY",
+        totalPeriods=5,
+        targetCycleStartDate="2024-08-20T00:00:00.000",
+        targetCycleEndDate="2024-09-30T23:59:59.000",
+        targets=[
+            {
+                "name": "spend",
+                "targetEntity": "TRANSACTION",
+                "targetType": "SALES",
+                "defaultValue": 1000,
+            },
+            {
+                "name": "bills",
+                "targetEntity": "TRANSACTION",
+                "targetType": "COUNT",
+                "defaultValue": 2,
+            },
+        ],
+    )
+    assert client.post("/v3/targetGroups", json=body, auth=utc_org.auth).status_code == 201
+    send(client, utc_org, bill("B", 700, "2024-08-27T10:00:00Z"))
+    send(client, utc_org, bill("A", 400, "2024-08-26T12:00:00Z"))
+    send(client, utc_org, bill("A2", 400, "2024-08-26T12:00:00Z", IN_ORDER_USER))
+    send(client, utc_org, bill("B2", 700, "2024-08-27T10:00:00Z", IN_ORDER_USER))
+
+    def group_periods(user: int) -> list[Json]:
+        response = client.get(
+            f"/v3.1/users/{user}/targetGroups",
+            params={"includeInactive": "true"},
+            auth=utc_org.auth,
+        )
+        [view] = response.json()["data"]["targetGroups"]
+        periods: list[Json] = view["groupPeriods"]
+        return periods
+
+    # In order, A (400, 1 bill) then B (1,100, 2 bills): both targets, and so the group,
+    # are achieved by B, at B's time.
+    first = group_periods(USER)[0]
+    assert (first["groupAchieved"], first["groupAchievedDateTime"]) == (
+        True,
+        "2024-08-27T10:00:00.000Z",
+    )
+    assert group_periods(USER) == group_periods(IN_ORDER_USER)
+    assert cycles(client, utc_org) == cycles(client, utc_org, IN_ORDER_USER)
