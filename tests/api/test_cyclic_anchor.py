@@ -493,3 +493,86 @@ def test_a_unified_cyclic_group_is_achieved_at_the_moment_it_would_have_been_in_
     )
     assert group_periods(USER) == group_periods(IN_ORDER_USER)
     assert cycles(client, utc_org) == cycles(client, utc_org, IN_ORDER_USER)
+
+
+def spin(event_id: str, score: int, at: str, user: int = USER) -> Json:
+    return {
+        "eventId": event_id,
+        "eventName": "GameSpin",
+        "userId": user,
+        "eventTime": at,
+        "attributes": {"score": score},
+    }
+
+
+def test_a_day_maximum_split_between_new_cycles_counts_in_each_as_in_order(
+    client: TestClient, utc_org: OrgCredentials, database: Database
+) -> None:
+    admin.set_org(database, utc_org.org_id, retro_buffer_days=1)
+    best = {
+        "name": "best score",
+        "targetEntity": "EVENT",
+        "targetType": "EVENT_ATTRIBUTE",
+        "eventName": "GameSpin",
+        "extendedFieldInfo": {"name": "score", "aggregateFunction": "MAX"},
+        "defaultValue": 1000,
+    }
+    body = monthly_spend(
+        "Daily best",
+        targetEvaluationType="CYCLIC_WINDOW",
+        frequencyType="DAILY",
+        totalPeriods=5,
+        targetCycleStartDate="2024-08-20T00:00:00.000",
+        targetCycleEndDate="2024-09-30T23:59:59.000",
+        targets=[best],
+    )
+    assert client.post("/v3/targetGroups", json=body, auth=utc_org.auth).status_code == 201
+    later = [spin("S1", 30, "2024-08-27T09:00:00Z"), spin("S2", 50, "2024-08-27T09:30:00Z")]
+    for event in later:
+        send(client, utc_org, event)
+    # One cycle from 27th 09:00: the 27th's maximum, 50 (30, then 20 more).
+    assert cycles(client, utc_org)[0][3] == 50
+
+    # From 26th 09:15: cycle 1 holds the 26th's 40 and S1's 30 (the 27th up to 09:15),
+    # cycle 2 S2's 50 (the 27th from 09:15).
+    send(client, utc_org, spin("S0", 40, "2024-08-26T09:15:00Z"))
+
+    shown = cycles(client, utc_org)
+    assert [(row[1], row[3]) for row in shown[:2]] == [
+        ("2024-08-26T09:15:00.000Z", 70),
+        ("2024-08-27T09:15:00.000Z", 50),
+    ]
+    for event in [spin("S0", 40, "2024-08-26T09:15:00Z"), *later]:
+        in_order = {**event, "eventId": event["eventId"] + "-in-order", "userId": IN_ORDER_USER}
+        send(client, utc_org, in_order)
+    assert shown == cycles(client, utc_org, IN_ORDER_USER)
+
+
+@pytest.mark.parametrize("one_call", [False, True], ids=["separate calls", "one bulk call"])
+def test_a_return_made_before_re_anchoring_moves_with_its_bill(
+    client: TestClient,
+    utc_org: OrgCredentials,
+    database: Database,
+    clock: Clock,
+    group: Json,
+    one_call: bool,
+) -> None:
+    admin.set_org(database, utc_org.org_id, retro_buffer_days=1)
+    clock.set(datetime(2024, 8, 27, 11, 0, tzinfo=UTC))
+    events = [
+        bill("B", 1000, "2024-08-27T10:00:00Z"),
+        giving_back("R", "B", 300, "2024-08-27T10:30:00Z"),
+        bill("A", 400, "2024-08-26T09:00:00Z"),  # B, and its return, move to cycle 2
+    ]
+    if one_call:
+        bulk(client, utc_org, events)
+    else:
+        for event in events:
+            send(client, utc_org, event)
+
+    values = [(row[0], row[3], row[4]) for row in cycles(client, utc_org)[:2]]
+    # B achieved cycle 2 when it came (1,000); the return does not revoke (revokeOnReturn off).
+    assert values == [
+        (ref(group, 1), 400, None),
+        (ref(group, 2), 700, "2024-08-27T10:00:00.000Z"),
+    ]
