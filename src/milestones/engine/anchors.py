@@ -255,6 +255,8 @@ class AnchorMover:
         ws = contributor.ws
         rows: list[_Row] = []
         for stored in history.contributions:
+            if stored.target_id not in tracked_of:  # a target the catalogue has not seen yet
+                continue
             move = ws.ledger_moves.get(stored.id)
             holder = ws.by_id.get(stored.user_target_id) if move is None else move.to
             rows.append(
