@@ -9,6 +9,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from milestones.domain.event_context import EventContexts
 from milestones.domain.events import Event
@@ -29,6 +30,9 @@ from milestones.engine.group_progress import (
     tracks_group_progress,
 )
 from milestones.engine.working_set import EXCESS, LedgerEntry, WorkingSet
+
+if TYPE_CHECKING:
+    from milestones.engine.anchors import AnchorMover
 
 EVENT = "EVENT"
 
@@ -164,6 +168,8 @@ class Contributor:
         self.now = now
         self.retro = timedelta(days=org.retro_buffer_days)
         self.watch = GroupWatch(working_set, 0, now)
+        self.anchors: AnchorMover | None = None  # moves CYCLIC anchors to earlier events
+        self.re_anchored = False  # the event being applied moved an anchor
 
     def apply(
         self, event: Event, index: int, listening: list[TrackedTarget]
@@ -190,7 +196,11 @@ class Contributor:
                 effects.extend(self._count(tracked, event, index, reading))
             except OutOfWindow:
                 too_late = True
-        return self.watch.annotate(effects, event.event_time), too_late
+        effects = self.watch.annotate(effects, event.event_time)
+        if self.re_anchored and self.anchors is not None:
+            effects.extend(self.anchors.finish(self))
+            self.re_anchored = False
+        return effects, too_late
 
     def begin(self, user_id: int) -> None:
         """Start watching ``user_id``'s groups for one event's moves (see :class:`GroupWatch`)."""
@@ -251,10 +261,13 @@ class Contributor:
             anchor = self._first_anchor(tracked, event)
             if anchor is not None:
                 self.ws.set_anchor(tracked.group.id, event.user_id, anchor)
+        elif event.event_time < anchor and self.anchors is not None:
+            anchor = self.anchors.earlier(self, tracked, event, anchor)
         return anchor
 
     def _first_anchor(self, tracked: TrackedTarget, event: Event) -> datetime | None:
-        """Cycle 1 starts at enrolment for imported customers, else at this first event."""
+        """Cycle 1 starts at enrolment for imported customers, else at this first event if it
+        is accepted (an event too late for its own cycle 1 anchors nothing)."""
         group = tracked.group
         start, end = group.cycle_start, group.closes_at
         if tracked.target.enrolment_method is EnrolmentMethod.IMPORT:
@@ -264,6 +277,9 @@ class Contributor:
             return None
         if end is not None and event.event_time >= end:
             return None
+        first = next(group.cycles_from(event.event_time), None)
+        if first is not None:
+            self._check_open(first)
         return event.event_time
 
     def _check_open(self, window: PeriodWindow) -> None:

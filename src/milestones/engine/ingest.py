@@ -19,6 +19,7 @@ from milestones.domain.orgs import Org
 from milestones.domain.progress import UserTarget
 from milestones.domain.returns import ReturnState
 from milestones.domain.target_groups import TargetGroup
+from milestones.engine.anchors import AnchorMover, GroupHistory
 from milestones.engine.catalogue import Catalogue, CatalogueCache
 from milestones.engine.contribute import Contributor, Effect
 from milestones.engine.returns import (
@@ -115,6 +116,10 @@ class EngineStore(Protocol):
         """What CAPPING user targets hold past their cap (every id, 0 when none)."""
         ...
 
+    def group_history(self, org_id: int, user_id: int, group_id: int) -> GroupHistory:
+        """A customer's user targets and ledger rows of one group, for a CYCLIC re-anchoring."""
+        ...
+
     def save(
         self, org_id: int, now: datetime, accepted: list[AcceptedEvent], ws: WorkingSet
     ) -> None: ...
@@ -180,6 +185,8 @@ class _Batch:
         self.contributor = Contributor(self.ws, org, now)
         self.returns = Returns(self.contributor, self.catalogue, org.revoke_on_return)
         self.accepted: list[AcceptedEvent] = []
+        self.anchors = AnchorMover(store, self.catalogue, org, self.accepted)
+        self.contributor.anchors = self.anchors
         self.seen: dict[str, EventPrint] = {}
         self.bills: dict[str, OriginalBill] = {}
 
@@ -220,6 +227,7 @@ class _Batch:
         if original.user_id != event.user_id:
             raise ReturnRefused(f"bill {original_id} belongs to another customer", "userId")
         after = state_after(event.bill_return, original)
+        original = self.anchors.rebrought(original)  # its cycles may have moved in this batch
         missing = user_targets_to_load(original, self.ws)
         if missing:
             self.ws.adopt(self.store.user_targets_by_id(self.org.id, missing))

@@ -35,6 +35,15 @@ class LedgerEntry:
     kind: str
 
 
+@dataclass(slots=True)
+class LedgerMove:
+    """A stored ledger row (``contributions.id``) re-pointed, or dropped when ``to`` is None."""
+
+    contribution_id: int
+    to: UserTarget | None
+    amount: Decimal
+
+
 @dataclass
 class CustomerState:
     """What the store loads for a batch's customers."""
@@ -59,6 +68,7 @@ class WorkingSet:
         self.days = state.days
         self.anchors = state.anchors
         self.new_anchors: dict[tuple[int, int], datetime] = {}
+        self.moved_anchors: dict[tuple[int, int], datetime] = {}
         self.memberships = state.memberships
         self.custom_fields = state.custom_fields
         self.group_achievements = state.group_achievements
@@ -79,6 +89,11 @@ class WorkingSet:
         self.excess_stored: dict[int, Decimal] = {}
         self.excess_added: dict[int, Decimal] = {}
         self._new_ids = itertools.count(-1, -1)
+        # Re-anchored cycles (engine.anchors): what save() must rewrite rather than add.
+        self.relaid: dict[int, UserTarget] = {}  # stored user targets with a new window
+        self.removed: set[int] = set()  # stored user targets to delete
+        self.reset: set[int] = set()  # stored user targets whose milestones and days are redone
+        self.ledger_moves: dict[int, LedgerMove] = {}  # stored ledger rows re-pointed or dropped
 
     def _index(self, user_target: UserTarget) -> None:
         self._by_key[(user_target.target_id, user_target.period_id, user_target.user_id)] = (
@@ -130,6 +145,26 @@ class WorkingSet:
     def set_anchor(self, group_id: int, user_id: int, at: datetime) -> None:
         self.anchors[(group_id, user_id)] = at
         self.new_anchors[(group_id, user_id)] = at
+
+    def move_anchor(self, group_id: int, user_id: int, at: datetime) -> None:
+        """An earlier event re-anchors cycles that are already anchored (maybe in this batch)."""
+        key = (group_id, user_id)
+        self.anchors[key] = at
+        if key in self.new_anchors:
+            self.new_anchors[key] = at
+        else:
+            self.moved_anchors[key] = at
+
+    def remove(self, user_target: UserTarget) -> None:
+        """Stop tracking a user target (and delete it on save, if it was stored)."""
+        self._by_key.pop((user_target.target_id, user_target.period_id, user_target.user_id))
+        del self.by_id[user_target.id]
+        self.dirty.pop(user_target.id, None)
+        self.relaid.pop(user_target.id, None)
+        if user_target.id > 0:
+            self.removed.add(user_target.id)
+        else:
+            self.new_user_targets.remove(user_target)
 
     def enrolments_of(self, target_id: int, user_id: int) -> list[EnrolmentRecord]:
         return self.enrolments.get((target_id, user_id), [])

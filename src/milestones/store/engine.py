@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Table, func, insert, select, text, update
 from milestones.domain.events import EventPrint, event_print
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
+from milestones.engine.anchors import GroupHistory, StoredContribution
 from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import EXCESS, CustomerState, Day, WorkingSet
@@ -237,12 +238,71 @@ class SqlEngineStore:
                 found[user_target_id] = money_from_stored(amount)
         return found
 
+    def group_history(self, org_id: int, user_id: int, group_id: int) -> GroupHistory:
+        """The customer's user targets of the group and their ledger rows, in ledger order.
+
+        The rows are found from the customer's events (indexed by customer), not by user
+        target, which the ledger has no index for.
+        """
+        bulk = self._bulk
+        rows = bulk.rows(
+            f"SELECT {USER_TARGET_READ} FROM user_targets "
+            "WHERE org_id = ? AND user_id = ? AND target_group_id = ?",
+            (org_id, user_id, group_id),
+        )
+        found = {row[0]: user_target_read(bulk, row) for row in rows}
+        self._add_milestones(found)
+        if not found:
+            return GroupHistory([], [])
+        ledger: list[StoredContribution] = []
+        for chunk in _chunks(sorted(found)):
+            ledger.extend(
+                StoredContribution(
+                    id=row.id,
+                    event_id=row.event_id,
+                    event_time=row.event_time,
+                    received_at=row.received_at,
+                    user_target_id=row.user_target_id,
+                    target_id=found[row.user_target_id].target_id,
+                    amount=row.amount,
+                    kind=row.kind,
+                    returns=_returned_bill(row.payload) if row.event_name == "ReturnBill" else None,
+                )
+                for row in self._db.execute(
+                    select(
+                        contributions.c.id,
+                        contributions.c.user_target_id,
+                        contributions.c.amount,
+                        contributions.c.kind,
+                        events.c.event_id,
+                        events.c.event_name,
+                        events.c.event_time,
+                        events.c.received_at,
+                        events.c.payload,
+                    )
+                    .select_from(
+                        contributions.join(events, events.c.id == contributions.c.event_pk)
+                    )
+                    .where(
+                        events.c.org_id == org_id,
+                        events.c.user_id == user_id,
+                        contributions.c.user_target_id.in_(chunk),
+                    )
+                )
+            )
+        ledger.sort(key=lambda row: row.id)
+        return GroupHistory(list(found.values()), ledger)
+
     def save(
         self, org_id: int, now: datetime, accepted: list[AcceptedEvent], ws: WorkingSet
     ) -> None:
         """Write the batch: new and changed user targets, days, milestones, events, ledger."""
+        if ws.reset:
+            self._clear_relaid(ws)
         new_ids = self._insert_user_targets(org_id, now, ws)
         self._update_user_targets(now, ws)
+        if ws.relaid or ws.ledger_moves or ws.moved_anchors:
+            self._save_relaid(ws)
         self._save_days(ws, new_ids)
         bulk = self._bulk
         bulk.insert(
@@ -287,6 +347,43 @@ class SqlEngineStore:
                     .where(events.c.org_id == org_id, events.c.event_id == original.event_id)
                     .values(returned_amount=returned, returned_lines=lines)
                 )
+
+    def _clear_relaid(self, ws: WorkingSet) -> None:
+        """Re-anchored user targets lose their stored milestones and days (saved anew) and
+        the emptied ones go, before anything new takes their place."""
+        bulk = self._bulk
+        reset: list[tuple[object, ...]] = [(user_target_id,) for user_target_id in sorted(ws.reset)]
+        bulk.delete(user_milestones, ("user_target_id",), reset)
+        bulk.delete(user_target_days, ("user_target_id",), reset)
+        removed: list[tuple[object, ...]] = [(user_target_id,) for user_target_id in ws.removed]
+        bulk.delete(user_targets, ("id",), removed)
+
+    def _save_relaid(self, ws: WorkingSet) -> None:
+        """New windows of re-anchored user targets, moved anchors, re-pointed ledger rows."""
+        bulk = self._bulk
+        bulk.update(
+            user_targets,
+            ("starts_at", "ends_at"),
+            ("id",),
+            [
+                (bulk.instant(ut.starts_at), bulk.instant(ut.ends_at), ut.id)
+                for ut in ws.relaid.values()
+            ],
+        )
+        for (group_id, user_id), at in ws.moved_anchors.items():
+            self._db.execute(
+                update(user_cycles)
+                .where(user_cycles.c.target_group_id == group_id, user_cycles.c.user_id == user_id)
+                .values(anchor_at=at)
+            )
+        moves = ws.ledger_moves.values()
+        bulk.update(
+            contributions,
+            ("user_target_id", "amount"),
+            ("id",),
+            [(m.to.id, money_to_stored(m.amount), m.contribution_id) for m in moves if m.to],
+        )
+        bulk.delete(contributions, ("id",), [(m.contribution_id,) for m in moves if m.to is None])
 
     def _save_group_achievements(self, ws: WorkingSet) -> None:
         bulk = self._bulk
@@ -434,6 +531,13 @@ class SqlEngineStore:
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
+
+
+def _returned_bill(payload: object) -> str | None:
+    """The eventId a stored ReturnBill's payload returns."""
+    bill_return = payload.get("return") if isinstance(payload, dict) else None
+    original = bill_return.get("originalEventId") if isinstance(bill_return, dict) else None
+    return original if isinstance(original, str) else None
 
 
 def _index_order(user_target: UserTarget) -> tuple[int, int, int]:

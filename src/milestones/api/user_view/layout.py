@@ -3,8 +3,8 @@
 Pure rules, no storage: a group and what is known of the customer in, rows out.
 
 * FIXED: the group's periods; a period is current when it contains now.
-* CYCLIC: the customer's own cycles, laid out from their anchor (their first qualifying
-  event), the last one clipped at the group's end; a customer without an anchor sees the
+* CYCLIC: the customer's own cycles, laid out from their anchor (their earliest accepted
+  qualifying event), the last one clipped at the group's end; a customer without an anchor sees the
   group's stored slots spanning its dates, slot 1 current while the group runs.
 * AGNOSTIC: every slot spans the group's dates; the current slot is the one being filled
   (the first below its value, or the last once all are full), while the group runs.
