@@ -576,3 +576,37 @@ def test_a_return_made_before_re_anchoring_moves_with_its_bill(
         (ref(group, 1), 400, None),
         (ref(group, 2), 700, "2024-08-27T10:00:00.000Z"),
     ]
+
+
+def test_a_capped_cyclic_bill_re_placed_and_then_returned_gives_back_what_it_counted(
+    client: TestClient, utc_org: OrgCredentials
+) -> None:
+    """Cap 500 a cycle. B (600, 10:00 on the 27th) counts 500, 100 excess. A (100, 12:00 on
+    the 26th) arrives later and re-anchors: A 100, then B up to the cap, 400. B's whole
+    return then takes back its excess first and what it counted: A's 100 is left."""
+    body = monthly_spend(
+        "Capped cycles",
+        trackingType="CAPPING",
+        targetEvaluationType="CYCLIC_WINDOW",
+        frequencyType="DAILY",
+        totalPeriods=5,
+        targetCycleStartDate="2024-08-20T00:00:00.000",
+        targetCycleEndDate="2024-09-30T23:59:59.000",
+        targets=[
+            {
+                "name": "coins",
+                "targetEntity": "TRANSACTION",
+                "targetType": "SALES",
+                "defaultValue": 500,
+            }
+        ],
+    )
+    response = client.post("/v3/targetGroups", json=body, auth=utc_org.auth)
+    assert response.status_code == 201, response.text
+    created: Json = response.json()["data"]
+    first = send(client, utc_org, bill("B", 600, "2024-08-27T10:00:00.000Z"))
+    assert first["sideEffects"][0]["cappedValue"] == 500
+    send(client, utc_org, bill("A", 100, "2024-08-26T12:00:00.000Z"))
+    assert cycles(client, utc_org)[0][::3] == (ref(created, 1), 500)
+    send(client, utc_org, giving_back("R", "B", 600, "2024-08-27T10:02:00.000Z"))
+    assert cycles(client, utc_org)[0][::3] == (ref(created, 1), 100)
