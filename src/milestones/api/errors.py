@@ -25,6 +25,7 @@ from milestones.domain.errors import (
     OutOfScope,
     PayloadTooLarge,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 
 log = logging.getLogger("milestones")
@@ -41,6 +42,7 @@ _STATUS: list[tuple[type[MilestonesError], int]] = [
     (Unauthenticated, 401),
     (OutOfScope, 403),
     (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
 ]
 
 

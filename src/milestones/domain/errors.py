@@ -11,7 +11,8 @@
     ├── NotFound            an unknown resource, or one outside the caller's data scope
     ├── Unauthenticated     missing or bad credentials
     ├── OutOfScope          a DATA-SCOPE-ORG the caller's org is not connected to
-    └── PayloadTooLarge     a body or batch over its limit
+    ├── PayloadTooLarge     a body or batch over its limit
+    └── UnsupportedMediaType  a body that is not of the type the endpoint reads (code 300015)
 
 The API layer maps each class to a status and an error code (``milestones.api.errors``).
 """
@@ -94,3 +95,9 @@ class PayloadTooLarge(MilestonesError):
     """A body or a batch over its limit."""
 
     code = 300013
+
+
+class UnsupportedMediaType(MilestonesError):
+    """A body whose ``Content-Type`` is not what the endpoint reads (JSON, or CSV)."""
+
+    code = 300015

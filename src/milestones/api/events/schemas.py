@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from milestones.api.errors import validation_errors
+from milestones.api.routing import RefusedItem
 from milestones.api.target_groups.schemas import Amount, Str
 from milestones.domain.events import (
     POINTS_EARNED,
@@ -103,6 +104,9 @@ class BulkIn(BaseModel):
 
 def submission(raw: object, zone: ZoneInfo) -> Submission:
     """Validate one raw event; a refusal keeps its errors, naming the fields."""
+    if isinstance(raw, RefusedItem):
+        payload = raw.value if isinstance(raw.value, dict) else {}
+        return Submission(None, payload, raw.errors)
     payload = raw if isinstance(raw, dict) else {}
     if not isinstance(raw, dict):
         return Submission(
