@@ -481,7 +481,7 @@ VALUE_RULES = [
     case("a zero among defaultValues", target(defaultValue=DROP, defaultValues=values(1, 0, 3)),
          "targets[0].defaultValues[1]"),
     case("a value with 4 decimal places", target(defaultValue=1000.1234), "targets[0].defaultValue"),
-    case("a value of a trillion", target(defaultValue=10**12), "targets[0].defaultValue"),
+    case("a value of 10^15", target(defaultValue=10**15), "targets[0].defaultValue"),
     case("a value of 1,000 digits", target(defaultValue=10**1000), "targets[0].defaultValue"),
     case("a zero triggerValue", target(targetMilestoneTriggers=[{"triggerName": "half",
          "triggerValueType": "PERCENTAGE", "triggerValue": 0}]),

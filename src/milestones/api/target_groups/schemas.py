@@ -35,22 +35,36 @@ from milestones.domain.target_groups import (
     TriggerValueType,
 )
 
-MAX_AMOUNT = Decimal("1000000000000")
+MAX_AMOUNT = Decimal(10) ** 15
+_MILLI = Decimal("0.001")
+
+
+def number_problem(number: Decimal) -> str | None:
+    """What keeps a decimal from being a KPI value (SPEC §2), or None.
+
+    Only comparisons here: arithmetic on ``1E+999999999`` would overflow the context.
+    """
+    if not number.is_finite():
+        return "must be a finite number"
+    if number.copy_abs() >= MAX_AMOUNT:
+        return "must be below 10^15 in absolute value"
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -3 and number != number.quantize(_MILLI):
+        return "must have at most 3 decimal places"
+    return None
 
 
 def exact_number(value: object) -> Decimal:
-    """A JSON number as an exact decimal with at most 3 places."""
+    """A JSON number as an exact decimal with at most 3 places, below 10^15."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
         raise ValueError("must be a number")
+    if isinstance(value, int) and not -MAX_AMOUNT < value < MAX_AMOUNT:
+        raise ValueError("must be below 10^15 in absolute value")
     number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    if not number.is_finite():
-        raise ValueError("must be a finite number")
-    if abs(number) >= MAX_AMOUNT:
-        raise ValueError("must be below 1,000,000,000,000")
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -3 and number != number.quantize(Decimal("0.001")):
-        raise ValueError("must have at most 3 decimal places")
-    return number.quantize(Decimal("0.001"))
+    problem = number_problem(number)
+    if problem is not None:
+        raise ValueError(problem)
+    return number.quantize(_MILLI)
 
 
 def no_nul(value: str) -> str:
