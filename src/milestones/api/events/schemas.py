@@ -10,7 +10,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, Va
 
 from milestones.api.errors import validation_errors
 from milestones.api.routing import RefusedItem
-from milestones.api.target_groups.schemas import MAX_AMOUNT, Amount, Str, number_problem
+from milestones.api.target_groups.schemas import (
+    MAX_AMOUNT,
+    NonNegativeAmount,
+    Str,
+    number_problem,
+)
 from milestones.domain.events import (
     POINTS_EARNED,
     RETURN_BILL,
@@ -53,6 +58,7 @@ Fields = Annotated[
     Field(max_length=200),
     AfterValidator(_plain_numbers),
 ]
+Amount = NonNegativeAmount  # amounts and quantities are >= 0: money goes back by ReturnBill
 
 
 class Input(BaseModel):

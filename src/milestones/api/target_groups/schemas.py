@@ -67,6 +67,14 @@ def exact_number(value: object) -> Decimal:
     return number.quantize(_MILLI)
 
 
+def non_negative_number(value: object) -> Decimal:
+    """:func:`exact_number`, and 0 or more."""
+    number = exact_number(value)
+    if number < 0:
+        raise ValueError("must not be negative")
+    return number
+
+
 def no_nul(value: str) -> str:
     """Text PostgreSQL can store: no NUL characters."""
     if "\x00" in value:
@@ -80,6 +88,11 @@ def tracking_type(value: object) -> object:
 
 Str = Annotated[StrictStr, AfterValidator(no_nul)]
 Amount = Annotated[Decimal, BeforeValidator(exact_number), WithJsonSchema({"type": "number"})]
+NonNegativeAmount = Annotated[
+    Decimal,
+    BeforeValidator(non_negative_number),
+    WithJsonSchema({"type": "number", "minimum": 0}),
+]
 Id = Annotated[StrictInt, Field(ge=0, le=2**62)]
 Text255 = Annotated[Str, Field(max_length=255)]
 
