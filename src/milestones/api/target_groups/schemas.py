@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -93,6 +94,47 @@ NonNegativeAmount = Annotated[
     BeforeValidator(non_negative_number),
     WithJsonSchema({"type": "number", "minimum": 0}),
 ]
+
+
+MAX_EXPRESSION = 2000
+MAX_EXPRESSION_JSON = 20000
+
+
+def _expression(value: object) -> str | bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be text or a boolean")
+    if len(value) > MAX_EXPRESSION:
+        raise ValueError(f"expression is longer than {MAX_EXPRESSION:,} characters")
+    return no_nul(value)
+
+
+def _expression_json(value: object) -> str | dict[str, Any] | None:
+    if value is None or isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a JSON object, or JSON text")
+    if len(value) > MAX_EXPRESSION_JSON:
+        raise ValueError(f"expressionJson is longer than {MAX_EXPRESSION_JSON:,} characters")
+    return no_nul(value)
+
+
+# One validator each, not a union: a union's errors name pydantic's inner validators.
+Expression = Annotated[
+    str | bool | None,
+    PlainValidator(_expression),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "maxLength": MAX_EXPRESSION}, {"type": "boolean"}]}
+    ),
+]
+ExpressionJson = Annotated[
+    str | dict[str, Any] | None,
+    PlainValidator(_expression_json),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "maxLength": MAX_EXPRESSION_JSON}, {"type": "object"}]}
+    ),
+]
 Id = Annotated[StrictInt, Field(ge=0, le=2**62)]
 Text255 = Annotated[Str, Field(max_length=255)]
 
@@ -146,8 +188,8 @@ class TargetIn(Input):
     targetEntity: TargetEntity
     targetType: Annotated[Str, Field(min_length=1, max_length=40)]
     eventName: Annotated[Str, Field(min_length=1, max_length=200)] | None = None
-    expression: Annotated[Str, Field(max_length=2000)] | StrictBool | None = None
-    expressionJson: Annotated[Str, Field(max_length=20000)] | dict[str, Any] | None = None
+    expression: Expression = None
+    expressionJson: ExpressionJson = None
     filters: Annotated[list[FilterIn], Field(max_length=10)] = []
     enrolmentMethod: EnrolmentMethod = EnrolmentMethod.TRANSACTION
     targetAudienceFilter: Annotated[list[AudienceFilterIn], Field(max_length=20)] = []
@@ -203,8 +245,8 @@ class TargetUpdate(Input):
     name: Annotated[Str, Field(min_length=1, max_length=200)] | None = None
     description: Text255 | None = None
     active: StrictBool | None = None
-    expression: Annotated[Str, Field(max_length=2000)] | StrictBool | None = None
-    expressionJson: Annotated[Str, Field(max_length=20000)] | dict[str, Any] | None = None
+    expression: Expression = None
+    expressionJson: ExpressionJson = None
     defaultValue: Amount | None = None
     defaultValues: Annotated[list[DefaultValueIn], Field(max_length=100)] | None = None
     targetEntity: TargetEntity | None = None
