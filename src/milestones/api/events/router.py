@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from milestones.api.auth import CurrentCaller
 from milestones.api.envelope import EnvelopeResponse, failed, ok
@@ -14,7 +14,7 @@ from milestones.api.events.schemas import MAX_BULK, BulkIn, submission
 from milestones.api.events.views import bulk_view, outcome_view
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
-from milestones.domain.errors import PayloadTooLarge
+from milestones.domain.errors import InvalidInput, PayloadTooLarge
 from milestones.domain.orgs import Caller
 from milestones.engine.ingest import REJECTED, EventOutcome, Submission, ingest
 from milestones.store.database import Database
@@ -96,6 +96,17 @@ def _ingest(request: Request, caller: Caller, submissions: list[Submission]) -> 
                     request.app.state.clock.now(),
                     request.app.state.catalogue_cache,
                 )
+        except (OverflowError, DataError) as exc:
+            # Each number is below 10^15, but a running total (a target's progress) is kept
+            # in 64 bits of thousandths: past about 9.2 * 10^15 the database refuses it, and
+            # the whole call is rolled back. Rare enough to refuse the call, not to crash.
+            if isinstance(exc, DataError) and "out of range" not in str(exc.orig):
+                raise
+            raise InvalidInput(
+                "this call would take a running total past 9,223,372,036,854,775.807, "
+                "the largest value the engine keeps; nothing was applied",
+                "events",
+            ) from exc
         except IntegrityError:
             # Another worker stored one of these eventIds first: run again, it is now a duplicate.
             if attempt == _ATTEMPTS:
