@@ -125,14 +125,26 @@ Expression = Annotated[
     str | bool | None,
     PlainValidator(_expression),
     WithJsonSchema(
-        {"anyOf": [{"type": "string", "maxLength": MAX_EXPRESSION}, {"type": "boolean"}]}
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_EXPRESSION},
+                {"type": "boolean"},
+                {"type": "null"},
+            ]
+        }
     ),
 ]
 ExpressionJson = Annotated[
     str | dict[str, Any] | None,
     PlainValidator(_expression_json),
     WithJsonSchema(
-        {"anyOf": [{"type": "string", "maxLength": MAX_EXPRESSION_JSON}, {"type": "object"}]}
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_EXPRESSION_JSON},
+                {"type": "object"},
+                {"type": "null"},
+            ]
+        }
     ),
 ]
 Id = Annotated[StrictInt, Field(ge=0, le=2**62)]
