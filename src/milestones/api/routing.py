@@ -102,6 +102,10 @@ class ExactJSONRequest(Request):
             self._json = loads_exact(await self.body())
         return self._json
 
+    def keep_json(self, value: Any) -> None:
+        """What ``json()`` answers: the body as the route already read it."""
+        self._json = value
+
 
 class ExactRoute(APIRoute):
     """An API route whose JSON body is checked (type, hygiene, size) before validation.
@@ -123,7 +127,7 @@ class ExactRoute(APIRoute):
                 body = await exact.body()
                 if body:
                     check_json_type(exact.headers.get("content-type"))
-                    exact._json = self._read(body)
+                    exact.keep_json(self._read(body))
             return await handler(exact)
 
         return exact_handler
