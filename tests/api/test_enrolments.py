@@ -455,7 +455,7 @@ def test_only_the_first_thousand_errors_are_listed(
     assert data["errors"][-1]["line"] == 1_001
 
 
-def test_a_body_that_is_not_csv_is_refused(
+def test_a_body_that_is_not_csv_is_refused_with_415(
     client: TestClient, org: OrgCredentials, group: ImportGroup
 ) -> None:
     for content_type in ("application/json", "text/csv; charset=latin-1"):
@@ -465,7 +465,7 @@ def test_a_body_that_is_not_csv_is_refused(
             headers={"Content-Type": content_type},
             auth=org.auth,
         )
-        assert response.status_code == 400
+        assert response.status_code == 415
         assert _errors(response)[0]["field"] == "Content-Type"
 
 

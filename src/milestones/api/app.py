@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -82,7 +83,11 @@ def _without_unused_422(app: FastAPI) -> None:
             schema = build()
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
-                    operation.get("responses", {}).pop("422", None)
+                    responses = operation.get("responses", {})
+                    responses.pop("422", None)
+                    if "requestBody" in operation and "400" in responses:
+                        # Every body is checked for its type first (SPEC §2).
+                        responses.setdefault("415", _unsupported_type(responses["400"]))
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             # Event bodies are checked one by one in code, so document their model here.
             event_schema = EventIn.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -92,3 +97,7 @@ def _without_unused_422(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _unsupported_type(invalid: dict[str, Any]) -> dict[str, Any]:
+    return {**invalid, "description": "The body is not of the type the operation reads (300015)"}

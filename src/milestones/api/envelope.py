@@ -6,6 +6,7 @@ through binary floats.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -28,10 +29,21 @@ class Prerendered:
 
 
 def render(content: object) -> bytes:
-    """JSON bytes with Decimals as exact numbers."""
-    return simplejson.dumps(
+    """JSON bytes with Decimals as exact numbers.
+
+    Text that is not valid Unicode (a lone surrogate stored before input was checked) is
+    written with U+FFFD in its place: a bad value must not make every read of it fail.
+    """
+    text = simplejson.dumps(
         content, use_decimal=True, ensure_ascii=False, separators=(",", ":"), default=_plain
-    ).encode("utf-8")
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _plain(value: object) -> object:

@@ -7,6 +7,7 @@ with code 300500.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from milestones.domain.errors import (
     PayloadTooLarge,
     TooManyAttempts,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 
 log = logging.getLogger("milestones")
@@ -43,6 +45,7 @@ _STATUS: list[tuple[type[MilestonesError], int]] = [
     (OutOfScope, 403),
     (PayloadTooLarge, 413),
     (TooManyAttempts, 429),
+    (UnsupportedMediaType, 415),
 ]
 
 
@@ -62,7 +65,11 @@ def error_item(code: int, message: str, field: str | None = None) -> dict[str, o
 
 
 def field_path(location: Sequence[Any]) -> str:
-    """``("body", "targets", 0, "name")`` -> ``targets[0].name``."""
+    """``("body", "targets", 0, "name")`` -> ``targets[0].name``.
+
+    pydantic's names for its own validators (``function-after[...]`` in a union's
+    location) are left out: they mean nothing to a caller.
+    """
     parts = list(location)
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
@@ -70,11 +77,40 @@ def field_path(location: Sequence[Any]) -> str:
     for part in parts:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif _INTERNAL.search(str(part)):
+            continue
         elif path:
             path += f".{part}"
         else:
             path = str(part)
     return path
+
+
+# What a pydantic message or location may carry that is the code's, not the caller's:
+# a validator's repr (<function f at 0x7f...>), a class repr, a core-schema tag.
+_INTERNAL = re.compile(
+    r"<[^<>]*\bat 0x[0-9a-fA-F]+>|<class '[^']*'>|functools\.partial|"
+    r"^(?:function-(?:after|before|wrap|plain)|json-or-python|lax-or-strict|nullable|"
+    r"tagged-union|chain|constrained-\w+)\["
+)
+_REPR = re.compile(r"<[^<>]*\bat 0x[0-9a-fA-F]+>|<class '([^']*)'>")
+
+
+def _plain(text: str) -> str:
+    """A message with any internal repr taken out."""
+    return _REPR.sub(lambda match: match.group(1) or "a value", text)
+
+
+def _sized(field: str, error: dict[str, Any], longer: bool) -> str:
+    context = error.get("ctx", {})
+    limit = context.get("max_length" if longer else "min_length")
+    unit = "characters" if isinstance(error.get("input"), str) else "items"
+    name = field or "The body"
+    if longer:
+        return f"{name} is longer than {limit:,} {unit}"
+    if limit == 1:
+        return f"{name} must not be empty"
+    return f"{name} must have at least {limit:,} {unit}"
 
 
 def _validation_message(error: dict[str, Any], field: str) -> str:
@@ -88,12 +124,19 @@ def _validation_message(error: dict[str, Any], field: str) -> str:
         return "The body must be a JSON object"
     if kind == "missing":
         return f"{field} is required"
-    message = str(error.get("msg", "invalid value"))
+    if kind in ("model_attributes_type", "dict_type", "model_type"):
+        return f"{field} must be a JSON object"
+    if kind in ("string_too_long", "too_long", "string_too_short", "too_short"):
+        limits = error.get("ctx", {})
+        if isinstance(limits.get("max_length" if "long" in kind else "min_length"), int):
+            return _sized(field, error, "long" in kind)
+    message = _plain(str(error.get("msg", "invalid value")))
     message = message.removeprefix("Value error, ")
     return f"{field}: {message}" if field else message
 
 
 def validation_errors(errors: Sequence[dict[str, Any]]) -> list[dict[str, object]]:
+    """pydantic's errors as envelope errors: plain messages, fields as caller paths."""
     items = []
     for error in errors:
         loc = error.get("loc", ())

@@ -48,6 +48,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Unknown resource",
         409: "Conflict (310069: name exists)",
         413: "Body or batch too large",
+        415: "The body is not of the type the operation reads (code 300015)",
         429: "Too many failed credentials for this client id from this address (300429); "
         "see Retry-After",
         500: "Unexpected fault (logged)",

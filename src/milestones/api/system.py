@@ -11,13 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from milestones.api.auth import Authenticator, client_address, decode_basic
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
-from milestones.api.routing import loads_exact
+from milestones.api.routing import JSON_EXPECTED, is_json, loads_exact, media_type
 from milestones.credentials import new_token, token_digest
-from milestones.domain.errors import InvalidInput, Unauthenticated
+from milestones.domain.errors import InvalidInput, Unauthenticated, UnsupportedMediaType
 from milestones.store.database import Database
 from milestones.store.orgs import OrgRepository
 
 router = APIRouter(tags=["system"])
+_FORM = "application/x-www-form-urlencoded"
 
 _TOKEN_BODY = {
     "requestBody": {
@@ -107,7 +108,7 @@ def _is_unicode(text: str) -> bool:
 def _token_fields(body: bytes, content_type: str) -> dict[str, str]:
     if not body:
         return {}
-    if "json" in content_type:
+    if is_json(content_type):
         try:
             parsed = loads_exact(body)
         except ValueError as exc:
@@ -115,6 +116,11 @@ def _token_fields(body: bytes, content_type: str) -> dict[str, str]:
         if not isinstance(parsed, dict):
             raise InvalidInput("The body must be a JSON object")
         return {str(k): v for k, v in parsed.items() if isinstance(v, str)}
+    kind, _ = media_type(content_type)
+    if content_type and kind != _FORM:
+        raise UnsupportedMediaType(
+            f"the body must be {_FORM} or {JSON_EXPECTED}, not {kind[:60]}", "Content-Type"
+        )
     try:
         form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
     except (UnicodeDecodeError, ValueError) as exc:

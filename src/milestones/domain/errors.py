@@ -12,7 +12,8 @@
     ├── Unauthenticated     missing or bad credentials
     ├── OutOfScope          a DATA-SCOPE-ORG the caller's org is not connected to
     ├── PayloadTooLarge     a body or batch over its limit
-    └── TooManyAttempts     a client id locked out after failed attempts from one address
+    ├── TooManyAttempts     a client id locked out after failed attempts from one address
+    └── UnsupportedMediaType  a body that is not of the type the endpoint reads (code 300015)
 
 The API layer maps each class to a status and an error code (``milestones.api.errors``).
 """
@@ -105,3 +106,9 @@ class TooManyAttempts(MilestonesError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class UnsupportedMediaType(MilestonesError):
+    """A body whose ``Content-Type`` is not what the endpoint reads (JSON, or CSV)."""
+
+    code = 300015

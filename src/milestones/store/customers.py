@@ -26,10 +26,17 @@ _IN_CHUNK = 1_000
 Json = dict[str, Any]
 
 
+_SPLIT = 1_000_000
+_NET = "(bill_amount - returned_amount)"
+
+
 @cache
 def _customer_sql(org_count: int) -> str:
-    """Profiles (kind ``p``) and purchases (kind ``e``, per org: billed and returned on
+    """Profiles (kind ``p``) and purchases (kind ``e``, per org: net billed on
     ``TransactionAdd``, first and last event received) in one round trip.
+
+    The net is summed in two parts (millions of thousandths, and the rest): SQLite's
+    ``sum()`` fails on a total past 64 bits, and each bill may be up to 10^15.
 
     JSON columns come as text, to be parsed with exact decimals whichever the driver.
     """
@@ -41,8 +48,8 @@ def _customer_sql(org_count: int) -> str:
         f" FROM customers WHERE user_id = ? AND org_id IN ({orgs})"
         " UNION ALL"
         " SELECT 'e', org_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-        f" coalesce(sum({bills.format('bill_amount')}), 0),"
-        f" coalesce(sum({bills.format('returned_amount')}), 0),"
+        f" coalesce(sum({bills.format(f'{_NET} / {_SPLIT}')}), 0),"
+        f" coalesce(sum({bills.format(f'{_NET} - {_NET} / {_SPLIT} * {_SPLIT}')}), 0),"
         " min(received_at), max(received_at)"
         f" FROM events WHERE user_id = ? AND org_id IN ({orgs}) GROUP BY org_id"
     )
@@ -106,7 +113,7 @@ def customer_of(
             profiles[org_id] = _profile(bulk, row)
         else:
             purchases[org_id] = Purchases(
-                lifetime=money_from_stored(row[10]) - money_from_stored(row[11]),
+                lifetime=money_from_stored(int(row[10]) * _SPLIT + int(row[11])),
                 first_seen=bulk.instant_of(row[12]),
                 last_seen=bulk.instant_of(row[13]),
             )

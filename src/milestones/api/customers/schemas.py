@@ -11,13 +11,13 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, StrictBool, StrictInt, WithJsonSchema
 
-from milestones.api.target_groups.schemas import Input, Str
+from milestones.api.target_groups.schemas import MAX_AMOUNT, Input, Str, number_problem
 
 MAX_CUSTOM_FIELDS = 100
 MAX_ATTRIBUTES = 20
 MAX_NAME_LENGTH = 100
 MAX_TEXT_LENGTH = 1000
-_NUMBER_LIMIT = Decimal(10) ** 15
+_NUMBER_LIMIT = MAX_AMOUNT
 
 
 def _scalar(name: str, value: object) -> object:
@@ -27,11 +27,16 @@ def _scalar(name: str, value: object) -> object:
         if len(value) > MAX_TEXT_LENGTH or "\x00" in value:
             raise ValueError(f"'{name}' must be text of at most {MAX_TEXT_LENGTH} characters")
         return value
-    if isinstance(value, int | float | Decimal):
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-        if not number.is_finite() or abs(number) >= _NUMBER_LIMIT:
+    if isinstance(value, int):
+        if not -_NUMBER_LIMIT < value < _NUMBER_LIMIT:
             raise ValueError(f"'{name}' must be a finite number below 10^15")
-        return value if isinstance(value, int) else number
+        return value
+    if isinstance(value, float | Decimal):
+        number = Decimal(repr(value)) if isinstance(value, float) else value
+        problem = number_problem(number)
+        if problem is not None:
+            raise ValueError(f"'{name}' {problem}")
+        return number
     raise ValueError(f"'{name}' must be a string, a number, a boolean or null")
 
 

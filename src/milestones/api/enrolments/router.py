@@ -12,9 +12,9 @@ from milestones.api.enrolments.models import EnrolmentAnswer, ImportAnswer
 from milestones.api.enrolments.schemas import EnrolmentIn
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
-from milestones.api.routing import ExactRoute
+from milestones.api.routing import ExactRoute, media_type
 from milestones.domain.enrolment import MAX_IMPORT_ROWS, ImportSummary
-from milestones.domain.errors import InvalidInput
+from milestones.domain.errors import UnsupportedMediaType
 from milestones.domain.times import utc_text
 from milestones.store.database import Database
 
@@ -122,17 +122,14 @@ def summary_view(summary: ImportSummary) -> dict[str, object]:
 
 
 def _check_content_type(header: str | None) -> None:
+    """CSV as is (415 otherwise); a body without ``Content-Type`` is read as CSV, as before."""
     if not header:
         return
-    media_type, _, parameters = header.partition(";")
-    media_type = media_type.strip().lower()
-    if media_type not in _CSV_TYPES:
-        raise InvalidInput(
-            f"the body must be CSV sent as is (Content-Type: text/csv), not {media_type[:60]}",
+    kind, charset = media_type(header)
+    if kind not in _CSV_TYPES:
+        raise UnsupportedMediaType(
+            f"the body must be CSV sent as is (expected text/csv), not {kind[:60]}",
             "Content-Type",
         )
-    for parameter in parameters.split(";"):
-        name, _, value = parameter.partition("=")
-        charset = value.strip().strip('"').lower()
-        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8", "us-ascii"):
-            raise InvalidInput(f"the CSV must be UTF-8, not {charset[:40]}", "Content-Type")
+    if charset is not None and charset not in ("utf-8", "utf8", "us-ascii"):
+        raise UnsupportedMediaType(f"the CSV must be UTF-8, not {charset[:40]}", "Content-Type")

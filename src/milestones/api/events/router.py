@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from milestones.api.auth import CurrentCaller
 from milestones.api.envelope import EnvelopeResponse, failed, ok
@@ -14,13 +14,22 @@ from milestones.api.events.schemas import MAX_BULK, BulkIn, submission
 from milestones.api.events.views import bulk_view, outcome_view
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
-from milestones.domain.errors import PayloadTooLarge
+from milestones.domain.errors import InvalidInput, PayloadTooLarge
 from milestones.domain.orgs import Caller
 from milestones.engine.ingest import REJECTED, EventOutcome, Submission, ingest
 from milestones.store.database import Database
 from milestones.store.engine import SqlEngineStore
 
 router = APIRouter(prefix="/v3/events", tags=["events"], route_class=ExactRoute)
+
+
+class BulkRoute(ExactRoute):
+    """A fault inside one event of a bulk call refuses that event only (SPEC §6.1)."""
+
+    items_field = "events"
+    max_items = MAX_BULK
+
+
 _ATTEMPTS = 3
 _EVENT_SCHEMA = {"$ref": "#/components/schemas/EventIn"}
 _ONE_EVENT = {"required": True, "content": {"application/json": {"schema": _EVENT_SCHEMA}}}
@@ -53,9 +62,6 @@ def ingest_event(
     return ok(view, float_free=True)
 
 
-@router.post(
-    "/bulk", summary="Ingest up to 1,000 events", responses=error_responses(400, 401, 413, 500)
-)
 def ingest_bulk(body: BulkIn, request: Request, caller: CurrentCaller) -> EnvelopeResponse:
     if len(body.events) > MAX_BULK:
         raise PayloadTooLarge(
@@ -66,6 +72,16 @@ def ingest_bulk(body: BulkIn, request: Request, caller: CurrentCaller) -> Envelo
     # Side effects hold Decimals, ints, strings and booleans: orjson writes them (a bulk
     # answer can carry tens of thousands) with the bytes simplejson would.
     return ok(bulk_view(outcomes), float_free=True)
+
+
+router.add_api_route(
+    "/bulk",
+    ingest_bulk,
+    methods=["POST"],
+    summary="Ingest up to 1,000 events",
+    responses=error_responses(400, 401, 413, 500),
+    route_class_override=BulkRoute,
+)
 
 
 def _ingest(request: Request, caller: Caller, submissions: list[Submission]) -> list[EventOutcome]:
@@ -80,6 +96,17 @@ def _ingest(request: Request, caller: Caller, submissions: list[Submission]) -> 
                     request.app.state.clock.now(),
                     request.app.state.catalogue_cache,
                 )
+        except (OverflowError, DataError) as exc:
+            # Each number is below 10^15, but a running total (a target's progress) is kept
+            # in 64 bits of thousandths: past about 9.2 * 10^15 the database refuses it, and
+            # the whole call is rolled back. Rare enough to refuse the call, not to crash.
+            if isinstance(exc, DataError) and "out of range" not in str(exc.orig):
+                raise
+            raise InvalidInput(
+                "this call would take a running total past 9,223,372,036,854,775.807, "
+                "the largest value the engine keeps; nothing was applied",
+                "events",
+            ) from exc
         except IntegrityError:
             # Another worker stored one of these eventIds first: run again, it is now a duplicate.
             if attempt == _ATTEMPTS:

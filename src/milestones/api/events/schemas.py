@@ -6,10 +6,16 @@ from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from milestones.api.errors import validation_errors
-from milestones.api.target_groups.schemas import Amount, Str
+from milestones.api.routing import RefusedItem
+from milestones.api.target_groups.schemas import (
+    MAX_AMOUNT,
+    NonNegativeAmount,
+    Str,
+    number_problem,
+)
 from milestones.domain.events import (
     POINTS_EARNED,
     RETURN_BILL,
@@ -28,7 +34,32 @@ MAX_BULK = 1000
 _REQUIRED_PART = {TRANSACTION_ADD: "transaction", RETURN_BILL: "return", POINTS_EARNED: "currency"}
 ZERO = Decimal(0)
 Identifier = Annotated[StrictInt, Field(ge=0, le=2**62)]
-Fields = Annotated[dict[Annotated[str, Field(max_length=200)], Any], Field(max_length=200)]
+
+
+def _plain_numbers(fields: dict[str, Any]) -> dict[str, Any]:
+    """Free-form values hold numbers as KPI values are (SPEC §2): an attribute is summed."""
+    pending: list[Any] = [fields]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, Decimal):
+            problem = number_problem(value)
+            if problem is not None:
+                raise ValueError(f"a number {problem}")
+        elif type(value) is int and not -MAX_AMOUNT < value < MAX_AMOUNT:
+            raise ValueError("a number must be below 10^15 in absolute value")
+    return fields
+
+
+Fields = Annotated[
+    dict[Annotated[str, Field(max_length=200)], Any],
+    Field(max_length=200),
+    AfterValidator(_plain_numbers),
+]
+Amount = NonNegativeAmount  # amounts and quantities are >= 0: money goes back by ReturnBill
 
 
 class Input(BaseModel):
@@ -112,6 +143,9 @@ class BulkIn(BaseModel):
 
 def submission(raw: object, zone: ZoneInfo) -> Submission:
     """Validate one raw event; a refusal keeps its errors, naming the fields."""
+    if isinstance(raw, RefusedItem):
+        payload = raw.value if isinstance(raw.value, dict) else {}
+        return Submission(None, payload, raw.errors)
     payload = raw if isinstance(raw, dict) else {}
     if not isinstance(raw, dict):
         return Submission(

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -35,22 +36,44 @@ from milestones.domain.target_groups import (
     TriggerValueType,
 )
 
-MAX_AMOUNT = Decimal("1000000000000")
+MAX_AMOUNT = Decimal(10) ** 15
+_MILLI = Decimal("0.001")
+
+
+def number_problem(number: Decimal) -> str | None:
+    """What keeps a decimal from being a KPI value (SPEC §2), or None.
+
+    Only comparisons here: arithmetic on ``1E+999999999`` would overflow the context.
+    """
+    if not number.is_finite():
+        return "must be a finite number"
+    if number.copy_abs() >= MAX_AMOUNT:
+        return "must be below 10^15 in absolute value"
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -3 and number != number.quantize(_MILLI):
+        return "must have at most 3 decimal places"
+    return None
 
 
 def exact_number(value: object) -> Decimal:
-    """A JSON number as an exact decimal with at most 3 places."""
+    """A JSON number as an exact decimal with at most 3 places, below 10^15."""
     if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
         raise ValueError("must be a number")
+    if isinstance(value, int) and not -MAX_AMOUNT < value < MAX_AMOUNT:
+        raise ValueError("must be below 10^15 in absolute value")
     number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    if not number.is_finite():
-        raise ValueError("must be a finite number")
-    if abs(number) >= MAX_AMOUNT:
-        raise ValueError("must be below 1,000,000,000,000")
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -3 and number != number.quantize(Decimal("0.001")):
-        raise ValueError("must have at most 3 decimal places")
-    return number.quantize(Decimal("0.001"))
+    problem = number_problem(number)
+    if problem is not None:
+        raise ValueError(problem)
+    return number.quantize(_MILLI)
+
+
+def non_negative_number(value: object) -> Decimal:
+    """:func:`exact_number`, and 0 or more."""
+    number = exact_number(value)
+    if number < 0:
+        raise ValueError("must not be negative")
+    return number
 
 
 def no_nul(value: str) -> str:
@@ -66,6 +89,64 @@ def tracking_type(value: object) -> object:
 
 Str = Annotated[StrictStr, AfterValidator(no_nul)]
 Amount = Annotated[Decimal, BeforeValidator(exact_number), WithJsonSchema({"type": "number"})]
+NonNegativeAmount = Annotated[
+    Decimal,
+    BeforeValidator(non_negative_number),
+    WithJsonSchema({"type": "number", "minimum": 0}),
+]
+
+
+MAX_EXPRESSION = 2000
+MAX_EXPRESSION_JSON = 20000
+
+
+def _expression(value: object) -> str | bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be text or a boolean")
+    if len(value) > MAX_EXPRESSION:
+        raise ValueError(f"expression is longer than {MAX_EXPRESSION:,} characters")
+    return no_nul(value)
+
+
+def _expression_json(value: object) -> str | dict[str, Any] | None:
+    if value is None or isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a JSON object, or JSON text")
+    if len(value) > MAX_EXPRESSION_JSON:
+        raise ValueError(f"expressionJson is longer than {MAX_EXPRESSION_JSON:,} characters")
+    return no_nul(value)
+
+
+# One validator each, not a union: a union's errors name pydantic's inner validators.
+Expression = Annotated[
+    str | bool | None,
+    PlainValidator(_expression),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_EXPRESSION},
+                {"type": "boolean"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+ExpressionJson = Annotated[
+    str | dict[str, Any] | None,
+    PlainValidator(_expression_json),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": MAX_EXPRESSION_JSON},
+                {"type": "object"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
 Id = Annotated[StrictInt, Field(ge=0, le=2**62)]
 Text255 = Annotated[Str, Field(max_length=255)]
 
@@ -119,8 +200,8 @@ class TargetIn(Input):
     targetEntity: TargetEntity
     targetType: Annotated[Str, Field(min_length=1, max_length=40)]
     eventName: Annotated[Str, Field(min_length=1, max_length=200)] | None = None
-    expression: Annotated[Str, Field(max_length=2000)] | StrictBool | None = None
-    expressionJson: Annotated[Str, Field(max_length=20000)] | dict[str, Any] | None = None
+    expression: Expression = None
+    expressionJson: ExpressionJson = None
     filters: Annotated[list[FilterIn], Field(max_length=10)] = []
     enrolmentMethod: EnrolmentMethod = EnrolmentMethod.TRANSACTION
     targetAudienceFilter: Annotated[list[AudienceFilterIn], Field(max_length=20)] = []
@@ -176,8 +257,8 @@ class TargetUpdate(Input):
     name: Annotated[Str, Field(min_length=1, max_length=200)] | None = None
     description: Text255 | None = None
     active: StrictBool | None = None
-    expression: Annotated[Str, Field(max_length=2000)] | StrictBool | None = None
-    expressionJson: Annotated[Str, Field(max_length=20000)] | dict[str, Any] | None = None
+    expression: Expression = None
+    expressionJson: ExpressionJson = None
     defaultValue: Amount | None = None
     defaultValues: Annotated[list[DefaultValueIn], Field(max_length=100)] | None = None
     targetEntity: TargetEntity | None = None

@@ -32,6 +32,7 @@ from milestones.domain.expressions.tree import (
     UnaryOperation,
     check_depth,
 )
+from milestones.domain.json_input import fault_field, read_json
 
 MAX_JSON_LENGTH = 100_000
 
@@ -211,13 +212,18 @@ def expression_from_json(value: str | Mapping[str, object]) -> Expr:
                 f"expression JSON is too long (over {MAX_JSON_LENGTH} characters)", -1
             )
         try:
-            data = json.loads(value)
+            parsed = read_json(value)
         except json.JSONDecodeError as error:
+            if error.msg == "nested too deeply":
+                raise ExpressionError("expression JSON is nested too deeply", -1) from None
             raise ExpressionError(
                 f"expression JSON is not valid JSON: {error.msg} at line {error.lineno} "
                 f"column {error.colno}",
                 -1,
             ) from None
-        except RecursionError:
-            raise ExpressionError("expression JSON is nested too deeply", -1) from None
+        if parsed.faults:
+            fault = parsed.faults[0]
+            where = fault_field(fault.path) or "$"
+            raise ExpressionError(f"expression JSON at {where}: {fault.problem}", -1)
+        data = parsed.value
     return _read(data, "$", 1)
