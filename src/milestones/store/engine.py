@@ -205,10 +205,12 @@ class SqlEngineStore:
         )
         if row is None or row["event_name"] != "TransactionAdd" or row["bill_amount"] is None:
             return None
+        # In the order the bill made them, so a return's side effects come in the order of
+        # the bill's, whether the bill is from this call or an earlier one.
         brought = self._db.execute(
-            select(contributions.c.user_target_id, contributions.c.amount).where(
-                contributions.c.event_pk == row["id"], contributions.c.kind == "EVENT"
-            )
+            select(contributions.c.user_target_id, contributions.c.amount)
+            .where(contributions.c.event_pk == row["id"], contributions.c.kind == "EVENT")
+            .order_by(contributions.c.id)
         )
         return OriginalBill(
             row["id"],
