@@ -39,6 +39,10 @@ class ChunkBudget:
     max_events: int = 250
     max_effects: int = 5_000
 
+    @property
+    def first_size(self) -> int:
+        return max(1, min(self.first_events, self.max_events))
+
     def next_size(self, size: int, events: int, effects: int) -> int:
         """The next chunk's events, after one of ``events`` events made ``effects``."""
         per_event = -(-effects // max(events, 1))  # rounded up
@@ -61,7 +65,7 @@ def ingest_in_chunks(
     """
     user_ids = sorted({s.event.user_id for s in submissions if s.event is not None})
     store.lock_customers(org.id, user_ids)
-    start, size = 0, max(1, min(budget.first_events, budget.max_events))
+    start, size = 0, budget.first_size
     while start < len(submissions):
         chunk = submissions[start : start + size]
         outcomes = ingest(store, org, chunk, now, cache)
