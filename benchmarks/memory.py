@@ -392,7 +392,7 @@ def report(args: argparse.Namespace, runs: dict[str, list[Measurement]], elapsed
         "## Memory per request (issue 12)" + (f" ({args.section})" if args.section else ""),
         "",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- command: `python -m benchmarks.memory {' '.join(args.argv)}`".rstrip(),
+        f"- command: `python -m benchmarks.memory {_shown(args.argv)}`".rstrip(),
         *machine(),
         f"- org: {args.targets} targets (groups of {TARGETS_PER_GROUP} monthly SALES targets "
         "with a halfway trigger), each purchase reaches all of them; "
@@ -405,6 +405,7 @@ def report(args: argparse.Namespace, runs: dict[str, list[Measurement]], elapsed
         f"- server: `milestones serve --workers 1` on SQLite, fresh per run; growth = peak "
         f"resident memory ({method}) minus resident memory after a warm-up call",
         f"- {args.repeat} run(s) per scenario; whole benchmark took {elapsed / 60:.1f} min",
+        *([f"- note: {args.note}"] if args.note else []),
         "",
         "| scenario | calls | HTTP | answer MB | baseline MB | peak MB | median growth MB "
         "| runs (growth MB) | s | ≤ 256 MB |",
@@ -417,6 +418,15 @@ def report(args: argparse.Namespace, runs: dict[str, list[Measurement]], elapsed
     return "\n".join(lines) + "\n"
 
 
+def _shown(argv: Sequence[str]) -> str:
+    """The command line as run, without its note."""
+    argv = list(argv)
+    if "--note" in argv:
+        at = argv.index("--note")
+        del argv[at : at + 2]
+    return " ".join(argv)
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory", description=__doc__)
     parser.add_argument("--targets", type=int, default=650)
@@ -427,6 +437,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--scenarios", default="answer,empty,empty-x8,answer-x8")
     parser.add_argument("--section", help="results section name (default memory)")
+    parser.add_argument("--note", help="a line to add to the results (e.g. what code ran)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--no-results", action="store_true", help="print only")
     args = parser.parse_args(argv)
