@@ -154,7 +154,7 @@ def test_a_fault_in_a_later_chunk_stores_nothing_of_the_call(
 ) -> None:
     for body in every_kind_of_group():
         assert client.post("/v3/targetGroups", json=body, auth=org.auth).status_code == 201
-    client.app.state.settings.bulk_chunk_events = 2  # type: ignore[attr-defined]
+    client.app.state.settings.bulk_chunk_events = 2
     calls = 0
     real_ingest = chunked.ingest
 

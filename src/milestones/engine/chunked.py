@@ -30,8 +30,8 @@ class ChunkBudget:
     """How much of a batch may be in memory at once.
 
     A chunk starts at ``first_events`` events and at most doubles each time, up to
-    ``max_events``, while the side effects per event seen so far say it stays near
-    ``max_effects`` side effects. For example, at 650 side effects per event
+    ``max_events``, as long as the last chunk's side effects per event say it makes
+    about ``max_effects`` side effects at most. For example, at 650 side effects per event
     ``ChunkBudget()`` runs chunks of 7 events; at 60, of 83.
     """
 

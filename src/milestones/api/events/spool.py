@@ -36,7 +36,8 @@ class BulkAnswerSpool:
     def __init__(self, shown: SideEffects) -> None:
         self.shown = shown
         # Closed by the response once sent, or by close() when the call fails.
-        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        self._file: IO[bytes] = spooled
         self._counts: Counter[str] = Counter()
 
     def add(self, outcomes: Iterable[EventOutcome]) -> None:
