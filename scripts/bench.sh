@@ -2,7 +2,7 @@
 # `make bench`: the ingest benchmark on SQLite and on a throwaway PostgreSQL, each with the
 # flat-cost runs (100 vs 2,000 groups) and a profile; the storage floor of ingestion (the
 # rows alone, no engine); the user-view benchmark; a server's memory per request (issue
-# 12, SQLite, about 3 minutes at full size); results in benchmarks/RESULTS.md.
+# 12, SQLite, full size, 3 runs: about 4 minutes); results in benchmarks/RESULTS.md.
 #
 # Sizes are cut to keep the whole run near 35 minutes on the 2-core machine (each ingest
 # configuration runs 3 times on each database, and the user-view data takes minutes to
