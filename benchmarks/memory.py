@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import shutil
 import statistics
@@ -49,8 +50,8 @@ from benchmarks.ingest import (
     FIRST_EVENT,
     LAST_EVENT,
     RESULTS,
+    Databases,
     machine,
-    populate,
     running_server,
     write_section,
 )
@@ -303,12 +304,20 @@ def warm_up(base: str) -> None:
         raise RuntimeError(f"warm-up answered {call.status}: {call.tail[-500:]!r}")
 
 
-def measure(template: Path, scenario: Scenario, workdir: Path, label: str) -> Measurement:
+@dataclass(frozen=True)
+class Template:
+    """The populated template database, where its copies come from, and a work folder."""
+
+    databases: Databases
+    url: str
+    workdir: Path
+
+
+def measure(template: Template, scenario: Scenario, label: str) -> Measurement:
     """The scenario on a fresh server over a fresh copy of the template database."""
-    database = workdir / f"{label}.db"
-    shutil.copyfile(template, database)
-    log = workdir / f"{label}.log"
-    with running_server(f"sqlite:///{database}", 1, log) as server:
+    url = template.databases.copy(template.url)
+    log = template.workdir / f"{label}.log"
+    with running_server(url, 1, log) as server:
         warm_up(server.base)
         peak = PeakMemory(server.pid)  # one worker: it serves in this very process
         peak.start()
@@ -358,14 +367,16 @@ def check(scenario: Scenario, calls: Sequence[Call]) -> list[str]:
 
 
 @contextlib.contextmanager
-def template_database(targets: int) -> Iterator[tuple[Path, Path]]:
-    """A migrated SQLite database with the org and its groups, and a work folder."""
+def template_database(
+    targets: int, kind: str = "sqlite", postgres_url: str | None = None
+) -> Iterator[Template]:
+    """A migrated database with the org and its groups; its copies are dropped at the end."""
     workdir = Path(tempfile.mkdtemp(prefix="milestones-memory-"))
+    databases = Databases(kind, postgres_url, workdir)
     try:
-        template = workdir / "template.db"
-        populate(f"sqlite:///{template}", group_bodies(targets))
-        yield template, workdir
+        yield Template(databases, databases.template("wide", group_bodies(targets)), workdir)
     finally:
+        databases.drop_all()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -389,7 +400,8 @@ def _row(name: str, runs: Sequence[Measurement]) -> str:
 def report(args: argparse.Namespace, runs: dict[str, list[Measurement]], elapsed: float) -> str:
     method = next((run.method for found in runs.values() for run in found), "")
     lines = [
-        "## Memory per request (issue 12)" + (f" ({args.section})" if args.section else ""),
+        f"## Memory per request on {args.kind_name} (issue 12)"
+        + (f" ({args.section})" if args.section else ""),
         "",
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- command: `python -m benchmarks.memory {_shown(args.argv)}`".rstrip(),
@@ -402,7 +414,8 @@ def report(args: argparse.Namespace, runs: dict[str, list[Measurement]], elapsed
         f"`empty`: a body of {args.empty_objects:,} empty objects "
         f"({len(empty_objects(args.empty_objects)) / 1e6:,.1f} MB); `empty-x8`: "
         f"{CONCURRENT} of those at once",
-        f"- server: `milestones serve --workers 1` on SQLite, fresh per run; growth = peak "
+        f"- server: `milestones serve --workers 1` on {args.kind_name}, fresh per run (and a "
+        "fresh copy of the database); growth = peak "
         f"resident memory ({method}) minus resident memory after a warm-up call",
         f"- {args.repeat} run(s) per scenario; whole benchmark took {elapsed / 60:.1f} min",
         *([f"- note: {args.note}"] if args.note else []),
@@ -429,6 +442,12 @@ def _shown(argv: Sequence[str]) -> str:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory", description=__doc__)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("MILESTONES_TEST_POSTGRES_URL"),
+        help="a PostgreSQL server URL; each run gets a new database on it",
+    )
     parser.add_argument("--targets", type=int, default=650)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--events-x8", type=int, default=50)
@@ -442,6 +461,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--no-results", action="store_true", help="print only")
     args = parser.parse_args(argv)
     args.argv = list(argv)
+    args.kind_name = "SQLite" if args.database == "sqlite" else "PostgreSQL"
     return args
 
 
@@ -452,10 +472,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = scenarios(args)
     names = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     runs: dict[str, list[Measurement]] = {name: [] for name in names}
-    with template_database(args.targets) as (template, workdir):
+    with template_database(args.targets, args.database, args.postgres_url) as template:
         for round_ in range(1, args.repeat + 1):
             for name in names:
-                found = measure(template, chosen[name], workdir, f"{name}-{round_}")
+                found = measure(template, chosen[name], f"{name}-{round_}")
                 runs[name].append(found)
                 print(
                     f"{name} run {round_}: growth {found.growth_mb:,.0f} MB "
@@ -468,7 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = report(args, runs, time.perf_counter() - began)
     print(text)
     if not args.no_results:
-        write_section(args.results, args.section or "memory", text)
+        write_section(args.results, args.section or f"memory-{args.database}", text)
         print(f"written to {args.results}")
     over = any(run.growth_mb > BOUND_MB for found in runs.values() for run in found)
     problems = any(run.problems for found in runs.values() for run in found)

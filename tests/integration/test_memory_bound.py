@@ -24,6 +24,7 @@ from benchmarks.memory import (
     CONCURRENT,
     Measurement,
     Scenario,
+    Template,
     empty_objects,
     measure,
     purchases,
@@ -40,21 +41,20 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def template() -> Iterator[tuple[Path, Path]]:
-    """The org with its 650 targets, made once; each test serves a copy of it."""
+def template() -> Iterator[Template]:
+    """The org with its 650 targets on SQLite, made once; each test serves a copy of it."""
     with template_database(TARGETS) as made:
         yield made
 
 
-def run(template: tuple[Path, Path], scenario: Scenario) -> Measurement:
-    database, workdir = template
-    found = measure(database, scenario, workdir, scenario.name)
+def run(template: Template, scenario: Scenario) -> Measurement:
+    found = measure(template, scenario, scenario.name)
     assert found.problems == []
     return found
 
 
 def test_a_bulk_answer_of_130_000_side_effects_grows_the_server_by_at_most_256_mb(
-    template: tuple[Path, Path],
+    template: Template,
 ) -> None:
     bulk = Scenario(
         "answer", [purchases(EVENTS, 200)], "/v3/events/bulk?sideEffects=full", (200,), EVENTS
@@ -67,7 +67,7 @@ def test_a_bulk_answer_of_130_000_side_effects_grows_the_server_by_at_most_256_m
 
 
 def test_a_body_of_5_million_empty_objects_grows_the_server_by_at_most_256_mb(
-    template: tuple[Path, Path],
+    template: Template,
 ) -> None:
     body = empty_objects(EMPTY_OBJECTS)
     assert 14_000_000 < len(body) < 16 * 1024 * 1024  # under the bulk body limit
@@ -78,7 +78,7 @@ def test_a_body_of_5_million_empty_objects_grows_the_server_by_at_most_256_mb(
 
 
 def test_8_such_bodies_at_once_grow_the_server_by_at_most_256_mb(
-    template: tuple[Path, Path],
+    template: Template,
 ) -> None:
     body = empty_objects(EMPTY_OBJECTS)
 
