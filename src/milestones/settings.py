@@ -21,4 +21,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 2 * 1024 * 1024
     max_bulk_body_bytes: int = 16 * 1024 * 1024
     max_import_body_bytes: int = 512 * 1024 * 1024
+    # A bulk call is applied in chunks of at most this many events, sized so a chunk
+    # makes about this many side effects (the memory a call holds at once).
+    bulk_chunk_events: int = 250
+    bulk_chunk_side_effects: int = 5_000
     log_level: str = "info"

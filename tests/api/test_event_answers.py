@@ -29,7 +29,8 @@ NOW = datetime(2024, 8, 27, 10, 0, tzinfo=UTC)
 Json = dict[str, Any]
 
 
-def _groups() -> list[Json]:
+def every_kind_of_group() -> list[Json]:
+    """One group of each kind a side effect can show (also used by test_side_effects_param)."""
     daily = {
         "frequencyType": "DAILY",
         "totalPeriods": 5,
@@ -63,7 +64,7 @@ def _groups() -> list[Json]:
     ]
 
 
-def _bill(event_id: str, user: int, amount: int, at: str) -> Json:
+def purchase(event_id: str, user: int, amount: int, at: str) -> Json:
     return {
         "eventId": event_id,
         "eventName": "TransactionAdd",
@@ -77,14 +78,14 @@ def test_every_kind_of_side_effect_gives_the_same_bytes_through_either_encoder(
     client: TestClient, org: OrgCredentials, database: Database
 ) -> None:
     admin.set_org(database, org.org_id, revoke_on_return=True)
-    for body in _groups():
+    for body in every_kind_of_group():
         response = client.post("/v3/targetGroups", json=body, auth=org.auth)
         assert response.status_code == 201, response.text
     events = [
-        _bill("B-1", 7001, 300, "2024-08-25T06:00:00.000Z"),
-        _bill("B-2", 7001, 900, "2024-08-26T06:00:00.000Z"),  # crosses triggers, caps, slots
-        _bill("B-3", 7002, 2500, "2024-08-26T07:00:00.000Z"),
-        _bill("B-4", 7001, 150, "2024-08-27T06:00:00.000Z"),
+        purchase("B-1", 7001, 300, "2024-08-25T06:00:00.000Z"),
+        purchase("B-2", 7001, 900, "2024-08-26T06:00:00.000Z"),  # crosses triggers, caps, slots
+        purchase("B-3", 7002, 2500, "2024-08-26T07:00:00.000Z"),
+        purchase("B-4", 7001, 150, "2024-08-27T06:00:00.000Z"),
         {
             "eventId": "R-1",
             "eventName": "ReturnBill",

@@ -59,6 +59,22 @@ class Effect:
     # Streak statuses name user targets by id; new ones get their real id only when saved.
     streak_user_targets: tuple[tuple[int, UserTarget], ...] = ()
 
+    @property
+    def achieves_or_revokes(self) -> bool:
+        """Whether something was achieved or taken back: the target, a milestone, a streak
+        level or the group as a whole (what ``sideEffects=achievements`` shows)."""
+        move = self.move
+        return bool(
+            move.achieved_now
+            or move.milestones_now
+            or self.streaks_achieved
+            or self.group_achieved_now
+            or move.revoked
+            or move.milestones_revoked
+            or self.streaks_revoked
+            or self.group_revoked
+        )
+
     def streak_user_target_id(self, status: StreakStatus) -> int | None:
         """The saved id of the user target that completed a level."""
         for provisional_id, user_target in self.streak_user_targets:

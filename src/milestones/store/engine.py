@@ -215,11 +215,15 @@ class SqlEngineStore:
             return None
         bill = stored_bill(row["payload"], row["user_id"], row["event_time"])
         assert bill.transaction is not None
+        # In the order the bill made them, so a return's side effects come in the order of
+        # the bill's, whether the bill is from this call or an earlier one.
         brought = self._db.execute(
-            select(contributions.c.user_target_id, contributions.c.amount).where(
+            select(contributions.c.user_target_id, contributions.c.amount)
+            .where(
                 contributions.c.event_pk == row["id"],
                 contributions.c.kind.in_(("EVENT", EXCESS)),
             )
+            .order_by(contributions.c.id)
         )
         state = return_state_of(
             row["returned_amount"], row["returned_lines"], len(bill.transaction.line_items)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import Response
 from sqlalchemy.exc import DataError, IntegrityError
 
 from milestones.api.auth import CurrentCaller
 from milestones.api.envelope import EnvelopeResponse, failed, ok
-from milestones.api.events.models import OutcomeAnswer, RejectedAnswer
+from milestones.api.events.models import BulkAnswer, OutcomeAnswer, RejectedAnswer
 from milestones.api.events.schemas import MAX_BULK, BulkIn, submission
-from milestones.api.events.views import bulk_view, outcome_view
+from milestones.api.events.spool import BulkAnswerSpool
+from milestones.api.events.views import SideEffects, outcome_view
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
 from milestones.domain.errors import InvalidInput, PayloadTooLarge
 from milestones.domain.orgs import Caller
+from milestones.engine.chunked import ChunkBudget, ingest_in_chunks
 from milestones.engine.ingest import REJECTED, EventOutcome, Submission, ingest
+from milestones.settings import Settings
 from milestones.store.database import Database
 from milestones.store.engine import SqlEngineStore
 
@@ -33,6 +38,17 @@ class BulkRoute(ExactRoute):
 _ATTEMPTS = 3
 _EVENT_SCHEMA = {"$ref": "#/components/schemas/EventIn"}
 _ONE_EVENT = {"required": True, "content": {"application/json": {"schema": _EVENT_SCHEMA}}}
+T = TypeVar("T")
+SideEffectsQuery = Annotated[
+    SideEffects,
+    Query(
+        alias="sideEffects",
+        description="Which side effects each result lists: `full` (every user target the "
+        "event changed), `achievements` (only those where a target, milestone trigger, "
+        "streak level or group was achieved, or anything was revoked) or `none` "
+        "(`sideEffects` is `[]`). Statuses and the summary are the same in each.",
+    ),
+]
 
 
 @router.post(
@@ -49,11 +65,14 @@ _ONE_EVENT = {"required": True, "content": {"application/json": {"schema": _EVEN
     openapi_extra={"requestBody": _ONE_EVENT},
 )
 def ingest_event(
-    request: Request, caller: CurrentCaller, body: Any = Body(...)
+    request: Request,
+    caller: CurrentCaller,
+    body: Any = Body(...),
+    side_effects: SideEffectsQuery = SideEffects.FULL,
 ) -> EnvelopeResponse:
     submissions = [submission(body, caller.org.zone)]
-    outcome = _ingest(request, caller, submissions)[0]
-    view = outcome_view(outcome)
+    outcome = _with_retries(request, lambda store: _ingest(request, caller, store, submissions))[0]
+    view = outcome_view(outcome, shown=side_effects)
     if outcome.status == REJECTED:
         response = failed(400, outcome.errors)
         response.body = response.render({"data": view, "errors": outcome.errors, "warnings": []})
@@ -62,16 +81,38 @@ def ingest_event(
     return ok(view, float_free=True)
 
 
-def ingest_bulk(body: BulkIn, request: Request, caller: CurrentCaller) -> EnvelopeResponse:
+def ingest_bulk(
+    body: BulkIn,
+    request: Request,
+    caller: CurrentCaller,
+    side_effects: SideEffectsQuery = SideEffects.FULL,
+) -> Response:
     if len(body.events) > MAX_BULK:
         raise PayloadTooLarge(
             f"a bulk call takes at most {MAX_BULK} events, not {len(body.events)}", "events"
         )
     zone = caller.org.zone
-    outcomes = _ingest(request, caller, [submission(raw, zone) for raw in body.events])
-    # Side effects hold Decimals, ints, strings and booleans: orjson writes them (a bulk
-    # answer can carry tens of thousands) with the bytes simplejson would.
-    return ok(bulk_view(outcomes), float_free=True)
+    submissions = [submission(raw, zone) for raw in body.events]
+    settings: Settings = request.app.state.settings
+    budget = ChunkBudget(
+        max_events=settings.bulk_chunk_events, max_effects=settings.bulk_chunk_side_effects
+    )
+
+    def answer(store: SqlEngineStore) -> BulkAnswerSpool:
+        # Each chunk's results become bytes before the next chunk is applied: the memory
+        # a call holds is one chunk's, however big the answer (docs/decisions.md).
+        spool = BulkAnswerSpool(side_effects)
+        try:
+            now = request.app.state.clock.now()
+            cache = request.app.state.catalogue_cache
+            for outcomes in ingest_in_chunks(store, caller.org, submissions, now, cache, budget):
+                spool.add(outcomes)
+        except BaseException:
+            spool.close()
+            raise
+        return spool
+
+    return _with_retries(request, answer).response()
 
 
 router.add_api_route(
@@ -79,23 +120,31 @@ router.add_api_route(
     ingest_bulk,
     methods=["POST"],
     summary="Ingest up to 1,000 events",
+    response_model=BulkAnswer,
     responses=error_responses(400, 401, 413, 500),
     route_class_override=BulkRoute,
 )
 
 
-def _ingest(request: Request, caller: Caller, submissions: list[Submission]) -> list[EventOutcome]:
+def _ingest(
+    request: Request, caller: Caller, store: SqlEngineStore, submissions: list[Submission]
+) -> list[EventOutcome]:
+    return ingest(
+        store,
+        caller.org,
+        submissions,
+        request.app.state.clock.now(),
+        request.app.state.catalogue_cache,
+    )
+
+
+def _with_retries(request: Request, apply: Callable[[SqlEngineStore], T]) -> T:
+    """``apply`` in one transaction, run again if another worker stored an eventId first."""
     database: Database = request.app.state.database
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with database.transaction() as connection:
-                return ingest(
-                    SqlEngineStore(connection),
-                    caller.org,
-                    submissions,
-                    request.app.state.clock.now(),
-                    request.app.state.catalogue_cache,
-                )
+                return apply(SqlEngineStore(connection))
         except (OverflowError, DataError) as exc:
             # Each number is below 10^15, but a running total (a target's progress) is kept
             # in 64 bits of thousandths: past about 9.2 * 10^15 the database refuses it, and

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from milestones.domain.periods import EvaluationType
@@ -17,9 +18,25 @@ from milestones.engine.ingest import EventOutcome
 
 Json = dict[str, object]
 # (target id, period id, window start, window end) -> that period's part of a side effect
-_Places = dict[tuple[int, int, datetime, datetime], Json]
+Places = dict[tuple[int, int, datetime, datetime], Json]
 _MILLISECOND = timedelta(milliseconds=1)
 _MILLI = Decimal("0.001")
+STATUSES = ("APPLIED", "DUPLICATE", "NO_MATCH", "OUT_OF_WINDOW", "REJECTED")
+
+
+class SideEffects(StrEnum):
+    """Which side effects an answer lists (query ``sideEffects``, SPEC §6.1)."""
+
+    FULL = "full"
+    ACHIEVEMENTS = "achievements"  # only those where something was achieved or revoked
+    NONE = "none"
+
+    def shown(self, effects: Iterable[Effect]) -> list[Effect]:
+        if self is SideEffects.FULL:
+            return list(effects)
+        if self is SideEffects.ACHIEVEMENTS:
+            return [effect for effect in effects if effect.achieves_or_revokes]
+        return []
 
 
 def _money(value: Decimal) -> Decimal:
@@ -27,32 +44,32 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(_MILLI)
 
 
-def outcome_view(outcome: EventOutcome, places: _Places | None = None) -> Json:
+def outcome_view(
+    outcome: EventOutcome, places: Places | None = None, shown: SideEffects = SideEffects.FULL
+) -> Json:
     places = {} if places is None else places
     return {
         "eventId": outcome.event_id,
         "status": outcome.status,
-        "sideEffects": [side_effect(effect, places) for effect in outcome.effects],
+        "sideEffects": [side_effect(effect, places) for effect in shown.shown(outcome.effects)],
         "errors": outcome.errors,
     }
 
 
-def bulk_view(outcomes: Sequence[EventOutcome]) -> Json:
-    counts = Counter(outcome.status for outcome in outcomes)
-    places: _Places = {}  # a batch's side effects name the same few periods again and again
+def bulk_view(outcomes: Sequence[EventOutcome], shown: SideEffects = SideEffects.FULL) -> Json:
+    places: Places = {}  # a batch's side effects name the same few periods again and again
     return {
-        "results": [outcome_view(outcome, places) for outcome in outcomes],
-        "summary": {
-            "total": len(outcomes),
-            **{
-                status: counts.get(status, 0)
-                for status in ("APPLIED", "DUPLICATE", "NO_MATCH", "OUT_OF_WINDOW", "REJECTED")
-            },
-        },
+        "results": [outcome_view(outcome, places, shown) for outcome in outcomes],
+        "summary": summary_view(Counter(outcome.status for outcome in outcomes)),
     }
 
 
-def side_effect(effect: Effect, places: _Places) -> Json:
+def summary_view(counts: Mapping[str, int]) -> Json:
+    """A bulk answer's counts: every event, then each status."""
+    return {"total": sum(counts.values()), **{status: counts.get(status, 0) for status in STATUSES}}
+
+
+def side_effect(effect: Effect, places: Places) -> Json:
     """One user target's change; ``places`` keeps each period's part for the whole answer."""
     tracked = effect.tracked
     group = tracked.group
