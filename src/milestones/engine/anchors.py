@@ -27,7 +27,8 @@ from typing import Protocol
 from milestones.domain.events import Event
 from milestones.domain.kpis import DayRule
 from milestones.domain.orgs import Org
-from milestones.domain.periods import PeriodWindow, first_containing
+from milestones.domain.periods import PeriodWindow
+from milestones.domain.placement import in_cycles
 from milestones.domain.progress import Move, UserTarget, apply_amount
 from milestones.domain.target_groups import (
     ATTRIBUTE_KPIS,
@@ -480,11 +481,8 @@ def _place_rows(rows: list[_Row], cycles: list[PeriodWindow]) -> None:
 def _cycle_at(
     tracked: TrackedTarget, cycles: list[PeriodWindow], at: datetime
 ) -> tuple[Period, PeriodWindow] | None:
-    found = first_containing(cycles, at)
-    if found is None:
-        return None
-    position, window = found
-    return tracked.periods[position - 1], window
+    placed = in_cycles(tracked.periods, cycles, at)
+    return None if placed is None else (placed.period, placed.window)
 
 
 def _after_rules(ws: WorkingSet, group: TargetGroup, row: _Row, user_target: UserTarget) -> Decimal:

@@ -7,7 +7,6 @@ the cost per event stays flat however many groups do not listen to it.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from milestones.domain.expressions import (
     compile_expression,
     expression_from_json,
 )
+from milestones.domain.placement import fixed_period_at, starts_of
 from milestones.domain.target_groups import Period, Target, TargetGroup
 from milestones.engine.group_progress import tracks_group_progress
 
@@ -44,12 +44,8 @@ class TrackedTarget:
         return self.target.id
 
     def period_at(self, instant: datetime) -> Period | None:
-        """The fixed period containing ``instant`` (periods are sorted and do not overlap)."""
-        index = bisect_right(self.starts, instant) - 1
-        if index < 0:
-            return None
-        period = self.periods[index]
-        return period if period.window.contains(instant) else None
+        """The fixed period containing ``instant`` (:func:`placement.fixed_period_at`)."""
+        return fixed_period_at(self.periods, self.starts, instant)
 
     def period(self, period_id: int) -> Period:
         for period in self.periods:
@@ -78,7 +74,7 @@ class Catalogue:
                     audience_ids=frozenset(
                         int(str(item["audienceGroupId"])) for item in target.audience_filter
                     ),
-                    starts=tuple(period.window.starts_at for period in group.periods),
+                    starts=starts_of(group.periods),
                     reading_key=_reading_key(target),
                     tracks_group=tracks_group_progress(group),
                 )

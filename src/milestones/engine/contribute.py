@@ -15,7 +15,8 @@ from milestones.domain.event_context import EventContexts
 from milestones.domain.events import Event
 from milestones.domain.kpis import DayRule, Reading, passes_filters, read
 from milestones.domain.orgs import Org
-from milestones.domain.periods import EvaluationType, PeriodWindow, first_containing
+from milestones.domain.periods import EvaluationType, PeriodWindow
+from milestones.domain.placement import Placement, place
 from milestones.domain.progress import Move, UserTarget, apply_amount
 from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import EnrolmentMethod, Period, TargetGroup, TrackingType
@@ -163,14 +164,6 @@ class GroupWatch:
         )
 
 
-@dataclass(slots=True)
-class Placement:
-    """Where a target counts an event: the period (or cycle, or slot) and its window."""
-
-    period: Period
-    window: PeriodWindow
-
-
 class OutOfWindow(Exception):
     """The event's period has ended, retro buffer included."""
 
@@ -257,17 +250,8 @@ class Contributor:
     def place_at(self, tracked: TrackedTarget, user_id: int, instant: datetime) -> Placement | None:
         """The customer's fixed period or cycle of ``tracked`` that holds ``instant``, if any."""
         group = tracked.group
-        if group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW:
-            period = tracked.period_at(instant)
-            return None if period is None else Placement(period, period.window)
         anchor = self.ws.anchors.get((group.id, user_id))
-        if anchor is None:
-            return None
-        found = first_containing(group.cycles_from(anchor), instant)
-        if found is None:
-            return None
-        position, window = found
-        return Placement(tracked.periods[position - 1], window)
+        return place(group, tracked.periods, tracked.starts, anchor, instant)
 
     def _anchor(self, tracked: TrackedTarget, event: Event) -> datetime | None:
         """Where the customer's cycle 1 of the group starts; set by their first event."""

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.periods import EvaluationType, PeriodWindow
+from milestones.domain.placement import customer_windows, is_current, slot_being_filled
 from milestones.domain.progress import UserTarget
 from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import (
@@ -110,7 +111,7 @@ def rows_of(
     if periods is not None and group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW:
         windows = [(period, period.window) for period in periods]
     else:
-        windows = _windows(group, known.anchors.get(group.id))
+        windows = customer_windows(group, known.anchors.get(group.id))
     exclusive = group.evaluation_type is EvaluationType.CYCLIC_WINDOW
     rows = []
     for period, period_window in windows:
@@ -166,12 +167,6 @@ def group_periods_in(
     return [period_state(group, lookup, 0, period_id) for period_id in period_ids]
 
 
-def _windows(group: TargetGroup, anchor: datetime | None) -> list[tuple[Period, PeriodWindow]]:
-    if group.evaluation_type is not EvaluationType.CYCLIC_WINDOW or anchor is None:
-        return [(period, period.window) for period in group.periods]
-    return list(zip(group.periods, group.cycles_from(anchor), strict=False))
-
-
 def _is_current(
     group: TargetGroup,
     target: Target,
@@ -180,24 +175,12 @@ def _is_current(
     known: Known,
     now: datetime,
 ) -> bool:
-    if not window.contains(now):
-        return False
-    evaluation = group.evaluation_type
-    if evaluation is EvaluationType.FIXED_CALENDAR_WINDOW:
-        return True
-    if evaluation is EvaluationType.CYCLIC_WINDOW:
-        return group.id in known.anchors or period.position == group.periods[0].position
-    return period.id == _slot_being_filled(group, target, known).id
+    def filling() -> Period:
+        return slot_being_filled(
+            group.periods, lambda slot: known.user_targets.get((target.id, slot.id))
+        )
 
-
-def _slot_being_filled(group: TargetGroup, target: Target, known: Known) -> Period:
-    for period in group.periods:
-        user_target = known.user_targets.get((target.id, period.id))
-        # Slots hold the flow of the customer's total: the first not full is being filled
-        # (after a return it can be an achieved one, when achievements are kept).
-        if user_target is None or user_target.achieved_value < user_target.target_value:
-            return period
-    return group.periods[-1]
+    return is_current(group, period, window, group.id in known.anchors, filling, now)
 
 
 def _enrolment(records: list[EnrolmentRecord], period_id: int) -> EnrolmentRecord | None:

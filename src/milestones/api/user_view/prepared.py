@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from milestones.api.user_view.layout import Known, streaks_of, target_value
 from milestones.domain.orgs import ApiClient
 from milestones.domain.periods import EvaluationType
+from milestones.domain.placement import fixed_period_at, starts_of
 from milestones.domain.progress import UserTarget
 from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import (
@@ -70,11 +71,8 @@ class PreparedGroup:
         """
         if self.fixed_starts is None:
             return None
-        index = bisect_right(self.fixed_starts, now) - 1
-        if index < 0:
-            return []
-        period = self.group.periods[index]
-        return [period] if period.window.contains(now) else []
+        period = fixed_period_at(self.group.periods, self.fixed_starts, now)
+        return [] if period is None else [period]
 
     def idle_streaks(self, now: datetime) -> list[StreakStatus]:
         """The streak levels of a customer with nothing stored on this FIXED group's targets.
@@ -194,7 +192,7 @@ def _fixed_starts(group: TargetGroup) -> tuple[datetime, ...] | None:
     for before, after in pairwise(windows):
         if before.ends_at > after.starts_at:
             return None
-    return tuple(window.starts_at for window in windows)
+    return starts_of(group.periods)
 
 
 def milestones(target: Target, progress: UserTarget | None) -> list[Json] | None:

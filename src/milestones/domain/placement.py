@@ -1,0 +1,136 @@
+"""Where an event lands, and which period runs now (SPEC §5): the engine and the user view
+both call these, and nothing else places events.
+
+- FIXED: the group's period containing the instant (periods are sorted and disjoint).
+- CYCLIC: the customer's cycle containing it, laid out from their anchor (their earliest
+  accepted qualifying event); without an anchor, nothing is placed yet.
+- AGNOSTIC: every slot spans the group's dates; value flows into the slots in order, so
+  the slot being filled is the first below its value, or the last once all are full.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from milestones.domain.periods import EvaluationType, PeriodWindow, first_containing
+from milestones.domain.progress import UserTarget
+from milestones.domain.target_groups import Period, TargetGroup
+
+
+# Made for every target an event reaches: a plain slotted dataclass (see engine.Effect).
+@dataclass(slots=True)
+class Placement:
+    """Where a target counts an event: the period (or cycle, or slot) and its window."""
+
+    period: Period
+    window: PeriodWindow
+
+
+def starts_of(periods: Sequence[Period]) -> tuple[datetime, ...]:
+    """The periods' starts, for :func:`fixed_period_at` (worked out once, kept)."""
+    return tuple(period.window.starts_at for period in periods)
+
+
+def fixed_period_at(
+    periods: Sequence[Period], starts: Sequence[datetime], instant: datetime
+) -> Period | None:
+    """The FIXED period containing ``instant``, by bisection of ``starts`` (:func:`starts_of`
+    the sorted, disjoint ``periods``)."""
+    index = bisect_right(starts, instant) - 1
+    if index < 0:
+        return None
+    period = periods[index]
+    return period if period.window.contains(instant) else None
+
+
+def place(
+    group: TargetGroup,
+    periods: Sequence[Period],
+    starts: Sequence[datetime],
+    anchor: datetime | None,
+    instant: datetime,
+) -> Placement | None:
+    """The customer's FIXED period or CYCLIC cycle holding ``instant``, if any.
+
+    AGNOSTIC groups are not placed one event at a time: their slots hold the flow of the
+    customer's total (see :func:`slot_being_filled`).
+    """
+    if group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW:
+        period = fixed_period_at(periods, starts, instant)
+        return None if period is None else Placement(period, period.window)
+    if anchor is None:
+        return None
+    return in_cycles(periods, group.cycles_from(anchor), instant)
+
+
+def in_cycles(
+    periods: Sequence[Period], cycles: Iterable[PeriodWindow], instant: datetime
+) -> Placement | None:
+    """The cycle of ``cycles`` (a customer's, in order) holding ``instant``, with its period."""
+    found = first_containing(cycles, instant)
+    if found is None:
+        return None
+    position, window = found
+    return Placement(periods[position - 1], window)
+
+
+def customer_windows(
+    group: TargetGroup, anchor: datetime | None
+) -> list[tuple[Period, PeriodWindow]]:
+    """Every period of the group as the customer lives it: a CYCLIC customer's own cycles
+    (from their anchor; without one, the group's stored slots), else the group's periods."""
+    if group.evaluation_type is not EvaluationType.CYCLIC_WINDOW or anchor is None:
+        return [(period, period.window) for period in group.periods]
+    return list(zip(group.periods, group.cycles_from(anchor), strict=False))
+
+
+def slot_being_filled(
+    periods: Sequence[Period], held: Callable[[Period], UserTarget | None]
+) -> Period:
+    """The AGNOSTIC slot value flows into next: the first below its value, else the last.
+
+    After a return that keeps achievements, an achieved slot can be filling again.
+    """
+    for period in periods:
+        user_target = held(period)
+        if user_target is None or user_target.achieved_value < user_target.target_value:
+            return period
+    return periods[-1]
+
+
+def is_current(
+    group: TargetGroup,
+    period: Period,
+    window: PeriodWindow,
+    anchored: bool,
+    filling: Callable[[], Period],
+    now: datetime,
+) -> bool:
+    """Whether ``period`` (shown with ``window``) is the customer's running one at ``now``.
+
+    A CYCLIC customer without an anchor sees slot 1 running while the group runs; an
+    AGNOSTIC group runs the slot being filled (``filling``, asked only then).
+    """
+    if not window.contains(now):
+        return False
+    evaluation = group.evaluation_type
+    if evaluation is EvaluationType.FIXED_CALENDAR_WINDOW:
+        return True
+    if evaluation is EvaluationType.CYCLIC_WINDOW:
+        return anchored or period.position == group.periods[0].position
+    return period.id == filling().id
+
+
+__all__ = [
+    "Placement",
+    "customer_windows",
+    "fixed_period_at",
+    "in_cycles",
+    "is_current",
+    "place",
+    "slot_being_filled",
+    "starts_of",
+]
