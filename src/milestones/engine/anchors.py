@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from milestones.domain.events import Event
+from milestones.domain.group_progress import period_state, tracks_group_progress
 from milestones.domain.kpis import DayRule
 from milestones.domain.orgs import Org
 from milestones.domain.periods import PeriodWindow
@@ -39,7 +40,6 @@ from milestones.domain.target_groups import (
 )
 from milestones.engine.catalogue import Catalogue, TrackedTarget
 from milestones.engine.contribute import EVENT, Contributor, Effect, OutOfWindow
-from milestones.engine.group_progress import period_state, tracks_group_progress
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import EXCESS, LedgerEntry, LedgerMove, WorkingSet
 

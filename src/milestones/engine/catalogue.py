@@ -18,9 +18,9 @@ from milestones.domain.expressions import (
     compile_expression,
     expression_from_json,
 )
+from milestones.domain.group_progress import tracks_group_progress
 from milestones.domain.placement import fixed_period_at, starts_of
 from milestones.domain.target_groups import Period, Target, TargetGroup
-from milestones.engine.group_progress import tracks_group_progress
 
 
 @dataclass(frozen=True, slots=True)

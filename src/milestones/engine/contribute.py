@@ -13,15 +13,7 @@ from typing import TYPE_CHECKING
 
 from milestones.domain.event_context import EventContexts
 from milestones.domain.events import Event
-from milestones.domain.kpis import DayRule, Reading, passes_filters, read
-from milestones.domain.orgs import Org
-from milestones.domain.periods import EvaluationType, PeriodWindow
-from milestones.domain.placement import Placement, place
-from milestones.domain.progress import Move, UserTarget, apply_amount
-from milestones.domain.streaks import StreakStatus
-from milestones.domain.target_groups import EnrolmentMethod, Period, TargetGroup, TrackingType
-from milestones.engine.catalogue import TrackedTarget
-from milestones.engine.group_progress import (
+from milestones.domain.group_progress import (
     GroupPeriodState,
     achieved_levels,
     period_outcome,
@@ -30,6 +22,14 @@ from milestones.engine.group_progress import (
     streak_statuses_of,
     tracks_group_progress,
 )
+from milestones.domain.kpis import DayRule, Reading, passes_filters, read
+from milestones.domain.orgs import Org
+from milestones.domain.periods import EvaluationType, PeriodWindow
+from milestones.domain.placement import Placement, place
+from milestones.domain.progress import Move, UserTarget, apply_amount
+from milestones.domain.streaks import StreakStatus
+from milestones.domain.target_groups import EnrolmentMethod, Period, TargetGroup, TrackingType
+from milestones.engine.catalogue import TrackedTarget
 from milestones.engine.working_set import EXCESS, LedgerEntry, WorkingSet
 
 if TYPE_CHECKING:

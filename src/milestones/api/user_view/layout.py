@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from milestones.domain.enrolment import EnrolmentRecord
+from milestones.domain.group_progress import GroupPeriodState, period_state, streak_progress
 from milestones.domain.periods import EvaluationType, PeriodWindow
 from milestones.domain.placement import customer_windows, is_current, slot_being_filled
 from milestones.domain.progress import UserTarget
@@ -27,7 +28,6 @@ from milestones.domain.target_groups import (
     Target,
     TargetGroup,
 )
-from milestones.engine.group_progress import GroupPeriodState, period_state, streak_progress
 
 
 @dataclass(frozen=True, slots=True)
