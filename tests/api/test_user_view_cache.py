@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from milestones.api.app import create_app
-from milestones.api.user_view.layout import Known
 from milestones.api.user_view.prepared import PreparedGroup
 from milestones.clock import Clock
+from milestones.domain.standing import Known
 from milestones.settings import Settings
 from milestones.store.database import Database
 from tests.api.groups import monthly_spend

@@ -23,11 +23,11 @@ from decimal import Decimal
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from milestones.api.user_view.layout import Known, streaks_of, target_value
 from milestones.domain.orgs import ApiClient
 from milestones.domain.periods import EvaluationType
 from milestones.domain.placement import fixed_period_at, starts_of
 from milestones.domain.progress import UserTarget
+from milestones.domain.standing import Known, streaks_of, target_value
 from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import (
     EnrolmentMethod,

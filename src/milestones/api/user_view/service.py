@@ -16,17 +16,17 @@ from sqlalchemy import Connection
 
 from milestones.api.attribution import audit_client_ids
 from milestones.api.customers.views import customer_client_ids, customer_view
-from milestones.api.user_view.layout import (
+from milestones.api.user_view.prepared import PreparedGroup, StandingKeys, ViewCache
+from milestones.api.user_view.views import EntryWriter, IdleGroup, Json, ShownGroup
+from milestones.domain.errors import NotFound
+from milestones.domain.orgs import ApiClient
+from milestones.domain.standing import (
     Known,
     group_periods_in,
     group_periods_of,
     rows_of,
     streaks_of,
 )
-from milestones.api.user_view.prepared import PreparedGroup, StandingKeys, ViewCache
-from milestones.api.user_view.views import EntryWriter, IdleGroup, Json, ShownGroup
-from milestones.domain.errors import NotFound
-from milestones.domain.orgs import ApiClient
 from milestones.domain.target_groups import (
     TrackingType,
 )

@@ -12,10 +12,10 @@ import orjson
 
 from milestones.api.attribution import actor
 from milestones.api.envelope import Prerendered, render_float_free
-from milestones.api.user_view.layout import Row
 from milestones.api.user_view.prepared import PreparedGroup, milestones
 from milestones.domain.group_progress import GroupPeriodState
 from milestones.domain.orgs import ApiClient
+from milestones.domain.standing import Row
 from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import Period, Target, TargetGroup, TrackingType
 from milestones.domain.times import offset_text, utc_text

@@ -1,4 +1,4 @@
-"""Which periods the user view shows for a customer, and when each one runs (SPEC §5, §12).
+"""A customer's standing in a group: the periods they see and when each runs (SPEC §5, §12).
 
 Pure rules, no storage: a group and what is known of the customer in, rows out.
 
