@@ -292,3 +292,51 @@ def test_a_return_with_both_an_amount_and_line_items_is_refused(
     assert response.json()["errors"][0]["field"] == "return"
     august = {name: v for (name, ref), v in view_values(client, org).items() if ref == "Cycle_1"}
     assert august == {"shoe sales": 1600, "shoe items": 5, "items": 6, "sales": 1800, "bills": 1}
+
+
+def test_a_line_of_a_discounted_bill_gives_back_its_share_of_the_bill_not_all_of_it(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    spend_group(client, org, *LINE_RETURN_TARGETS, target("gross", "GROSS_SALES", 10000))
+    lines = [
+        {"itemCode": "A", "category": "shoes", "qty": 1, "amount": 100},
+        {"itemCode": "B", "category": "hats", "qty": 1, "amount": 100},
+    ]
+    # 200 of goods sold for 100 (a bill-level discount): each line is half of the bill.
+    send(client, org, bill("B-1", 100, gross=200, lines=lines))
+    first = changes(send(client, org, returning("R-1", {"itemCode": "A"})))
+    assert first == {
+        "shoe sales": -100,
+        "shoe items": -1,
+        "items": -1,
+        "sales": -50,
+        "gross": -100,
+    }
+    # The bill is not whole returned: B can still come back, and then COUNT loses the bill.
+    rest = changes(send(client, org, returning("R-2", {"itemCode": "B"})))
+    assert rest == {"items": -1, "sales": -50, "gross": -100, "bills": -1}
+    response = client.get(f"/v3/customers/{USER}", auth=org.auth)
+    assert decoded(response)["data"]["loyaltyInfo"]["lifetimePurchases"] == 0
+
+
+def test_the_lines_of_a_free_bill_can_be_returned(client: TestClient, org: OrgCredentials) -> None:
+    spend_group(client, org, *LINE_RETURN_TARGETS)
+    lines = [{"itemCode": "A", "category": "shoes", "qty": 2, "amount": 100}]
+    send(client, org, bill("B-1", 0, lines=lines))
+    back = changes(send(client, org, returning("R-1", {"itemCode": "A", "qty": 1})))
+    assert back == {"shoe sales": -50, "shoe items": -1, "items": -1}
+
+
+def test_a_bill_returned_by_amount_is_not_then_returned_by_lines(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    spend_group(client, org, *LINE_RETURN_TARGETS)
+    send(client, org, bill("B-1", 1800, lines=THREE_LINES))
+    send(client, org, giving_back("R-1", "B-1", amount=200))
+    response = post(client, org, returning("R-2", {"itemCode": "HAT-1"}))
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "return.lineItems"
+    # The rest, by neither amount nor lines, completes it.
+    rest = changes(send(client, org, giving_back("R-3", "B-1")))
+    assert rest["sales"] == -1600
+    assert rest["bills"] == -1

@@ -17,12 +17,11 @@ BILL = (
 BILL_AMOUNT = D(1800)
 SHOES_SALES = (D(1000), None, D(600))  # a shoes-only LINEITEM SALES target: brought 1600
 SHOES_QTY = (D(2), None, D(3))
-ALL_SALES = (D(1000), D(200), D(600))
 
 
 def after(*returned: Returned, state: ReturnState | None = None) -> ReturnState:
     start = state or ReturnState.fresh(len(BILL))
-    new, _ = start.with_lines(BILL, returned, BILL_AMOUNT)
+    new, _ = start.with_lines(BILL, returned)
     return new
 
 
@@ -36,7 +35,8 @@ def test_a_returned_line_is_matched_to_the_first_open_line_with_its_item_code() 
 def test_a_shoes_only_target_loses_nothing_when_the_hat_comes_back() -> None:
     state = after(Returned("HAT", None, None))
     assert lost(Loss.MONEY, D(1600), SHOES_SALES, BILL, state, BILL_AMOUNT) == 0
-    assert lost(Loss.MONEY, D(1800), ALL_SALES, BILL, state, BILL_AMOUNT) == 200
+    # The bill's own SALES loses the share the hat is of the lines' prices: 200 of 1800.
+    assert lost(Loss.SHARE, D(1800), None, BILL, state, BILL_AMOUNT) == 200
 
 
 def test_quantity_loses_the_returned_units_never_a_fraction() -> None:
@@ -89,6 +89,35 @@ def test_a_line_return_past_what_the_line_has_left_is_refused(
     with pytest.raises(ReturnRefused) as refused:
         after(returned)
     assert refused.value.field == field
+
+
+def test_a_discounted_bills_lines_share_its_money_by_their_prices() -> None:
+    # billAmount 100 for two lines priced 100 each: one line back is half the bill.
+    bill = (BillLine("A", D(1), D(100), None), BillLine("B", D(1), D(100), None))
+    state, _ = ReturnState.fresh(2).with_lines(bill, [Returned("A", None, None)])
+    assert not state.whole(bill, D(100))
+    assert state.returned_money(bill, D(100)) == 50
+    assert lost(Loss.SHARE, D(100), None, bill, state, D(100)) == 50
+    assert lost(Loss.QUANTITY, D(2), (D(1), D(1)), bill, state, D(100)) == 1
+    assert lost(Loss.COUNT, D(1), None, bill, state, D(100)) == 0
+
+
+def test_a_free_bills_lines_can_still_be_returned() -> None:
+    bill = (BillLine("A", D(2), D(100), None),)
+    fresh = ReturnState.fresh(1)
+    assert not fresh.whole(bill, D(0))
+    state, _ = fresh.with_lines(bill, [Returned("A", D(1), None)])
+    assert lost(Loss.QUANTITY, D(2), (D(2),), bill, state, D(0)) == 1
+
+
+def test_a_bill_is_returned_by_amounts_or_by_lines_not_both() -> None:
+    by_amount = ReturnState.fresh(len(BILL)).with_amount(D(100), BILL_AMOUNT)
+    with pytest.raises(ReturnRefused):
+        by_amount.with_lines(BILL, [Returned("HAT", None, None)])
+    with pytest.raises(ReturnRefused):
+        after(Returned("HAT", None, None)).with_amount(D(100), BILL_AMOUNT)
+    rest = after(Returned("HAT", None, None)).rest(BILL, BILL_AMOUNT)
+    assert rest.whole(BILL, BILL_AMOUNT)
 
 
 def test_an_amount_return_past_what_remains_is_refused() -> None:

@@ -339,9 +339,13 @@ def loss_of(target: Target) -> Loss:
     kpi = target.target_type
     if kpi == "VISIT":
         return Loss.KEPT
-    if target.entity not in (TargetEntity.TRANSACTION, TargetEntity.LINEITEM):
+    if target.entity is TargetEntity.TRANSACTION:
+        # The bill's money (net or gross) comes back in the share its returned lines are of
+        # it (a bill-level discount shared by the lines' prices); units and the bill as such.
+        return {"QUANTITY": Loss.QUANTITY, "COUNT": Loss.COUNT}.get(kpi, Loss.SHARE)
+    if target.entity is not TargetEntity.LINEITEM:
         return Loss.SHARE
-    if kpi == "EXTENDED_FIELD" and target.entity is TargetEntity.LINEITEM:
+    if kpi == "EXTENDED_FIELD":
         function = (_field_spec(target) or ("", ""))[1]
         return {"SUM": Loss.MONEY, "COUNT": Loss.COUNT}.get(function, Loss.SHARE)
     return _LOSSES.get(kpi, Loss.SHARE)
@@ -361,9 +365,7 @@ def by_line(
     lines = transaction.line_items
     kpi = target.target_type
     if target.entity is TargetEntity.TRANSACTION:
-        if kpi not in ("SALES", "GROSS_SALES", "QUANTITY"):
-            return None
-        return tuple(_line_value(kpi, target, line) for line in lines)
+        return tuple(line.qty for line in lines) if kpi == "QUANTITY" else None
     if target.entity is not TargetEntity.LINEITEM:
         return None
     if kpi == "EXTENDED_FIELD" and (_field_spec(target) or ("", ""))[1] not in ("SUM", "COUNT"):

@@ -9,7 +9,7 @@ up to the whole bill take back exactly what the bill brought, to the last digit.
 >>> bill = (BillLine("SHOE", Decimal(2), Decimal(1000), None), BillLine("HAT", Decimal(1),
 ...     Decimal(200), None))
 >>> state = ReturnState.fresh(len(bill))
->>> after, money = state.with_lines(bill, [Returned("HAT", None, None)], Decimal(1200))
+>>> after, money = state.with_lines(bill, [Returned("HAT", None, None)])
 >>> (money, after.whole(bill, Decimal(1200)))
 (Decimal('200'), False)
 >>> lost(Loss.MONEY, Decimal(1000), (Decimal(1000), None), bill, after, Decimal(1200))
@@ -76,7 +76,11 @@ class Loss(Enum):
 
 @dataclass(frozen=True, slots=True)
 class ReturnState:
-    """A bill's returns so far: money by ``amount`` returns, and each line's returned part."""
+    """A bill's returns so far: money by ``amount`` returns, and each line's returned part.
+
+    A bill is returned either by amounts or by lines, not both: what a line-item return
+    takes from each target follows the lines, which an earlier amount return has not.
+    """
 
     money: Decimal
     lines: tuple[LineReturn, ...]
@@ -85,20 +89,43 @@ class ReturnState:
     def fresh(cls, line_count: int) -> ReturnState:
         return cls(ZERO, (LineReturn(),) * line_count)
 
-    def returned_money(self) -> Decimal:
-        return self.money + sum((line.amount for line in self.lines), ZERO)
+    @property
+    def by_lines(self) -> bool:
+        return any(line.qty or line.amount for line in self.lines)
+
+    def line_share(self, bill: Sequence[BillLine]) -> Decimal:
+        """The part of the bill its returned lines are: by their money, else by quantity."""
+        total = sum((line.amount for line in bill), ZERO)
+        if total > 0:
+            return sum((done.amount for done in self.lines), ZERO) / total
+        units = sum((line.qty for line in bill), ZERO)
+        if units > 0:
+            return sum((done.qty for done in self.lines), ZERO) / units
+        return ONE if self.whole(bill, ZERO) else ZERO
+
+    def returned_money(self, bill: Sequence[BillLine], bill_amount: Decimal) -> Decimal:
+        """The bill's money given back: the amounts, or the lines' share of ``bill_amount``
+        (a bill-level discount shared out by the lines' prices)."""
+        if not self.by_lines:
+            return self.money
+        return _milli(bill_amount * self.line_share(bill))
 
     def whole(self, bill: Sequence[BillLine], bill_amount: Decimal) -> bool:
-        """Every line back, or all of the bill's money back."""
-        if self.returned_money() >= bill_amount:
-            return True
-        return bool(bill) and all(
-            done.complete(line) for done, line in zip(self.lines, bill, strict=True)
-        )
+        """Every line back (a bill with lines), or all of the bill's money back."""
+        if bill and self.by_lines:
+            return all(done.complete(line) for done, line in zip(self.lines, bill, strict=True))
+        if bill and self.money == 0:
+            return all(not line.qty and not line.amount for line in bill) and bill_amount <= 0
+        return self.money >= bill_amount
 
     def with_amount(self, amount: Decimal, bill_amount: Decimal) -> ReturnState:
         """The state after an ``amount`` return; refused past what remains of the bill."""
-        remaining = bill_amount - self.returned_money()
+        if self.by_lines:
+            raise ReturnRefused(
+                "this bill is being returned line by line: return its remaining lines",
+                "return.amount",
+            )
+        remaining = bill_amount - self.money
         if amount <= 0:
             raise ReturnRefused("a return must give back a positive amount", "return.amount")
         if amount > remaining:
@@ -108,15 +135,20 @@ class ReturnState:
         return replace(self, money=self.money + amount)
 
     def with_lines(
-        self, bill: Sequence[BillLine], returned: Sequence[Returned], bill_amount: Decimal
+        self, bill: Sequence[BillLine], returned: Sequence[Returned]
     ) -> tuple[ReturnState, Decimal]:
-        """The state after a line-item return, and the money it gives back.
+        """The state after a line-item return, and the line money it gives back.
 
         Each returned line is matched to the first line of the bill with its item code that
         is not yet whole returned. Without ``qty`` and ``amount`` that line comes back whole;
         with ``qty`` only, its money follows in the line's price; with ``amount`` only, the
         quantity counted back is the whole units that money covers.
         """
+        if self.money > 0:
+            raise ReturnRefused(
+                "this bill is being returned by amount: return the rest by amount",
+                "return.lineItems",
+            )
         lines = list(self.lines)
         money = ZERO
         for position, item in enumerate(returned):
@@ -126,14 +158,13 @@ class ReturnState:
             after = _line_after(line, done, item, field)
             money += after.amount - done.amount
             lines[index] = after
-        state = ReturnState(self.money, tuple(lines))
-        if state.returned_money() > bill_amount and not state.whole(bill, bill_amount):
-            raise ReturnRefused(
-                f"returns {money} but only {bill_amount - self.returned_money()} "
-                "of the bill remains",
-                "return.lineItems",
-            )
-        return state, money
+        return ReturnState(self.money, tuple(lines)), money
+
+    def rest(self, bill: Sequence[BillLine], bill_amount: Decimal) -> ReturnState:
+        """Everything not yet returned: every line whole, or the bill's remaining money."""
+        if self.by_lines:
+            return ReturnState(ZERO, tuple(LineReturn(line.qty, line.amount) for line in bill))
+        return self.with_amount(bill_amount - self.money, bill_amount)
 
 
 def _first_open_line(
@@ -209,7 +240,7 @@ def lost(
         return ZERO
     by_amount = _share(brought, state.money, bill_amount)
     if by_line is None or loss is Loss.SHARE:
-        by_lines = _share(brought, state.returned_money() - state.money, bill_amount)
+        by_lines = _milli(brought * state.line_share(bill)) if state.by_lines else ZERO
     else:
         by_lines = sum(
             (

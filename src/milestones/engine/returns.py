@@ -76,9 +76,9 @@ def state_after(bill_return: BillReturn, original: OriginalBill) -> ReturnState:
     if bill_return.amount is not None:
         return state.with_amount(bill_return.amount, bill_amount)
     if bill_return.line_items:
-        after, _ = state.with_lines(lines, bill_return.line_items, bill_amount)
+        after, _ = state.with_lines(lines, bill_return.line_items)
         return after
-    return state.with_amount(bill_amount - state.returned_money(), bill_amount)
+    return state.rest(lines, bill_amount)
 
 
 def user_targets_to_load(original: OriginalBill, ws: WorkingSet) -> set[int]:

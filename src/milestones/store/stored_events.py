@@ -65,9 +65,9 @@ def return_state_of(
     if not returned_lines:
         return ReturnState(returned_amount, (LineReturn(),) * lines)
     parts = simplejson.loads(returned_lines)
-    done = tuple(LineReturn(Decimal(qty), Decimal(amount)) for qty, amount in parts)
-    state = ReturnState(ZERO, done)
-    return ReturnState(max(returned_amount - state.returned_money(), ZERO), done)
+    return ReturnState(
+        ZERO, tuple(LineReturn(Decimal(qty), Decimal(amount)) for qty, amount in parts)
+    )
 
 
 def stored_return_state(original: OriginalBill, after: ReturnState) -> tuple[Decimal, str | None]:
@@ -80,8 +80,8 @@ def stored_return_state(original: OriginalBill, after: ReturnState) -> tuple[Dec
     if after.whole(original.lines, bill_amount):
         returned = bill_amount
     else:
-        returned = min(after.returned_money(), bill_amount)
-    if not any(line.qty or line.amount for line in after.lines):
+        returned = min(after.returned_money(original.lines, bill_amount), bill_amount)
+    if not after.by_lines:
         return returned, None
     lines = [[str(line.qty), str(line.amount)] for line in after.lines]
     return returned, simplejson.dumps(lines)
