@@ -610,3 +610,48 @@ def test_a_capped_cyclic_bill_re_placed_and_then_returned_gives_back_what_it_cou
     assert cycles(client, utc_org)[0][::3] == (ref(created, 1), 500)
     send(client, utc_org, giving_back("R", "B", 600, "2024-08-27T10:02:00.000Z"))
     assert cycles(client, utc_org)[0][::3] == (ref(created, 1), 100)
+
+
+def test_two_re_anchorings_in_one_bulk_call_count_each_day_once_as_in_order(
+    client: TestClient, utc_org: OrgCredentials, database: Database, clock: Clock
+) -> None:
+    """A (5 Sep 08:00) alone, then one call with B (4 Sep 12:00) and C (4 Sep 11:00): each
+    moves the anchor earlier. Cycle 1 (from C) holds all three: two days, two visits."""
+    clock.set(datetime(2024, 9, 5, 10, 0, tzinfo=UTC))
+    body = monthly_spend(
+        "Daily visits",
+        targetEvaluationType="CYCLIC_WINDOW",
+        frequencyType="DAILY",
+        totalPeriods=5,
+        targetCycleStartDate="2024-08-20T00:00:00.000",
+        targetCycleEndDate="2024-09-30T23:59:59.000",
+        targets=[
+            {
+                "name": "visits",
+                "targetEntity": "TRANSACTION",
+                "targetType": "VISIT",
+                "defaultValue": 3,
+            }
+        ],
+    )
+    assert client.post("/v3/targetGroups", json=body, auth=utc_org.auth).status_code == 201
+    send(client, utc_org, bill("A", 10, "2024-09-05T08:00:00Z"))
+    results = bulk(
+        client,
+        utc_org,
+        [bill("B", 10, "2024-09-04T12:00:00Z"), bill("C", 10, "2024-09-04T11:00:00Z")],
+    )
+    assert [result["status"] for result in results] == ["APPLIED", "APPLIED"]
+    shown = cycles(client, utc_org)
+    assert (shown[0][1], shown[0][3], shown[0][4]) == ("2024-09-04T11:00:00.000Z", 2, None)
+    for event in [
+        bill("C", 10, "2024-09-04T11:00:00Z"),
+        bill("B", 10, "2024-09-04T12:00:00Z"),
+        bill("A", 10, "2024-09-05T08:00:00Z"),
+    ]:
+        send(
+            client,
+            utc_org,
+            {**event, "eventId": event["eventId"] + "-in-order", "userId": IN_ORDER_USER},
+        )
+    assert shown == cycles(client, utc_org, IN_ORDER_USER)

@@ -153,6 +153,17 @@ class AnchorMover:
         # eventId -> group id -> (user targets it counted in before, what it brings now)
         self._brought: dict[str, dict[int, tuple[set[int], list[tuple[int, Decimal]]]]] = {}
         self._pending: list[_Pending] = []  # re-anchored by the event being applied
+        self._moved: set[tuple[int, int]] = set()  # (group, customer) re-anchored so far
+
+    def would_move_again(self, event: Event, catalogue: Catalogue, ws: WorkingSet) -> bool:
+        """Whether ``event`` would re-anchor cycles this batch has already re-anchored."""
+        if not self._moved:
+            return False
+        for tracked in catalogue.listening(event.event_name):
+            key = (tracked.group.id, event.user_id)
+            if key in self._moved and event.event_time < ws.anchors[key]:
+                return True
+        return False
 
     def earlier(
         self, contributor: Contributor, tracked: TrackedTarget, event: Event, anchor: datetime
@@ -172,6 +183,7 @@ class AnchorMover:
         if contributor.now >= first.ends_at + contributor.retro:
             raise OutOfWindow
         contributor.ws.move_anchor(group.id, event.user_id, at)
+        self._moved.add((group.id, event.user_id))
         self._begin(contributor, group, event.user_id, at)
         contributor.re_anchored = True
         return at

@@ -149,10 +149,17 @@ def ingest(
             )
         else:
             valid.append((index, event, submission.payload))
-    if valid:
-        batch = _Batch(store, org, now, cache, [event for _, event, _ in valid])
-        for index, event, payload in valid:
+    start = 0
+    while start < len(valid):
+        batch = _Batch(store, org, now, cache, [event for _, event, _ in valid[start:]])
+        for position in range(start, len(valid)):
+            index, event, payload = valid[position]
+            if batch.anchors.would_move_again(event, batch.catalogue, batch.ws):
+                # A second re-anchoring of one customer's cycles replays from what the
+                # first one saved: the rest of the call goes on in a new batch.
+                break
             outcomes[index] = batch.apply(index, event, payload)
+            start = position + 1
         store.save(org.id, now, batch.accepted, batch.ws)
     return [outcome for outcome in outcomes if outcome is not None]
 
