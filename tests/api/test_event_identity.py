@@ -101,3 +101,16 @@ def test_a_reused_event_id_inside_one_bulk_call_rejects_only_the_second_event(
         ("APPLIED", []),
     ]
     assert spent(client, org) == 1210
+
+
+def test_a_resend_that_adds_empty_or_null_fields_is_still_a_duplicate(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    spend_group(client, org, target("spend", "SALES", 5000))
+    post(client, org, bill("B-1", 1200))
+    again = bill("B-1", 1200)
+    again.update({"attributes": {}, "storeId": None})
+    again["transaction"]["lineItems"] = []
+    response = post(client, org, again)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["status"] == "DUPLICATE"

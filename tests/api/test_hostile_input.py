@@ -596,3 +596,26 @@ def test_the_value_budget_admits_a_maximal_bulk_of_real_events() -> None:
     parsed = read_json(body, too_large_field="events")
     assert len(parsed.value["events"]) == 1000 and parsed.faults == []
     assert MAX_VALUES >= 1_000_000
+
+
+def test_a_small_body_of_hundreds_of_thousands_of_values_is_refused_before_it_is_built(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    # 1.8 MB, under the 2 MiB limit, but 600,000 objects: eight at once grew a server by
+    # 400 MB before values were counted for bodies of this size (SPEC §2).
+    values = ",".join(["{}"] * 600_000)
+    body = (
+        '{"eventId": "E-1", "eventName": "Custom", "userId": 7,'
+        ' "eventTime": "2024-08-27T09:00:00.000Z", "attributes": {"x": [' + values + "]}}"
+    )
+    response = client.post(
+        "/v3/events",
+        content=body,
+        headers={"Content-Type": "application/json"},
+        auth=org.auth,
+    )
+    assert response.status_code == 413, response.text
+    answer = response.json()
+    assert answer["data"] is None
+    assert "200,000 JSON values" in answer["errors"][0]["message"]
+    assert answer["errors"][0]["code"] == 300013

@@ -52,9 +52,12 @@ def _described(fault: Fault, skip: int = 0) -> tuple[str, str | None]:
     return (f"{field}: {fault.problem}", field) if field else (fault.problem, None)
 
 
+ONE_BODY_VALUES = 200_000
+
+
 def loads_exact(body: bytes | str) -> Any:
     """Parse JSON strictly (see :func:`read_json`); a fault raises :class:`InvalidInput`."""
-    parsed = read_json(body)
+    parsed = read_json(body, max_values=ONE_BODY_VALUES)
     _refuse(parsed.faults)
     return parsed.value
 
@@ -116,6 +119,9 @@ class ExactRoute(APIRoute):
 
     items_field: ClassVar[str | None] = None
     max_items: ClassVar[int] = 0
+    # Values one body may hold (SPEC §2: memory per request bounded, even 8 at once): a
+    # single event or group is far below this; a bulk route allows a whole bulk's worth.
+    max_values: ClassVar[int] = ONE_BODY_VALUES
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -134,7 +140,7 @@ class ExactRoute(APIRoute):
 
     def _read(self, body: bytes) -> Any:
         try:
-            parsed = read_json(body, too_large_field=self.items_field)
+            parsed = read_json(body, too_large_field=self.items_field, max_values=self.max_values)
         except json.JSONDecodeError as exc:
             raise InvalidInput(
                 f"The body is not valid JSON: {exc.msg} (at character {exc.pos})"

@@ -111,7 +111,13 @@ _NOT_PRINTED = frozenset({"eventId", "eventTime", "userId", "eventName"})
 
 def _canonical(value: object) -> str:
     if isinstance(value, Mapping):
-        items = sorted((str(key), _canonical(item)) for key, item in value.items())
+        # A field sent as null, {} or [] says what leaving it out says: a sender's
+        # serializer that adds them on a retry is resending the same event.
+        items = sorted(
+            (str(key), _canonical(item))
+            for key, item in value.items()
+            if item is not None and item != {} and item != []
+        )
         return "{" + ",".join(f"{key!r}:{item}" for key, item in items) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(_canonical(item) for item in value) + "]"

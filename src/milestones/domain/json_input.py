@@ -51,14 +51,16 @@ class _Suspect(Exception):
     """The fast pass met something the slow pass must look at."""
 
 
-def read_json(data: bytes | str, *, too_large_field: str | None = None) -> Parsed:
+def read_json(
+    data: bytes | str, *, too_large_field: str | None = None, max_values: int = MAX_VALUES
+) -> Parsed:
     """Read a JSON body; syntax errors raise :class:`json.JSONDecodeError`.
 
-    Over :data:`MAX_VALUES` values raises :class:`PayloadTooLarge` (naming
+    Over ``max_values`` values raises :class:`PayloadTooLarge` (naming
     ``too_large_field``) before anything is built.
     """
     text, clean = _text(data)
-    _check_size(data, too_large_field)
+    _check_size(data, too_large_field, max_values)
     if clean and not ("\\u" in text and _SURROGATE_ESCAPE.search(text)):
         try:
             return Parsed(_loads(text, _unique_object, int), [])
@@ -91,17 +93,17 @@ def _text(data: bytes | str) -> tuple[str, bool]:
         return data.decode("utf-8", "surrogateescape").removeprefix(_BOM), False
 
 
-def _check_size(data: bytes | str, field: str | None) -> None:
+def _check_size(data: bytes | str, field: str | None, max_values: int) -> None:
     # A value takes at least two characters ("0,"), so short bodies need no counting; the
     # count of commas and openings bounds the values, and strings' own commas are dropped
     # only when that bound is over.
-    if len(data) <= 2 * MAX_VALUES:
+    if len(data) <= 2 * max_values:
         return
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
-    if _structure_count(raw) <= MAX_VALUES:
+    if _structure_count(raw) <= max_values:
         return
-    if _structure_count(_STRING.sub(b'""', raw)) > MAX_VALUES:
-        raise PayloadTooLarge(f"the body holds more than {MAX_VALUES:,} JSON values", field)
+    if _structure_count(_STRING.sub(b'""', raw)) > max_values:
+        raise PayloadTooLarge(f"the body holds more than {max_values:,} JSON values", field)
 
 
 def _structure_count(raw: bytes) -> int:

@@ -18,6 +18,7 @@ from milestones.api.events.views import SideEffects, outcome_view
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
 from milestones.domain.errors import InvalidInput, PayloadTooLarge
+from milestones.domain.json_input import MAX_VALUES
 from milestones.domain.orgs import Caller
 from milestones.engine.chunked import ChunkBudget, ingest_in_chunks
 from milestones.engine.ingest import REJECTED, EventOutcome, Submission, ingest
@@ -33,6 +34,7 @@ class BulkRoute(ExactRoute):
 
     items_field = "events"
     max_items = MAX_BULK
+    max_values = MAX_VALUES
 
 
 _ATTEMPTS = 3
