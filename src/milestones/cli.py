@@ -63,6 +63,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     database: DatabaseOption = None,
     workers: Annotated[int, typer.Option(help="Server worker processes")] = 1,
+    trusted_proxies: Annotated[
+        str,
+        typer.Option(
+            help="Addresses of proxies whose X-Forwarded-For names the client (comma-separated, "
+            "'*' for any); by default none: the connection's peer is the client, so a forged "
+            "header cannot dodge the failed-credentials throttle"
+        ),
+    ] = "",
 ) -> None:
     """Apply migrations, then serve the API."""
     settings = _settings(database)
@@ -76,6 +84,8 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         access_log=False,
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=trusted_proxies or None,
     )
 
 

@@ -340,3 +340,25 @@ def test_a_bill_returned_by_amount_is_not_then_returned_by_lines(
     rest = changes(send(client, org, giving_back("R-3", "B-1")))
     assert rest["sales"] == -1600
     assert rest["bills"] == -1
+
+
+def test_a_target_revoked_and_achieved_again_in_one_bulk_call_keeps_its_new_achievement(
+    client: TestClient, org: OrgCredentials, database: Database
+) -> None:
+    admin.set_org(database, org.org_id, revoke_on_return=True)
+    spend_group(client, org, target("spend", "SALES", 1000))
+    send(client, org, bill("B-1", 1200))  # achieved, its targetAchieved trigger stored
+    response = client.post(
+        "/v3/events/bulk",
+        json={"events": [giving_back("R-1", "B-1", amount=500), bill("B-2", 400)]},
+        auth=org.auth,
+    )
+    assert response.status_code == 200, response.text
+    back, again = decoded(response)["data"]["results"]
+    assert back["sideEffects"][0]["targetAchievementRevoked"] is True
+    assert again["sideEffects"][0]["targetAchieved"] is True
+    view = client.get(f"/v3.1/users/{USER}/targetGroups", auth=org.auth)
+    [group] = decoded(view)["data"]["targetGroups"]
+    [current] = group["targets"]
+    assert current["targetAchievedValue"] == 1100
+    assert current["targetAchievedDateTime"] is not None

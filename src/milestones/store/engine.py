@@ -308,17 +308,8 @@ class SqlEngineStore:
         if ws.relaid or ws.ledger_moves or ws.moved_anchors:
             self._save_relaid(ws)
         self._save_days(ws, new_ids)
+        self._save_milestones(ws)
         bulk = self._bulk
-        bulk.insert(
-            user_milestones,
-            ("user_target_id", "trigger_id", "achieved_at"),
-            [(ut.id, tid, bulk.instant(at)) for ut, tid, at in ws.milestones_added],
-        )
-        bulk.delete(
-            user_milestones,
-            ("user_target_id", "trigger_id"),
-            [(ut.id, trigger_id) for ut, trigger_id in ws.milestones_removed],
-        )
         if ws.new_anchors:
             self._db.execute(
                 insert(user_cycles),
@@ -388,6 +379,21 @@ class SqlEngineStore:
             [(m.to.id, money_to_stored(m.amount), m.contribution_id) for m in moves if m.to],
         )
         bulk.delete(contributions, ("id",), [(m.contribution_id,) for m in moves if m.to is None])
+
+    def _save_milestones(self, ws: WorkingSet) -> None:
+        """Each trigger the batch touched ends as its user target holds it: a trigger revoked
+        and achieved again in one batch is stored once, at its new time."""
+        bulk = self._bulk
+        removed = {(ut.id, trigger_id) for ut, trigger_id in ws.milestones_removed}
+        bulk.delete(user_milestones, ("user_target_id", "trigger_id"), sorted(removed))
+        final: dict[tuple[int, int], tuple[object, ...]] = {}
+        for ut, trigger_id, _ in ws.milestones_added:
+            at = ut.milestones.get(trigger_id)
+            if at is not None:
+                final[(ut.id, trigger_id)] = (ut.id, trigger_id, bulk.instant(at))
+        bulk.insert(
+            user_milestones, ("user_target_id", "trigger_id", "achieved_at"), list(final.values())
+        )
 
     def _save_group_achievements(self, ws: WorkingSet) -> None:
         bulk = self._bulk
