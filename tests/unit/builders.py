@@ -416,6 +416,14 @@ def event(body: JsonObject, zone: str = ZONE) -> Submission:
     return read
 
 
+def malformed(body: JsonObject, zone: str = ZONE) -> Submission:
+    """A raw event body the API refuses, with the errors it names."""
+    read = submission(body, ZoneInfo(zone))
+    if read.event is not None:
+        raise ValueError(f"the API accepts {body}")
+    return read
+
+
 def line(
     item_code: str, amount: Number, qty: Number = 1, category: str | None = None
 ) -> JsonObject:
