@@ -464,6 +464,20 @@ class FakeEngineStore:
         """A customer's achieved values of one target, in slot order."""
         return [ut.achieved_value for ut in self.user_targets(target_id, user_id)]
 
+    def find(self, target_id: int, period_id: int, user_id: int) -> UserTarget | None:
+        """A stored user target (``group_progress.UserTargetLookup``, as the user view reads)."""
+        return next(
+            (
+                self._read(row)
+                for row in self.user_target_rows.values()
+                if (row.target_id, row.period_id, row.user_id) == (target_id, period_id, user_id)
+            ),
+            None,
+        )
+
+    def group_achieved_at(self, group_id: int, period_id: int, user_id: int) -> datetime | None:
+        return self.group_periods.get((group_id, period_id, user_id))
+
     def ledger_of(self, user_target_id: int) -> list[tuple[str, Decimal]]:
         """The (kind, amount) ledger rows of one user target, in ledger order."""
         return [
