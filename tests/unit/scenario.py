@@ -51,12 +51,17 @@ class Scenario:
 
 
 def groups() -> list[TargetGroup]:
-    """Monthly spend, capped points, agnostic slots, weekly cycles, a weekly streak, unified."""
+    """Monthly spend, capped points and spend, agnostic slots, weekly cycles, a weekly streak, unified."""
     monthly = FrequencyType.MONTHLY
     return [
         fixed_group(monthly, "2024-08-01", 3, sales(1000, percentage(50)), line_sales(900, "true")),
         fixed_group(
-            monthly, "2024-08-01", 3, points(500), rules=GroupRules(tracking=TrackingType.CAPPING)
+            monthly,
+            "2024-08-01",
+            3,
+            points(500),
+            sales(1000),
+            rules=GroupRules(tracking=TrackingType.CAPPING),
         ),
         agnostic_group("2024-08-01", "2024-10-31", 3, sales(1000)),
         cyclic_group(FrequencyType.WEEKLY, "2024-08-01", "2024-10-31", 4, bills(2)),

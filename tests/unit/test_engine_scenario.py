@@ -47,6 +47,9 @@ def test_a_month_of_two_customers_answers_every_event_as_the_rules_say() -> None
     points_effect = batches[1][2].effects[0]
     assert (points_effect.capped, points_effect.excess) == (D(200), D(100))
     assert store.values(capped.targets[0].id, USER) == [D(500)]
+    # Capped spend: 600 + 700 + 50 counts 1000, 350 over. The hat takes 100 of the excess;
+    # half of B-2 (350) takes the other 250, and the 100 left is carried into September.
+    assert store.values(capped.targets[1].id, USER) == [D(1000), D(-100)]
     # The net total 600 + 700 + 50 - 100 - 350 = 900 flows into slot 1 of 1000.
     assert store.values(slots.targets[0].id, USER) == [D(900), D(0)]
 
