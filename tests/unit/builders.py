@@ -77,16 +77,20 @@ def local(text: str, zone: str = ZONE) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class TriggerSpec:
+    """A milestone trigger before it has an id."""
+
     name: str
     value_type: TriggerValueType
     value: Decimal
 
 
 def percentage(value: Number, name: str | None = None) -> TriggerSpec:
+    """A PERCENTAGE trigger, named ``50%`` unless named."""
     return TriggerSpec(name or f"{value}%", TriggerValueType.PERCENTAGE, Decimal(value))
 
 
 def absolute(value: Number, name: str | None = None) -> TriggerSpec:
+    """An ABSOLUTE trigger, named ``at 700`` unless named."""
     return TriggerSpec(name or f"at {value}", TriggerValueType.ABSOLUTE, Decimal(value))
 
 

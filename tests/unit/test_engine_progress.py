@@ -20,6 +20,8 @@ from tests.unit.builders import (
     at,
     bill,
     bill_field_max,
+    custom,
+    event_count,
     fixed_group,
     local,
     percentage,
@@ -150,6 +152,23 @@ def test_max_adds_each_local_days_increase_of_its_running_maximum() -> None:
 
     assert [[e.move.amount for e in o.effects] for o in outcomes] == [[D(5)], [], [D(3)], [D(4)]]
     assert store.values(group.targets[0].id, USER) == [D(12)]  # 8 + 4
+
+
+def test_an_event_target_counts_each_event_of_its_name_and_nothing_else() -> None:
+    group = fixed_group(FrequencyType.MONTHLY, "2024-08-01", 3, event_count("GameWon", 2))
+    store = FakeEngineStore.of(group)
+
+    outcomes = send(
+        store,
+        NOW,
+        custom("G-1", local("2024-08-10T10:00"), "GameWon", score=10),
+        custom("G-2", local("2024-08-10T11:00"), "GameLost", score=0),
+        custom("G-3", local("2024-08-10T12:00"), "GameWon", score=3),
+    )
+
+    assert [o.status for o in outcomes] == ["APPLIED", "NO_MATCH", "APPLIED"]
+    assert reached(outcomes[2]) == ["targetAchieved"]
+    assert store.values(group.targets[0].id, USER) == [D(2)]
 
 
 @pytest.mark.parametrize(
