@@ -26,6 +26,7 @@ from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, EventPrint, e
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.anchors import GroupHistory, StoredContribution
+from milestones.engine.contribute import EVENT
 from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import EXCESS, CustomerState, Day, WorkingSet
@@ -112,19 +113,23 @@ class LedgerRow:
 class FakeEngineStore:
     """:class:`milestones.engine.ingest.EngineStore` over dicts, for unit tests."""
 
-    groups: dict[int, TargetGroup] = field(default_factory=dict)
-    revisions: dict[int, int] = field(default_factory=dict)
-    events: dict[int, EventRow] = field(default_factory=dict)
-    user_target_rows: dict[int, UserTargetRow] = field(default_factory=dict)
+    groups: dict[int, TargetGroup] = field(default_factory=dict)  # by group id
+    revisions: dict[int, int] = field(default_factory=dict)  # group id -> times changed
+    events: dict[int, EventRow] = field(default_factory=dict)  # by pk
+    user_target_rows: dict[int, UserTargetRow] = field(default_factory=dict)  # by id
+    # (user target id, trigger id) -> achieved at
     milestones: dict[tuple[int, int], datetime] = field(default_factory=dict)
+    # (user target id, local day) -> (visited, the day's MAX)
     days: dict[tuple[int, str], tuple[bool, Decimal | None]] = field(default_factory=dict)
-    ledger: dict[int, LedgerRow] = field(default_factory=dict)
-    anchors: dict[tuple[int, int], datetime] = field(default_factory=dict)
-    enrolments: list[tuple[int, EnrolmentRecord]] = field(default_factory=list)
-    members: set[tuple[int, int]] = field(default_factory=set)
+    ledger: dict[int, LedgerRow] = field(default_factory=dict)  # by id, in ledger order
+    anchors: dict[tuple[int, int], datetime] = field(default_factory=dict)  # (group, user)
+    enrolments: list[tuple[int, EnrolmentRecord]] = field(default_factory=list)  # (org, ...)
+    members: set[tuple[int, int]] = field(default_factory=set)  # (audience group, user)
+    # (org, user) -> the customer's custom fields
     custom_fields: dict[tuple[int, int], dict[str, object]] = field(default_factory=dict)
+    # (group, period, user) -> when the group as a whole was achieved (unified, streaks)
     group_periods: dict[tuple[int, int, int], datetime] = field(default_factory=dict)
-    locked: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    locked: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # each lock call
     saves: int = 0
     _event_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _user_target_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -224,7 +229,7 @@ class FakeEngineStore:
         brought = [
             (entry.user_target_id, entry.amount)
             for entry in sorted(self.ledger.values(), key=lambda entry: entry.id)
-            if entry.event_pk == row.pk and entry.kind in ("EVENT", EXCESS)
+            if entry.event_pk == row.pk and entry.kind in (EVENT, EXCESS)
         ]
         state = return_state_of(
             row.returned_amount, row.returned_lines, len(bill.transaction.line_items)

@@ -11,7 +11,9 @@ from decimal import Decimal
 
 import pytest
 
+from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.periods import FrequencyType
+from milestones.domain.target_groups import EnrolmentMethod
 from tests.unit.builders import (
     ORG,
     USER,
@@ -169,6 +171,27 @@ def test_an_event_target_counts_each_event_of_its_name_and_nothing_else() -> Non
     assert [o.status for o in outcomes] == ["APPLIED", "NO_MATCH", "APPLIED"]
     assert reached(outcomes[2]) == ["targetAchieved"]
     assert store.values(group.targets[0].id, USER) == [D(2)]
+
+
+def test_an_import_target_counts_only_enrolled_customers_at_their_own_value() -> None:
+    spend = replace(sales(1000, percentage(50)), enrolment=EnrolmentMethod.IMPORT)
+    group = fixed_group(FrequencyType.MONTHLY, "2024-08-01", 3, spend)
+    target = group.targets[0]
+    store = FakeEngineStore.of(group)
+    enrolled = EnrolmentRecord(target.id, USER, None, D(400), None, False, at("2024-08-01T00:00Z"))
+    store.enrol(ORG.id, enrolled)
+
+    mine, stranger = send(
+        store,
+        NOW,
+        bill("B-1", at("2024-08-10T09:00:00Z"), 300),
+        bill("B-2", at("2024-08-10T09:00:00Z"), 300, user=USER + 1),
+    )
+
+    assert (mine.status, stranger.status) == ("APPLIED", "NO_MATCH")
+    assert reached(mine) == ["50%"]  # half of the customer's own 400
+    [august] = store.user_targets(target.id, USER)
+    assert (august.target_value, august.enrolled_at) == (D(400), at("2024-08-01T00:00Z"))
 
 
 @pytest.mark.parametrize(
