@@ -31,6 +31,7 @@ from milestones.domain.periods import (
     group_close,
 )
 from milestones.domain.target_groups import (
+    DEFAULT_EVENT_NAMES,
     SYSTEM_TRIGGER_NAME,
     Aggregation,
     Audit,
@@ -225,11 +226,7 @@ def _target(spec: TargetSpec, group_id: int, position: int, periods: list[Period
         for t in spec.triggers
     ]
     tree = parse_expression(spec.expression)
-    event_name = spec.event_name or {
-        TargetEntity.POINTS: "PointsEarned",
-        TargetEntity.ALTERNATE_CURRENCIES: "PointsEarned",
-        TargetEntity.REWARDS: "RewardIssued",
-    }.get(spec.entity, "TransactionAdd")
+    event_name = spec.event_name or DEFAULT_EVENT_NAMES[spec.entity]  # EVENT targets name theirs
     return Target(
         id=next(_ids),
         group_id=group_id,
