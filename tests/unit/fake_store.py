@@ -294,10 +294,17 @@ class FakeEngineStore:
         if ws.relaid or ws.ledger_moves or ws.moved_anchors:
             self._save_relaid(ws)
         self._save_days(ws, new_ids)
-        for user_target, trigger_id, achieved_at in ws.milestones_added:
-            _insert(self.milestones, (user_target.id, trigger_id), _instant(achieved_at))
+        # As SqlEngineStore._save_milestones: the revoked go first, then each trigger added
+        # is stored once, as its user target holds it at the end of the batch.
         for user_target, trigger_id in ws.milestones_removed:
             self.milestones.pop((user_target.id, trigger_id), None)
+        final = {
+            (user_target.id, trigger_id): user_target.milestones[trigger_id]
+            for user_target, trigger_id, _ in ws.milestones_added
+            if trigger_id in user_target.milestones
+        }
+        for key, achieved_at in final.items():
+            _insert(self.milestones, key, _instant(achieved_at))
         for key, anchor in ws.new_anchors.items():
             _insert(self.anchors, key, _instant(anchor))
         for period_key in ws.group_achievements_removed:

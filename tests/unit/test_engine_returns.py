@@ -248,11 +248,6 @@ def test_a_return_revokes_an_achievement_and_its_triggers_only_with_revoke_on_re
     assert kept == (["50%", "targetAchieved"] if achieved else ["50%"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SqlEngineStore.save inserts user_milestones before deleting the revoked ones: "
-    "a stored trigger revoked and re-achieved in one batch breaks the unique key (a 500)",
-)
 def test_with_revoke_on_return_a_target_revoked_and_achieved_again_in_one_batch_is_saved() -> None:
     group = monthly(sales(1000))
     target = group.targets[0]

@@ -10,9 +10,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from milestones.domain.group_progress import streak_progress
 from milestones.domain.periods import FrequencyType
 from milestones.domain.target_groups import Aggregation, CombinationType, TargetGroup, TrackingType
-from milestones.engine.group_progress import streak_progress
 from milestones.engine.ingest import EventOutcome
 from tests.unit.builders import (
     ORG,
