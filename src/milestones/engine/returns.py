@@ -209,6 +209,8 @@ class Returns:
         )
         if tracked.group.tracking_type is TrackingType.CAPPING:
             if from_excess:
+                if from_excess == take:  # nothing counted came back: keep a zero row beside
+                    self.ws.record(LedgerEntry(index, destination, ZERO, kind))
                 self.ws.record(LedgerEntry(index, user_target, -from_excess, EXCESS))
             effect.capped = from_excess - take
             effect.excess = -from_excess
