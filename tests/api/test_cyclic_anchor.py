@@ -655,3 +655,41 @@ def test_two_re_anchorings_in_one_bulk_call_count_each_day_once_as_in_order(
             {**event, "eventId": event["eventId"] + "-in-order", "userId": IN_ORDER_USER},
         )
     assert shown == cycles(client, utc_org, IN_ORDER_USER)
+
+
+def test_a_capped_cyclic_group_counts_min_of_cap_and_net_through_re_anchorings_and_returns(
+    client: TestClient, utc_org: OrgCredentials, clock: Clock
+) -> None:
+    """Cap 250 a cycle; every event below lands in cycle 1 of the latest anchor."""
+    clock.set(datetime(2024, 9, 5, 10, 0, tzinfo=UTC))
+    body = monthly_spend(
+        "Capped cycles",
+        trackingType="CAPPING",
+        targetEvaluationType="CYCLIC_WINDOW",
+        frequencyType="DAILY",
+        totalPeriods=5,
+        targetCycleStartDate="2024-08-20T00:00:00.000",
+        targetCycleEndDate="2024-09-30T23:59:59.000",
+        targets=[
+            {
+                "name": "coins",
+                "targetEntity": "TRANSACTION",
+                "targetType": "SALES",
+                "defaultValue": 250,
+            }
+        ],
+    )
+    assert client.post("/v3/targetGroups", json=body, auth=utc_org.auth).status_code == 201
+    steps = [
+        (bill("A", 300, "2024-09-05T08:00:00Z"), 250),  # net 300
+        (giving_back("RA", "A", 100, "2024-09-05T09:00:00Z"), 200),  # net 200
+        (bill("B", 100, "2024-09-04T12:00:00Z"), 250),  # re-anchors; net 300
+        (bill("C", 200, "2024-09-04T11:00:00Z"), 250),  # re-anchors; net 500
+        (giving_back("RB", "B", 100, "2024-09-05T09:30:00Z"), 250),  # net 400
+        (bill("D", 50, "2024-09-04T10:30:00Z"), 250),  # re-anchors; net 450
+        (giving_back("RC", "C", 200, "2024-09-05T09:40:00Z"), 250),  # net 250
+        (giving_back("RD", "D", 50, "2024-09-05T09:50:00Z"), 200),  # net 200
+    ]
+    for event, counted in steps:
+        send(client, utc_org, event)
+        assert cycles(client, utc_org)[0][3] == counted, event["eventId"]

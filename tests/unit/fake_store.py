@@ -269,6 +269,7 @@ class FakeEngineStore:
                     target_id=found[entry.user_target_id].target_id,
                     amount=entry.amount,
                     kind=entry.kind,
+                    event_pk=entry.event_pk,
                     returns=_returned_bill(event.payload)
                     if event.event_name == RETURN_BILL
                     else None,
@@ -316,7 +317,7 @@ class FakeEngineStore:
             ledger_id = next(self._ledger_ids)
             self.ledger[ledger_id] = LedgerRow(
                 ledger_id,
-                event_pks[entry.event_index],
+                event_pks[entry.event_index] if entry.event_pk is None else entry.event_pk,
                 entry.user_target.id,
                 _money(entry.amount),
                 entry.kind,

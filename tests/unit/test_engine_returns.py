@@ -213,10 +213,12 @@ def test_a_capping_return_takes_back_the_excess_that_never_counted_first() -> No
     assert (effect.capped, effect.excess) == (D(0), D(-100))
     assert store.values(target.id, USER) == [D(500)]
     [august] = store.user_targets(target.id, USER)
+    # The return keeps a zero RETURN row beside its EXCESS row: what counted did not move.
     assert store.ledger_of(august.id) == [
         ("EVENT", D(300)),
         ("EXCESS", D(100)),
         ("EVENT", D(200)),
+        ("RETURN", D(0)),
         ("EXCESS", D(-100)),
     ]
 

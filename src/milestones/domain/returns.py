@@ -13,7 +13,7 @@ up to the whole bill take back exactly what the bill brought, to the last digit.
 >>> (money, after.whole(bill, Decimal(1200)))
 (Decimal('200'), False)
 >>> lost(Loss.MONEY, Decimal(1000), (Decimal(1000), None), bill, after, Decimal(1200))
-Decimal('0.000')
+Decimal('0')
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def lost(
             (
                 _line_loss(loss, value, line, done)
                 for value, line, done in zip(by_line, bill, state.lines, strict=True)
-                if value is not None
+                if value is not None and (done.qty or done.amount)
             ),
             ZERO,
         )

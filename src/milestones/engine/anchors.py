@@ -60,6 +60,7 @@ class StoredContribution:
     target_id: int
     amount: Decimal
     kind: str
+    event_pk: int
     returns: str | None  # for a ReturnBill, the eventId of the bill it returns
 
 
@@ -107,6 +108,10 @@ class _Row:
     place: tuple[Period, PeriodWindow] | None = None
     to: UserTarget | None = None
     counted: Decimal = ZERO
+    event_pk: int | None = None  # a stored contribution's event
+    event_index: int | None = None  # a contribution of this batch: its event's index
+    excess: _Row | None = None  # CAPPING: the EXCESS row beside it, folded into ``amount``
+    folded: bool = False  # an EXCESS row replayed with the contribution it came with
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +294,7 @@ class AnchorMover:
                     returns=stored.returns,
                     carried_at=stored.received_at if stored.kind == CARRY else None,
                     stored_id=stored.id,
+                    event_pk=stored.event_pk,
                 )
             )
         # This batch's entries, read once each: they are only ever appended to.
@@ -323,8 +329,11 @@ class AnchorMover:
                     returns=event.bill_return.original_event_id if event.bill_return else None,
                     carried_at=contributor.now if entry.kind == CARRY else None,
                     entry=entry,
+                    event_index=entry.event_index,
                 )
             )
+        if group.tracking_type is TrackingType.CAPPING:
+            _fold_excess(rows)
         # MAX targets keep each day's increase; the event brought the running maximum.
         running: dict[tuple[int, str], Decimal] = {}
         for row in rows:
@@ -339,6 +348,7 @@ class AnchorMover:
         """Each contribution in eventTime order, into its new cycle, as the engine applies it."""
         ws = contributor.ws
         whole = tracks_group_progress(group)
+        excess: dict[int, Decimal] = {}  # CAPPING: what each new user target holds past its cap
         for row in sorted(rows, key=lambda row: (row.at, row.order)):
             if row.place is None:
                 continue
@@ -348,11 +358,13 @@ class AnchorMover:
             if user_target is None:
                 user_target = contributor.user_target(tracked, period, window, user_id)
             if row.kind == EXCESS:
-                # Kept beside the contribution it came with, for a return to take back
-                # first; not re-capped across the new cycles (docs/decisions.md).
-                row.to, row.counted = user_target, row.amount
-                continue
+                if not row.folded:  # stored before a contribution kept a row beside its excess
+                    row.to, row.counted = user_target, row.amount
+                    excess[id(user_target)] = excess.get(id(user_target), ZERO) + row.amount
+                continue  # else replayed with the contribution it came with (_fold_excess)
             amount = _after_rules(ws, group, row, user_target)
+            if group.tracking_type is TrackingType.CAPPING:
+                amount = self._capped(ws, row, user_target, amount, excess)
             if amount == 0:
                 continue
             was = period_state(group, ws, user_id, period.id).achieved if whole else False
@@ -369,6 +381,39 @@ class AnchorMover:
                 if now != was:
                     key = (group.id, period.id, user_id)
                     ws.record_group_achievement(key, row.at if now else None)
+
+    def _capped(
+        self,
+        ws: WorkingSet,
+        row: _Row,
+        user_target: UserTarget,
+        amount: Decimal,
+        excess: dict[int, Decimal],
+    ) -> Decimal:
+        """CAPPING (§9, §10): a contribution counts up to the cap and the rest is excess; a
+        return takes back excess first. The excess part lands on ``row.excess`` (or a new
+        EXCESS ledger row); what counted is returned."""
+        held = excess.get(id(user_target), ZERO)
+        if amount >= 0:
+            counted = min(amount, user_target.remaining) if row.kind == EVENT else amount
+            part = amount - counted
+        else:
+            part = -min(-amount, held)
+            counted = amount - part
+        excess[id(user_target)] = held + part
+        if row.excess is not None:
+            row.excess.to, row.excess.counted = user_target, part
+        elif part:
+            ws.record(
+                LedgerEntry(
+                    row.event_index if row.event_index is not None else -1,
+                    user_target,
+                    part,
+                    EXCESS,
+                    event_pk=row.event_pk if row.event_index is None else None,
+                )
+            )
+        return counted
 
     def _settle(self, ws: WorkingSet, pending: _Pending) -> list[UserTarget]:
         """Drop emptied user targets, note what save() rewrites, re-point the ledger."""
@@ -423,6 +468,21 @@ class AnchorMover:
             moved = self._brought.setdefault(event_id, {})
             ids = moved[group.id][0] if group.id in moved else set()
             moved[group.id] = (ids | old_ids, pairs)
+
+
+def _fold_excess(rows: list[_Row]) -> None:
+    """CAPPING: each EXCESS row joins the contribution it came with (same event and target),
+    so the replay caps what the event really brought (or a return really took back)."""
+    beside: dict[tuple[str, int], _Row] = {}
+    for row in rows:
+        if row.kind != EXCESS:
+            beside.setdefault((row.event_id, row.tracked.id), row)
+    for row in rows:
+        companion = beside.get((row.event_id, row.tracked.id)) if row.kind == EXCESS else None
+        if companion is not None and companion.excess is None:
+            companion.amount += row.amount
+            companion.excess = row
+            row.folded = True
 
 
 def _reset(
@@ -498,7 +558,8 @@ def _cycle_at(
 
 
 def _after_rules(ws: WorkingSet, group: TargetGroup, row: _Row, user_target: UserTarget) -> Decimal:
-    """The day rules and capping, as ``Contributor`` applies them to a new contribution."""
+    """The day rules, as ``Contributor`` applies them to a new contribution (capping is
+    :meth:`AnchorMover._capped`)."""
     amount = row.amount
     if row.kind != EVENT or amount <= 0:
         return amount
@@ -515,8 +576,6 @@ def _after_rules(ws: WorkingSet, group: TargetGroup, row: _Row, user_target: Use
                 return ZERO
             day.max_value, day.dirty = row.raw, True
             amount = row.raw - (previous or ZERO)
-    if group.tracking_type is TrackingType.CAPPING:
-        amount = min(amount, user_target.remaining)
     return amount
 
 

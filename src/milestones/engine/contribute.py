@@ -418,7 +418,9 @@ class Contributor:
             if excess:
                 self.ws.record(LedgerEntry(index, user_target, excess, EXCESS))
         move = apply_amount(user_target, amount, at, tracked.target.triggers, revoke=revoke)
-        if amount != 0:
+        if amount != 0 or excess:
+            # A capped contribution that counted nothing keeps its (zero) row beside its
+            # EXCESS row: a re-placement replays the two together.
             self.ws.record(LedgerEntry(index, user_target, amount, kind))
         for trigger in move.milestones_now:
             self.ws.milestones_added.append((user_target, trigger.id, at))

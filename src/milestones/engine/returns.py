@@ -13,6 +13,7 @@ bill brought, to the last digit. Where it is taken from:
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -102,6 +103,25 @@ def capping_user_targets(original: OriginalBill, ws: WorkingSet, catalogue: Cata
     return found
 
 
+class _Bill:
+    """The returned bill's lines, and what each gives a target, worked out once per return:
+    targets that read a bill alike (their reading key) share one reading of its lines."""
+
+    def __init__(self, original: OriginalBill, contexts: EventContexts) -> None:
+        self.original = original
+        self.contexts = contexts
+        self.lines = original.lines
+        self._by_line: dict[Hashable, tuple[Decimal | None, ...] | None] = {}
+
+    def by_line(self, tracked: TrackedTarget) -> tuple[Decimal | None, ...] | None:
+        key = tracked.reading_key
+        if key not in self._by_line:
+            self._by_line[key] = by_line(
+                tracked.target, tracked.expression, self.original.event, self.contexts
+            )
+        return self._by_line[key]
+
+
 class Returns:
     """Applies ReturnBill events of one batch, through the batch's contributor."""
 
@@ -118,10 +138,10 @@ class Returns:
         """Apply a return that takes ``original`` from its state to ``after``."""
         user_id = original.user_id
         self.contributor.begin(user_id)
-        contexts = EventContexts(original.event, self.ws.custom_fields.get(user_id))
+        bill = _Bill(original, EventContexts(original.event, self.ws.custom_fields.get(user_id)))
         effects: list[Effect] = []
         for tracked, brought, user_targets in self._brought_by_target(original):
-            take = self._take(tracked, brought, original, after, contexts)
+            take = self._take(tracked, brought, original, bill, after)
             if take <= 0:
                 continue
             if tracked.group.evaluation_type is EvaluationType.PERIOD_AGNOSTIC_WINDOW:
@@ -155,18 +175,18 @@ class Returns:
         tracked: TrackedTarget,
         brought: Decimal,
         original: OriginalBill,
+        bill: _Bill,
         after: ReturnState,
-        contexts: EventContexts,
     ) -> Decimal:
         target = tracked.target
-        values = by_line(target, tracked.expression, original.event, contexts)
+        values = bill.by_line(tracked)
         if values is not None and target.entity is TargetEntity.LINEITEM:
             counted = sum((value for value in values if value is not None), ZERO)
             if counted != brought:
                 # The lines it counts now are not those it counted then (the customer's
                 # fields changed, or a day rule cut the reading): fall back to the share.
                 values = None
-        loss, lines, bill_amount = loss_of(target), original.lines, original.bill_amount
+        loss, lines, bill_amount = loss_of(target), bill.lines, original.bill_amount
         return lost(loss, brought, values, lines, after, bill_amount) - lost(
             loss, brought, values, lines, original.state, bill_amount
         )
@@ -189,6 +209,8 @@ class Returns:
         )
         if tracked.group.tracking_type is TrackingType.CAPPING:
             if from_excess:
+                if from_excess == take:  # nothing counted came back: keep a zero row beside
+                    self.ws.record(LedgerEntry(index, destination, ZERO, kind))
                 self.ws.record(LedgerEntry(index, user_target, -from_excess, EXCESS))
             effect.capped = from_excess - take
             effect.excess = -from_excess

@@ -33,6 +33,7 @@ class LedgerEntry:
     user_target: UserTarget
     amount: Decimal
     kind: str
+    event_pk: int | None = None  # a stored event's (a re-placement's new EXCESS row)
 
 
 @dataclass(slots=True)

@@ -270,6 +270,7 @@ class SqlEngineStore:
                     target_id=found[row.user_target_id].target_id,
                     amount=row.amount,
                     kind=row.kind,
+                    event_pk=row.event_pk,
                     returns=_returned_bill(row.payload) if row.event_name == "ReturnBill" else None,
                 )
                 for row in self._db.execute(
@@ -278,6 +279,7 @@ class SqlEngineStore:
                         contributions.c.user_target_id,
                         contributions.c.amount,
                         contributions.c.kind,
+                        contributions.c.event_pk,
                         events.c.event_id,
                         events.c.event_name,
                         events.c.event_time,
@@ -325,7 +327,7 @@ class SqlEngineStore:
             ("event_pk", "user_target_id", "amount", "kind"),
             [
                 (
-                    event_pks[entry.event_index],
+                    event_pks[entry.event_index] if entry.event_pk is None else entry.event_pk,
                     entry.user_target.id,
                     money_to_stored(entry.amount),
                     entry.kind,
