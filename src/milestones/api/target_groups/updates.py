@@ -21,16 +21,13 @@ from milestones.api.target_groups.schemas import (
     TargetGroupUpdate,
     TargetUpdate,
 )
-from milestones.api.target_groups.service import (
-    check_name,
-    expression_pair,
-    group_for,
-    zone_named,
-)
+from milestones.api.target_groups.service import group_for
 from milestones.domain.errors import HistoryRewrite, InvalidInput, NameTaken
+from milestones.domain.group_rules import check_name, zone_named
 from milestones.domain.orgs import Caller
 from milestones.domain.periods import EvaluationType, PeriodSpec, PeriodStatus, fixed_periods
 from milestones.domain.target_groups import PeriodDraft, Target, TargetGroup
+from milestones.domain.target_rules import expression_pair
 from milestones.domain.times import TimeFormatError, parse_day
 from milestones.store.target_groups import TargetGroupRepository
 
