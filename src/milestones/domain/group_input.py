@@ -130,3 +130,39 @@ class GroupInput:
     unified_threshold: Decimal | None = None
     leaderboard_enabled: bool = False
     user_created: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TargetEdit:
+    """Changes to one stored target; None leaves a field as it is."""
+
+    id: int
+    name: str | None = None
+    description: str | None = None
+    active: bool | None = None
+    expression: str | bool | None = None
+    expression_json: str | dict[str, object] | None = None
+    default_value: Decimal | None = None
+    default_values: tuple[DefaultValueInput, ...] | None = None
+    entity: TargetEntity | None = None
+    target_type: str | None = None
+    event_name: str | None = None
+    enrolment_method: EnrolmentMethod | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupEdit:
+    """Changes to a stored group; None leaves a field as it is."""
+
+    name: str | None = None
+    description: str | None = None
+    active: bool | None = None
+    tracking_type: TrackingType | None = None
+    evaluation_type: EvaluationType | None = None
+    frequency_type: FrequencyType | None = None
+    frequency: int | None = None
+    total_periods: int | None = None
+    recurring_cycles: int | None = None
+    time_zone_name: str | None = None
+    periods: tuple[PeriodInput, ...] | None = None
+    targets: tuple[TargetEdit, ...] | None = None

@@ -6,15 +6,19 @@ from milestones.api.target_groups.schemas import (
     DefaultValueIn,
     PeriodIn,
     TargetGroupCreate,
+    TargetGroupUpdate,
     TargetIn,
+    TargetUpdate,
 )
 from milestones.domain.group_input import (
     DefaultValueInput,
     ExtendedFieldInput,
     FilterInput,
+    GroupEdit,
     GroupInput,
     PeriodInput,
     StreakInput,
+    TargetEdit,
     TargetInput,
     TriggerInput,
 )
@@ -96,4 +100,39 @@ def _target_input(body: TargetIn) -> TargetInput:
         ),
         alternate_currency_identifier=body.alternateCurrencyIdentifier,
         program_id=body.programId,
+    )
+
+
+def group_edit(body: TargetGroupUpdate) -> GroupEdit:
+    """The changes a ``PUT /v3/targetGroups/{id}`` body asks for."""
+    return GroupEdit(
+        name=body.name,
+        description=body.description,
+        active=body.active,
+        tracking_type=body.trackingType,
+        evaluation_type=body.targetEvaluationType,
+        frequency_type=body.frequencyType,
+        frequency=body.frequency,
+        total_periods=body.totalPeriods,
+        recurring_cycles=body.recurringCycles,
+        time_zone_name=body.timeZoneName,
+        periods=None if body.periods is None else tuple(map(period_input, body.periods)),
+        targets=None if body.targets is None else tuple(map(_target_edit, body.targets)),
+    )
+
+
+def _target_edit(body: TargetUpdate) -> TargetEdit:
+    return TargetEdit(
+        id=body.id,
+        name=body.name,
+        description=body.description,
+        active=body.active,
+        expression=body.expression,
+        expression_json=body.expressionJson,
+        default_value=body.defaultValue,
+        default_values=default_value_inputs(body.defaultValues),
+        entity=body.targetEntity,
+        target_type=body.targetType,
+        event_name=body.eventName,
+        enrolment_method=body.enrolmentMethod,
     )
