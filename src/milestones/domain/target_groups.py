@@ -106,6 +106,8 @@ DEFAULT_EVENT_NAMES: dict[TargetEntity, str] = {
 
 ATTRIBUTE_KPIS = frozenset({"EXTENDED_FIELD", "EVENT_ATTRIBUTE"})
 SYSTEM_TRIGGER_NAME = "targetAchieved"
+# In the refCodes of a new cyclic or agnostic group's slots; the repository puts the id in.
+GROUP_ID_PLACEHOLDER = "{group_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 from milestones.domain.periods import EvaluationType, FrequencyType, PeriodWindow
 from milestones.domain.target_groups import (
+    GROUP_ID_PLACEHOLDER,
     Aggregation,
     Audit,
     CombinationType,
@@ -51,7 +52,6 @@ from milestones.store.tables import (
     targets,
 )
 
-GROUP_ID_PLACEHOLDER = "{group_id}"
 _E = TypeVar("_E", bound=StrEnum)
 
 
