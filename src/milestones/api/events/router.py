@@ -19,8 +19,9 @@ from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
 from milestones.domain.errors import InvalidInput, PayloadTooLarge
 from milestones.domain.orgs import Caller
+from milestones.domain.outcomes import EventStatus
 from milestones.engine.chunked import ChunkBudget, ingest_in_chunks
-from milestones.engine.ingest import REJECTED, EventOutcome, Submission, ingest
+from milestones.engine.ingest import EventOutcome, Submission, ingest
 from milestones.settings import Settings
 from milestones.store.database import Database
 from milestones.store.engine import SqlEngineStore
@@ -73,7 +74,7 @@ def ingest_event(
     submissions = [submission(body, caller.org.zone)]
     outcome = _with_retries(request, lambda store: _ingest(request, caller, store, submissions))[0]
     view = outcome_view(outcome, shown=side_effects)
-    if outcome.status == REJECTED:
+    if outcome.status is EventStatus.REJECTED:
         response = failed(400, outcome.errors)
         response.body = response.render({"data": view, "errors": outcome.errors, "warnings": []})
         response.headers["content-length"] = str(len(response.body))
