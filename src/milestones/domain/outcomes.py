@@ -16,10 +16,10 @@ class EventStatus(StrEnum):
     """How an event was answered, in the order a bulk answer's summary counts them."""
 
     APPLIED = "APPLIED"  # it moved at least one user target
-    DUPLICATE = "DUPLICATE"  # its eventId was already stored, with the same content
+    DUPLICATE = "DUPLICATE"  # its eventId was stored or seen before, with the same content
     NO_MATCH = "NO_MATCH"  # accepted, but no target counts it
     OUT_OF_WINDOW = "OUT_OF_WINDOW"  # its period had ended, retro buffer included
-    REJECTED = "REJECTED"  # malformed, from the future, or a reused eventId: not stored
+    REJECTED = "REJECTED"  # malformed, future, a reused eventId, no bill to return: not stored
 
 
 class ContributionKind(StrEnum):
