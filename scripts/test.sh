@@ -4,10 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
 
-echo "== lint: ruff and mypy (strict)"
+echo "== lint: ruff, mypy (strict) and the import contracts"
 "$bin/ruff" check src tests benchmarks
 "$bin/ruff" format --check src tests benchmarks
 "$bin/mypy"
+"$bin/lint-imports"
 
 echo "== starting a throwaway PostgreSQL"
 # shellcheck source=scripts/pg.sh

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 
 from milestones.api.throttle import LoginThrottle
 from milestones.clock import Clock
@@ -140,13 +141,22 @@ def decode_basic(value: str) -> tuple[str, str]:
     return client_id, secret
 
 
+async def authenticator(request: Request) -> Authenticator:
+    """The app's authenticator (see :mod:`milestones.api.dependencies`)."""
+    found: Authenticator = request.app.state.authenticator
+    return found
+
+
+AppAuthenticator = Annotated[Authenticator, Depends(authenticator)]
+
+
 def current_caller(
     request: Request,
     _basic_scheme: Annotated[None, Depends(_basic)],
     _bearer_scheme: Annotated[None, Depends(_bearer)],
+    authenticator: AppAuthenticator,
 ) -> Caller:
     """The authenticated caller of a request (the security schemes document the headers)."""
-    authenticator: Authenticator = request.app.state.authenticator
     scheme, value = _credentials(request)
     if scheme == "basic":
         client_id, secret = decode_basic(value)
@@ -172,6 +182,7 @@ async def current_client(
     request: Request,
     _basic_scheme: Annotated[None, Depends(_basic)],
     _bearer_scheme: Annotated[None, Depends(_bearer)],
+    authenticator: AppAuthenticator,
 ) -> ApiClient:
     """The authenticated API client, for reads that need only its org's id, not the org.
 
@@ -180,7 +191,6 @@ async def current_client(
     deleted). A secret verified in the last minute is checked in the event loop, with no
     database and no worker thread; anything else goes to a worker thread as before.
     """
-    authenticator: Authenticator = request.app.state.authenticator
     scheme, value = _credentials(request)
     if scheme == "basic":
         client_id, secret = decode_basic(value)
@@ -195,16 +205,15 @@ async def current_client(
 CurrentClient = Annotated[ApiClient, Depends(current_client)]
 
 
-def scope_org_ids(caller: Caller | ApiClient, request: Request) -> list[int]:
+def scope_org_ids(caller: Caller | ApiClient, headers: Headers, database: Database) -> list[int]:
     """The orgs a read covers, from the ``DATA-SCOPE`` and ``DATA-SCOPE-ORG`` headers."""
-    scope = request.headers.get("data-scope", "SELF").strip().upper() or "SELF"
+    scope = headers.get("data-scope", "SELF").strip().upper() or "SELF"
     if scope == "SELF":
         return [caller.org_id]
     if scope not in ("OTHER", "ALL"):
         raise InvalidInput("DATA-SCOPE must be SELF, OTHER or ALL", "DATA-SCOPE")
     # The header is read (and a bad one refused) before the database is asked anything.
-    wanted = _org_id_list(request.headers.get("data-scope-org", "")) if scope == "OTHER" else []
-    database: Database = request.app.state.database
+    wanted = _org_id_list(headers.get("data-scope-org", "")) if scope == "OTHER" else []
     with database.transaction(write=False) as connection:
         connected = OrgRepository(connection).connected_org_ids(caller.org_id)
     if scope == "ALL":

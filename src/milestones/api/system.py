@@ -8,13 +8,13 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from milestones.api.auth import Authenticator, client_address, decode_basic
+from milestones.api.auth import AppAuthenticator, client_address, decode_basic
+from milestones.api.dependencies import AppClock, AppDatabase, AppSettings
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
 from milestones.api.routing import JSON_EXPECTED, is_json, loads_exact, media_type
 from milestones.credentials import new_token, token_digest
 from milestones.domain.errors import InvalidInput, Unauthenticated, UnsupportedMediaType
-from milestones.store.database import Database
 from milestones.store.orgs import OrgRepository
 
 router = APIRouter(tags=["system"])
@@ -60,7 +60,13 @@ def health() -> EnvelopeResponse:
     openapi_extra=_TOKEN_BODY,
     responses=error_responses(400, 401, 413, 429, 500),
 )
-async def issue_token(request: Request) -> EnvelopeResponse:
+async def issue_token(
+    request: Request,
+    authenticator: AppAuthenticator,
+    database: AppDatabase,
+    clock: AppClock,
+    settings: AppSettings,
+) -> EnvelopeResponse:
     fields = _token_fields(await request.body(), request.headers.get("content-type", ""))
     if fields.get("grant_type") != "client_credentials":
         raise InvalidInput("grant_type must be client_credentials", "grant_type")
@@ -73,15 +79,12 @@ async def issue_token(request: Request) -> EnvelopeResponse:
     for name, value in (("client_id", client_id), ("client_secret", secret)):
         if not value.isascii() and not _is_unicode(value):
             raise InvalidInput(f"{name} must be valid Unicode (no lone surrogates)", name)
-    authenticator: Authenticator = request.app.state.authenticator
     # PBKDF2 takes tens of milliseconds on purpose: a worker thread spends them, not the loop.
     caller = await run_in_threadpool(
         authenticator.by_secret, client_id, secret, client_address(request)
     )
-    clock = request.app.state.clock
-    ttl = int(request.app.state.settings.token_ttl_seconds)
+    ttl = int(settings.token_ttl_seconds)
     token = new_token()
-    database: Database = request.app.state.database
     with database.transaction() as connection:
         now = clock.now()
         OrgRepository(connection).add_token(

@@ -15,9 +15,9 @@ from typing import Protocol
 from milestones.domain.periods import PeriodStatus
 from milestones.domain.progress import UserTarget
 from milestones.domain.streaks import (
-    ACHIEVED,
     PeriodOutcome,
     StreakRule,
+    StreakState,
     StreakStatus,
     streak_statuses,
 )
@@ -144,4 +144,4 @@ def streak_statuses_of(group: TargetGroup, outcomes: list[PeriodOutcome]) -> lis
 
 
 def achieved_levels(statuses: Sequence[StreakStatus]) -> set[int]:
-    return {status.rule.id for status in statuses if status.status == ACHIEVED}
+    return {status.rule.id for status in statuses if status.status == StreakState.ACHIEVED}

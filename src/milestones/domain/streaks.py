@@ -10,7 +10,7 @@ runs, and a revoked achievement takes back the levels it completed.
 >>> start = datetime(2024, 1, 1, tzinfo=UTC)
 >>> outcomes = [PeriodOutcome(1, start, 11, True), PeriodOutcome(2, start, 12, True)]
 >>> [s.status for s in streak_statuses([StreakRule(5, "two", 2)], outcomes, continuous=True)]
-['ACHIEVED']
+[<StreakState.ACHIEVED: 'ACHIEVED'>]
 """
 
 from __future__ import annotations
@@ -18,10 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
-NOT_STARTED = "NOT_STARTED"
-IN_PROGRESS = "IN_PROGRESS"
-ACHIEVED = "ACHIEVED"
+
+class StreakState(StrEnum):
+    """Where a customer stands on one level (a member is its own string, as answered)."""
+
+    NOT_STARTED = "NOT_STARTED"  # no period of the group achieved yet
+    IN_PROGRESS = "IN_PROGRESS"  # some period achieved, the level not reached
+    ACHIEVED = "ACHIEVED"  # the level was reached (and stays so unless revoked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +53,7 @@ class StreakStatus:
     """Where a customer stands on one level."""
 
     rule: StreakRule
-    status: str
+    status: StreakState
     current_count: int
     achieved_at: datetime | None
     achieved_user_target_id: int | None
@@ -73,14 +78,14 @@ def streak_statuses(
     for rule in rules:
         first = reached.get(rule.id)
         if first is not None:
-            status = ACHIEVED
+            status = StreakState.ACHIEVED
         elif any_achieved:
-            status = IN_PROGRESS
+            status = StreakState.IN_PROGRESS
         else:
-            status = NOT_STARTED
+            status = StreakState.NOT_STARTED
         at, user_target_id = first if first else (None, None)
         statuses.append(StreakStatus(rule, status, count, at, user_target_id))
     return statuses
 
 
-__all__ = ["UTC", "PeriodOutcome", "StreakRule", "StreakStatus", "streak_statuses"]
+__all__ = ["UTC", "PeriodOutcome", "StreakRule", "StreakState", "StreakStatus", "streak_statuses"]

@@ -28,6 +28,7 @@ from milestones.domain.events import Event
 from milestones.domain.group_progress import period_state, tracks_group_progress
 from milestones.domain.kpis import DayRule
 from milestones.domain.orgs import Org
+from milestones.domain.outcomes import ContributionKind
 from milestones.domain.periods import PeriodWindow
 from milestones.domain.placement import in_cycles
 from milestones.domain.progress import Move, UserTarget, apply_amount
@@ -39,12 +40,10 @@ from milestones.domain.target_groups import (
     TrackingType,
 )
 from milestones.engine.catalogue import Catalogue, TrackedTarget
-from milestones.engine.contribute import EVENT, Contributor, Effect, OutOfWindow
+from milestones.engine.contribute import Contributor, Effect, OutOfWindow
 from milestones.engine.returns import OriginalBill
-from milestones.engine.working_set import EXCESS, LedgerEntry, LedgerMove, WorkingSet
+from milestones.engine.working_set import LedgerEntry, LedgerMove, WorkingSet
 
-REPLACE = "REPLACE"
-CARRY = "CARRY"
 ZERO = Decimal(0)
 
 
@@ -59,7 +58,7 @@ class StoredContribution:
     user_target_id: int
     target_id: int
     amount: Decimal
-    kind: str
+    kind: ContributionKind
     event_pk: int
     returns: str | None  # for a ReturnBill, the eventId of the bill it returns
 
@@ -99,7 +98,7 @@ class _Row:
     source: UserTarget | None  # the user target holding it now (None: it counts nowhere)
     held: Decimal  # what it holds there
     amount: Decimal  # what it first brought: what is replayed
-    kind: str
+    kind: ContributionKind
     returns: str | None = None
     carried_at: datetime | None = None
     stored_id: int | None = None
@@ -287,12 +286,14 @@ class AnchorMover:
                     source=holder,
                     # EXCESS rows (what a cap left out) never were in the value.
                     held=ZERO
-                    if stored.kind == EXCESS
+                    if stored.kind == ContributionKind.EXCESS
                     else (stored.amount if move is None else move.amount),
                     amount=stored.amount,
                     kind=stored.kind,
                     returns=stored.returns,
-                    carried_at=stored.received_at if stored.kind == CARRY else None,
+                    carried_at=stored.received_at
+                    if stored.kind == ContributionKind.CARRY
+                    else None,
                     stored_id=stored.id,
                     event_pk=stored.event_pk,
                 )
@@ -323,11 +324,11 @@ class AnchorMover:
                     tracked=tracked_of[entry.user_target.target_id],
                     origin=origin,
                     source=entry.user_target if kept else None,
-                    held=entry.amount if kept and entry.kind != EXCESS else ZERO,
+                    held=entry.amount if kept and entry.kind != ContributionKind.EXCESS else ZERO,
                     amount=amount,
                     kind=entry.kind,
                     returns=event.bill_return.original_event_id if event.bill_return else None,
-                    carried_at=contributor.now if entry.kind == CARRY else None,
+                    carried_at=contributor.now if entry.kind == ContributionKind.CARRY else None,
                     entry=entry,
                     event_index=entry.event_index,
                 )
@@ -337,7 +338,7 @@ class AnchorMover:
         # MAX targets keep each day's increase; the event brought the running maximum.
         running: dict[tuple[int, str], Decimal] = {}
         for row in rows:
-            if row.kind == EVENT and _day_rule(row.tracked) is DayRule.MAX:
+            if row.kind == ContributionKind.EVENT and _day_rule(row.tracked) is DayRule.MAX:
                 key = (row.origin, _day_key(group, row.at))
                 row.raw = running[key] = running.get(key, ZERO) + row.amount
         return rows
@@ -357,7 +358,7 @@ class AnchorMover:
             user_target = ws.find(tracked.id, period.id, user_id)
             if user_target is None:
                 user_target = contributor.user_target(tracked, period, window, user_id)
-            if row.kind == EXCESS:
+            if row.kind == ContributionKind.EXCESS:
                 if not row.folded:  # stored before a contribution kept a row beside its excess
                     row.to, row.counted = user_target, row.amount
                     excess[id(user_target)] = excess.get(id(user_target), ZERO) + row.amount
@@ -395,7 +396,9 @@ class AnchorMover:
         EXCESS ledger row); what counted is returned."""
         held = excess.get(id(user_target), ZERO)
         if amount >= 0:
-            counted = min(amount, user_target.remaining) if row.kind == EVENT else amount
+            counted = (
+                min(amount, user_target.remaining) if row.kind == ContributionKind.EVENT else amount
+            )
             part = amount - counted
         else:
             part = -min(-amount, held)
@@ -409,7 +412,7 @@ class AnchorMover:
                     row.event_index if row.event_index is not None else -1,
                     user_target,
                     part,
-                    EXCESS,
+                    ContributionKind.EXCESS,
                     event_pk=row.event_pk if row.event_index is None else None,
                 )
             )
@@ -460,7 +463,10 @@ class AnchorMover:
         old_ids = {ut.id for ut in old}
         landed: dict[str, list[tuple[int, Decimal]]] = {}
         for row in rows:
-            if row.kind in (EVENT, EXCESS) and row.returns is None:
+            if (
+                row.kind in (ContributionKind.EVENT, ContributionKind.EXCESS)
+                and row.returns is None
+            ):
                 pairs = landed.setdefault(row.event_id, [])
                 if row.to is not None:
                     pairs.append((row.to.id, row.counted))
@@ -475,10 +481,14 @@ def _fold_excess(rows: list[_Row]) -> None:
     so the replay caps what the event really brought (or a return really took back)."""
     beside: dict[tuple[str, int], _Row] = {}
     for row in rows:
-        if row.kind != EXCESS:
+        if row.kind != ContributionKind.EXCESS:
             beside.setdefault((row.event_id, row.tracked.id), row)
     for row in rows:
-        companion = beside.get((row.event_id, row.tracked.id)) if row.kind == EXCESS else None
+        companion = (
+            beside.get((row.event_id, row.tracked.id))
+            if row.kind == ContributionKind.EXCESS
+            else None
+        )
         if companion is not None and companion.excess is None:
             companion.amount += row.amount
             companion.excess = row
@@ -535,11 +545,11 @@ def _place_rows(rows: list[_Row], cycles: list[PeriodWindow]) -> None:
     returns; a carried return goes to the cycle it was carried into."""
     placed: dict[tuple[str, int], tuple[Period, PeriodWindow] | None] = {}
     for row in rows:
-        if row.kind == EVENT:
+        if row.kind == ContributionKind.EVENT:
             row.place = _cycle_at(row.tracked, cycles, row.at)
             placed[(row.event_id, row.tracked.id)] = row.place
     for row in rows:
-        if row.kind == EVENT:
+        if row.kind == ContributionKind.EVENT:
             continue
         if row.carried_at is not None:
             row.place = _cycle_at(row.tracked, cycles, row.carried_at)
@@ -561,7 +571,7 @@ def _after_rules(ws: WorkingSet, group: TargetGroup, row: _Row, user_target: Use
     """The day rules, as ``Contributor`` applies them to a new contribution (capping is
     :meth:`AnchorMover._capped`)."""
     amount = row.amount
-    if row.kind != EVENT or amount <= 0:
+    if row.kind != ContributionKind.EVENT or amount <= 0:
         return amount
     rule = _day_rule(row.tracked)
     if rule is not None:
@@ -645,6 +655,8 @@ def _effects(
             revoked=was.achieved_at is not None and ut.achieved_at is None,
             milestones_revoked=lost,
         )
-        effects.append(Effect(tracked, ut, tracked.period(ut.period_id), move, REPLACE))
+        effects.append(
+            Effect(tracked, ut, tracked.period(ut.period_id), move, ContributionKind.REPLACE)
+        )
     effects.sort(key=lambda e: (e.tracked.target.position, e.period.position, e.user_target.id))
     return effects

@@ -24,18 +24,17 @@ from milestones.domain.group_progress import (
 )
 from milestones.domain.kpis import DayRule, Reading, passes_filters, read
 from milestones.domain.orgs import Org
+from milestones.domain.outcomes import ContributionKind
 from milestones.domain.periods import EvaluationType, PeriodWindow
 from milestones.domain.placement import Placement, place
 from milestones.domain.progress import Move, UserTarget, apply_amount
 from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import EnrolmentMethod, Period, TargetGroup, TrackingType
 from milestones.engine.catalogue import TrackedTarget
-from milestones.engine.working_set import EXCESS, LedgerEntry, WorkingSet
+from milestones.engine.working_set import LedgerEntry, WorkingSet
 
 if TYPE_CHECKING:
     from milestones.engine.anchors import AnchorMover
-
-EVENT = "EVENT"
 
 
 # Effects, placements, moves and ledger entries are made for every target an event reaches
@@ -49,7 +48,7 @@ class Effect:
     user_target: UserTarget
     period: Period
     move: Move
-    kind: str = EVENT
+    kind: ContributionKind = ContributionKind.EVENT
     capped: Decimal | None = None
     excess: Decimal | None = None
     group_state: GroupPeriodState | None = None
@@ -365,7 +364,7 @@ class Contributor:
         amount: Decimal,
         at: datetime,
         index: int,
-        kind: str = EVENT,
+        kind: ContributionKind = ContributionKind.EVENT,
         revoke: bool = False,
     ) -> list[Effect]:
         """Agnostic slots hold the flow of the customer's net total (§5, §10).
@@ -402,21 +401,25 @@ class Contributor:
         at: datetime,
         index: int,
         amount: Decimal,
-        kind: str = EVENT,
+        kind: ContributionKind = ContributionKind.EVENT,
         revoke: bool = False,
     ) -> Effect:
         if tracked.tracks_group:
             self.watch.before(tracked.group, period.id)
         capped: Decimal | None = None
         excess: Decimal | None = None
-        if tracked.group.tracking_type is TrackingType.CAPPING and kind == EVENT and amount > 0:
+        if (
+            tracked.group.tracking_type is TrackingType.CAPPING
+            and kind == ContributionKind.EVENT
+            and amount > 0
+        ):
             # Count only up to the period's value; the answer says what did not count, and the
             # ledger keeps it (EXCESS), for a return takes back excess first (§10).
             capped = min(amount, user_target.remaining)
             excess = amount - capped
             amount = capped
             if excess:
-                self.ws.record(LedgerEntry(index, user_target, excess, EXCESS))
+                self.ws.record(LedgerEntry(index, user_target, excess, ContributionKind.EXCESS))
         move = apply_amount(user_target, amount, at, tracked.target.triggers, revoke=revoke)
         if amount != 0 or excess:
             # A capped contribution that counted nothing keeps its (zero) row beside its

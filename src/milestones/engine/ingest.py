@@ -16,6 +16,7 @@ from typing import Protocol
 
 from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, Event, EventPrint, event_print
 from milestones.domain.orgs import Org
+from milestones.domain.outcomes import EventStatus
 from milestones.domain.progress import UserTarget
 from milestones.domain.returns import ReturnState
 from milestones.domain.target_groups import TargetGroup
@@ -32,11 +33,6 @@ from milestones.engine.returns import (
 )
 from milestones.engine.working_set import CustomerState, WorkingSet
 
-APPLIED = "APPLIED"
-DUPLICATE = "DUPLICATE"
-NO_MATCH = "NO_MATCH"
-OUT_OF_WINDOW = "OUT_OF_WINDOW"
-REJECTED = "REJECTED"
 FUTURE_TOLERANCE = timedelta(minutes=5)
 _REUSED = 310140
 _REUSED_MESSAGE = (
@@ -59,7 +55,7 @@ class EventOutcome:
     """How one event was answered."""
 
     event_id: str | None
-    status: str
+    status: EventStatus
     effects: list[Effect] = field(default_factory=list)
     errors: list[dict[str, object]] = field(default_factory=list)
 
@@ -86,7 +82,7 @@ class AcceptedEvent:
 
     index: int
     event: Event
-    status: str
+    status: EventStatus
     payload: dict[str, object]
     returns: tuple[OriginalBill, ReturnState] | None = None  # a return: its bill, and after
 
@@ -139,7 +135,7 @@ def ingest(
         event = submission.event
         if event is None:
             outcomes[index] = EventOutcome(
-                _event_id(submission.payload), REJECTED, errors=submission.errors
+                _event_id(submission.payload), EventStatus.REJECTED, errors=submission.errors
             )
         elif event.event_time > now + FUTURE_TOLERANCE:
             outcomes[index] = _refused(
@@ -202,19 +198,23 @@ class _Batch:
         if earlier is not None:
             if earlier != _print(event, payload):
                 return _refused(event.event_id, _REUSED_MESSAGE, "eventId", _REUSED)
-            return EventOutcome(event.event_id, DUPLICATE)
+            return EventOutcome(event.event_id, EventStatus.DUPLICATE)
         returns: tuple[OriginalBill, ReturnState] | None = None
         if event.event_name == RETURN_BILL and event.bill_return is not None:
             try:
                 effects, returns = self._return(index, event)
             except ReturnRefused as refused:
                 return _refused(event.event_id, refused.message, refused.field)
-            status = APPLIED if effects else NO_MATCH
+            status = EventStatus.APPLIED if effects else EventStatus.NO_MATCH
         else:
             effects, too_late = self.contributor.apply(
                 event, index, self.catalogue.listening(event.event_name)
             )
-            status = APPLIED if effects else (OUT_OF_WINDOW if too_late else NO_MATCH)
+            status = (
+                EventStatus.APPLIED
+                if effects
+                else (EventStatus.OUT_OF_WINDOW if too_late else EventStatus.NO_MATCH)
+            )
         self.seen[event.event_id] = _print(event, payload)
         self.accepted.append(AcceptedEvent(index, event, status, payload, returns))
         if event.event_name == TRANSACTION_ADD and event.transaction is not None:
@@ -266,7 +266,7 @@ def _refused(
     error: dict[str, object] = {"code": code, "message": message}
     if field_name:
         error["field"] = field_name
-    return EventOutcome(event_id, REJECTED, errors=[error])
+    return EventOutcome(event_id, EventStatus.REJECTED, errors=[error])
 
 
 def _event_id(payload: dict[str, object]) -> str | None:

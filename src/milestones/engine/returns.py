@@ -21,16 +21,15 @@ from decimal import Decimal
 from milestones.domain.event_context import EventContexts
 from milestones.domain.events import BillReturn, Event
 from milestones.domain.kpis import by_line, loss_of
+from milestones.domain.outcomes import ContributionKind
 from milestones.domain.periods import EvaluationType
 from milestones.domain.progress import UserTarget
 from milestones.domain.returns import BillLine, ReturnRefused, ReturnState, lost
 from milestones.domain.target_groups import TargetEntity, TrackingType
 from milestones.engine.catalogue import Catalogue, TrackedTarget
 from milestones.engine.contribute import Contributor, Effect
-from milestones.engine.working_set import EXCESS, LedgerEntry, WorkingSet
+from milestones.engine.working_set import LedgerEntry, WorkingSet
 
-RETURN = "RETURN"
-CARRY = "CARRY"
 ZERO = Decimal(0)
 
 
@@ -147,7 +146,13 @@ class Returns:
             if tracked.group.evaluation_type is EvaluationType.PERIOD_AGNOSTIC_WINDOW:
                 effects.extend(
                     self.contributor.reflow(
-                        tracked, user_id, -take, at, index, RETURN, revoke=self.revoke
+                        tracked,
+                        user_id,
+                        -take,
+                        at,
+                        index,
+                        ContributionKind.RETURN,
+                        revoke=self.revoke,
                     )
                 )
             else:
@@ -211,24 +216,26 @@ class Returns:
             if from_excess:
                 if from_excess == take:  # nothing counted came back: keep a zero row beside
                     self.ws.record(LedgerEntry(index, destination, ZERO, kind))
-                self.ws.record(LedgerEntry(index, user_target, -from_excess, EXCESS))
+                self.ws.record(
+                    LedgerEntry(index, user_target, -from_excess, ContributionKind.EXCESS)
+                )
             effect.capped = from_excess - take
             effect.excess = -from_excess
         return [effect]
 
     def _destination(
         self, tracked: TrackedTarget, user_target: UserTarget
-    ) -> tuple[UserTarget, str]:
+    ) -> tuple[UserTarget, ContributionKind]:
         now = self.contributor.now
         if now < user_target.ends_at + self.retro:
-            return user_target, RETURN
+            return user_target, ContributionKind.RETURN
         current = self.contributor.place_at(tracked, user_target.user_id, now)
         if current is None or current.period.id == user_target.period_id:
-            return user_target, RETURN
+            return user_target, ContributionKind.RETURN
         carried = self.contributor.user_target(
             tracked, current.period, current.window, user_target.user_id
         )
-        return carried, CARRY
+        return carried, ContributionKind.CARRY
 
 
-__all__ = ["CARRY", "RETURN", "OriginalBill", "ReturnRefused", "Returns", "state_after"]
+__all__ = ["OriginalBill", "ReturnRefused", "Returns", "state_after"]

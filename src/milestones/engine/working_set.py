@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from milestones.domain.enrolment import EnrolmentRecord
+from milestones.domain.outcomes import ContributionKind
 from milestones.domain.progress import UserTarget
 
 
@@ -22,9 +23,6 @@ class Day:
     dirty: bool = False
 
 
-EXCESS = "EXCESS"  # a ledger row of what a CAPPING target did not count
-
-
 @dataclass(slots=True)  # made per contribution: see contribute.Effect
 class LedgerEntry:
     """One applied contribution: which event, which user target, how much."""
@@ -32,7 +30,7 @@ class LedgerEntry:
     event_index: int
     user_target: UserTarget
     amount: Decimal
-    kind: str
+    kind: ContributionKind
     event_pk: int | None = None  # a stored event's (a re-placement's new EXCESS row)
 
 
@@ -176,7 +174,7 @@ class WorkingSet:
     def record(self, entry: LedgerEntry) -> None:
         self.ledger.append(entry)
         self.ledger_of_event.setdefault(entry.event_index, []).append(entry)
-        if entry.kind == EXCESS:
+        if entry.kind == ContributionKind.EXCESS:
             key = entry.user_target.id
             self.excess_added[key] = self.excess_added.get(key, Decimal(0)) + entry.amount
         self.touch(entry.user_target)

@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, Table, func, insert, select, text, update
 
 from milestones.domain.events import EventPrint, event_print
+from milestones.domain.outcomes import ContributionKind
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.anchors import GroupHistory, StoredContribution
 from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.returns import OriginalBill
-from milestones.engine.working_set import EXCESS, CustomerState, Day, WorkingSet
+from milestones.engine.working_set import CustomerState, Day, WorkingSet
 from milestones.store.bulk import BulkSql, optional_money, optional_money_of
 from milestones.store.customers import CustomerRepository
 from milestones.store.database import json_text
@@ -221,7 +222,7 @@ class SqlEngineStore:
             select(contributions.c.user_target_id, contributions.c.amount)
             .where(
                 contributions.c.event_pk == row["id"],
-                contributions.c.kind.in_(("EVENT", EXCESS)),
+                contributions.c.kind.in_((ContributionKind.EVENT, ContributionKind.EXCESS)),
             )
             .order_by(contributions.c.id)
         )
@@ -269,7 +270,7 @@ class SqlEngineStore:
                     user_target_id=row.user_target_id,
                     target_id=found[row.user_target_id].target_id,
                     amount=row.amount,
-                    kind=row.kind,
+                    kind=ContributionKind(row.kind),
                     event_pk=row.event_pk,
                     returns=_returned_bill(row.payload) if row.event_name == "ReturnBill" else None,
                 )

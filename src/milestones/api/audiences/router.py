@@ -10,11 +10,11 @@ from milestones.api.audiences import service
 from milestones.api.audiences.models import AudienceGroupAnswer
 from milestones.api.audiences.schemas import AudienceGroupCreate, MembersChange
 from milestones.api.auth import CurrentCaller, scope_org_ids
+from milestones.api.dependencies import AppClock, AppDatabase
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
 from milestones.domain.times import utc_text
-from milestones.store.database import Database
 from milestones.store.enrolments import AudienceGroup
 
 router = APIRouter(prefix="/v3/audienceGroups", tags=["audiences"], route_class=ExactRoute)
@@ -30,11 +30,6 @@ _LINKS = {
         "parameters": {"groupId": "$response.body#/data/id"},
     },
 }
-
-
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
 
 
 def audience_view(group: AudienceGroup) -> dict[str, object]:
@@ -59,10 +54,10 @@ def audience_view(group: AudienceGroup) -> dict[str, object]:
     summary="Create an audience group (for AUDIENCE_FILTER targets)",
 )
 def create_audience_group(
-    body: AudienceGroupCreate, request: Request, caller: CurrentCaller
+    body: AudienceGroupCreate, caller: CurrentCaller, database: AppDatabase, clock: AppClock
 ) -> EnvelopeResponse:
-    now = request.app.state.clock.now()
-    with _database(request).transaction() as connection:
+    now = clock.now()
+    with database.transaction() as connection:
         group = service.create_group(connection, caller.org_id, body, now)
     return ok(audience_view(group), status_code=201)
 
@@ -75,10 +70,14 @@ def create_audience_group(
     summary="Replace, add or remove members (mode REPLACE, ADD, REMOVE)",
 )
 def change_audience_members(
-    groupId: AudienceGroupId, body: MembersChange, request: Request, caller: CurrentCaller
+    groupId: AudienceGroupId,
+    body: MembersChange,
+    caller: CurrentCaller,
+    database: AppDatabase,
+    clock: AppClock,
 ) -> EnvelopeResponse:
-    now = request.app.state.clock.now()
-    with _database(request).transaction() as connection:
+    now = clock.now()
+    with database.transaction() as connection:
         group = service.change_members(connection, caller.org_id, groupId, body, now)
     return ok(audience_view(group))
 
@@ -91,9 +90,9 @@ def change_audience_members(
     summary="One audience group and how many members it has",
 )
 def get_audience_group(
-    groupId: AudienceGroupId, request: Request, caller: CurrentCaller
+    groupId: AudienceGroupId, request: Request, caller: CurrentCaller, database: AppDatabase
 ) -> EnvelopeResponse:
-    org_ids = scope_org_ids(caller, request)
-    with _database(request).transaction(write=False) as connection:
+    org_ids = scope_org_ids(caller, request.headers, database)
+    with database.transaction(write=False) as connection:
         group = service.audience_for(connection, org_ids, groupId)
     return ok(audience_view(group))

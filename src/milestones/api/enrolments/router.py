@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from milestones.api.auth import CurrentCaller
+from milestones.api.dependencies import AppClock, AppDatabase
 from milestones.api.enrolments import service
 from milestones.api.enrolments.models import EnrolmentAnswer, ImportAnswer
 from milestones.api.enrolments.schemas import EnrolmentIn
@@ -16,7 +17,6 @@ from milestones.api.routing import ExactRoute, media_type
 from milestones.domain.enrolment import MAX_IMPORT_ROWS, ImportSummary
 from milestones.domain.errors import UnsupportedMediaType
 from milestones.domain.times import utc_text
-from milestones.store.database import Database
 
 router = APIRouter(tags=["enrolments"], route_class=ExactRoute)
 GroupId = Annotated[int, Path(ge=1, le=2**62, description="target group id")]
@@ -36,11 +36,6 @@ _CSV_BODY = {
 }
 
 
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
-
-
 @router.post(
     "/v3.1/targetGroups/{groupId}/targets/{targetId}/enroll",
     response_model=EnrolmentAnswer,
@@ -51,11 +46,12 @@ def enrol_customer(
     groupId: GroupId,
     targetId: TargetId,
     body: EnrolmentIn,
-    request: Request,
     caller: CurrentCaller,
+    database: AppDatabase,
+    clock: AppClock,
 ) -> EnvelopeResponse:
-    now = request.app.state.clock.now()
-    with _database(request).transaction() as connection:
+    now = clock.now()
+    with database.transaction() as connection:
         enrolled = service.enrol(connection, caller.org_id, groupId, targetId, body, now)
     record = enrolled.record
     return ok(
@@ -93,18 +89,20 @@ async def import_enrolments(
     groupId: GroupId,
     request: Request,
     caller: CurrentCaller,
+    database: AppDatabase,
+    clock: AppClock,
     targetId: Annotated[
         int | None, Query(ge=1, le=2**62, description="only this IMPORT target")
     ] = None,
 ) -> EnvelopeResponse:
     _check_content_type(request.headers.get("content-type"))
     summary = await service.import_enrolments(
-        _database(request),
+        database,
         caller.org_id,
         groupId,
         targetId,
         request.stream(),
-        request.app.state.clock.now(),
+        clock.now(),
         max_rows=MAX_IMPORT_ROWS,
     )
     return ok(summary_view(summary), float_free=True)

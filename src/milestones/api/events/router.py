@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
 from sqlalchemy.exc import DataError, IntegrityError
 
 from milestones.api.auth import CurrentCaller
+from milestones.api.dependencies import AppCatalogueCache, AppClock, AppDatabase, AppSettings
 from milestones.api.envelope import EnvelopeResponse, failed, ok
 from milestones.api.events.models import BulkAnswer, OutcomeAnswer, RejectedAnswer
 from milestones.api.events.schemas import MAX_BULK, BulkIn, submission
@@ -19,10 +20,9 @@ from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
 from milestones.domain.errors import InvalidInput, PayloadTooLarge
 from milestones.domain.json_input import MAX_VALUES
-from milestones.domain.orgs import Caller
+from milestones.domain.outcomes import EventStatus
 from milestones.engine.chunked import ChunkBudget, ingest_in_chunks
-from milestones.engine.ingest import REJECTED, EventOutcome, Submission, ingest
-from milestones.settings import Settings
+from milestones.engine.ingest import EventOutcome, ingest
 from milestones.store.database import Database
 from milestones.store.engine import SqlEngineStore
 
@@ -67,15 +67,21 @@ SideEffectsQuery = Annotated[
     openapi_extra={"requestBody": _ONE_EVENT},
 )
 def ingest_event(
-    request: Request,
     caller: CurrentCaller,
+    database: AppDatabase,
+    clock: AppClock,
+    catalogues: AppCatalogueCache,
     body: Any = Body(...),
     side_effects: SideEffectsQuery = SideEffects.FULL,
 ) -> EnvelopeResponse:
     submissions = [submission(body, caller.org.zone)]
-    outcome = _with_retries(request, lambda store: _ingest(request, caller, store, submissions))[0]
+
+    def apply(store: SqlEngineStore) -> list[EventOutcome]:
+        return ingest(store, caller.org, submissions, clock.now(), catalogues)
+
+    outcome = _with_retries(database, apply)[0]
     view = outcome_view(outcome, shown=side_effects)
-    if outcome.status == REJECTED:
+    if outcome.status is EventStatus.REJECTED:
         response = failed(400, outcome.errors)
         response.body = response.render({"data": view, "errors": outcome.errors, "warnings": []})
         response.headers["content-length"] = str(len(response.body))
@@ -85,8 +91,11 @@ def ingest_event(
 
 def ingest_bulk(
     body: BulkIn,
-    request: Request,
     caller: CurrentCaller,
+    database: AppDatabase,
+    clock: AppClock,
+    catalogues: AppCatalogueCache,
+    settings: AppSettings,
     side_effects: SideEffectsQuery = SideEffects.FULL,
 ) -> Response:
     if len(body.events) > MAX_BULK:
@@ -95,7 +104,6 @@ def ingest_bulk(
         )
     zone = caller.org.zone
     submissions = [submission(raw, zone) for raw in body.events]
-    settings: Settings = request.app.state.settings
     budget = ChunkBudget(
         max_events=settings.bulk_chunk_events, max_effects=settings.bulk_chunk_side_effects
     )
@@ -105,16 +113,16 @@ def ingest_bulk(
         # a call holds is one chunk's, however big the answer (docs/decisions.md).
         spool = BulkAnswerSpool(side_effects)
         try:
-            now = request.app.state.clock.now()
-            cache = request.app.state.catalogue_cache
-            for outcomes in ingest_in_chunks(store, caller.org, submissions, now, cache, budget):
+            now = clock.now()
+            chunks = ingest_in_chunks(store, caller.org, submissions, now, catalogues, budget)
+            for outcomes in chunks:
                 spool.add(outcomes)
         except BaseException:
             spool.close()
             raise
         return spool
 
-    return _with_retries(request, answer).response()
+    return _with_retries(database, answer).response()
 
 
 router.add_api_route(
@@ -128,21 +136,8 @@ router.add_api_route(
 )
 
 
-def _ingest(
-    request: Request, caller: Caller, store: SqlEngineStore, submissions: list[Submission]
-) -> list[EventOutcome]:
-    return ingest(
-        store,
-        caller.org,
-        submissions,
-        request.app.state.clock.now(),
-        request.app.state.catalogue_cache,
-    )
-
-
-def _with_retries(request: Request, apply: Callable[[SqlEngineStore], T]) -> T:
+def _with_retries(database: Database, apply: Callable[[SqlEngineStore], T]) -> T:
     """``apply`` in one transaction, run again if another worker stored an eventId first."""
-    database: Database = request.app.state.database
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with database.transaction() as connection:

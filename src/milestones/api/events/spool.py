@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from milestones.api.envelope import render_float_free
 from milestones.api.events.views import Places, SideEffects, outcome_view, summary_view
+from milestones.domain.outcomes import EventStatus
 from milestones.engine.ingest import EventOutcome
 
 SPOOL_IN_MEMORY = 4 * 1024 * 1024
@@ -38,7 +39,7 @@ class BulkAnswerSpool:
         # Closed by the response once sent, or by close() when the call fails.
         spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
         self._file: IO[bytes] = spooled
-        self._counts: Counter[str] = Counter()
+        self._counts: Counter[EventStatus] = Counter()
 
     def add(self, outcomes: Iterable[EventOutcome]) -> None:
         """Write the next outcomes' results, in order."""

@@ -9,6 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from milestones.domain.outcomes import EventStatus
 from milestones.domain.periods import EvaluationType
 from milestones.domain.progress import UserTarget
 from milestones.domain.streaks import StreakStatus
@@ -21,7 +22,6 @@ Json = dict[str, object]
 Places = dict[tuple[int, int, datetime, datetime], Json]
 _MILLISECOND = timedelta(milliseconds=1)
 _MILLI = Decimal("0.001")
-STATUSES = ("APPLIED", "DUPLICATE", "NO_MATCH", "OUT_OF_WINDOW", "REJECTED")
 
 
 class SideEffects(StrEnum):
@@ -64,9 +64,11 @@ def bulk_view(outcomes: Sequence[EventOutcome], shown: SideEffects = SideEffects
     }
 
 
-def summary_view(counts: Mapping[str, int]) -> Json:
+def summary_view(counts: Mapping[EventStatus, int]) -> Json:
     """A bulk answer's counts: every event, then each status."""
-    return {"total": sum(counts.values()), **{status: counts.get(status, 0) for status in STATUSES}}
+    # Plain-string keys: orjson writes enum values but refuses enum keys.
+    by_status = {status.value: counts.get(status, 0) for status in EventStatus}
+    return {"total": sum(counts.values()), **by_status}
 
 
 def side_effect(effect: Effect, places: Places) -> Json:

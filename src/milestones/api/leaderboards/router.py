@@ -8,24 +8,19 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
 from milestones.api.auth import CurrentCaller, scope_org_ids
+from milestones.api.dependencies import AppClock, AppDatabase
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.leaderboards import service
 from milestones.api.leaderboards.models import BoardAnswer, UserRanksAnswer
 from milestones.api.leaderboards.views import board_view, rank_view
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
-from milestones.store.database import Database
 
 router = APIRouter(prefix="/v3.1/leaderboards", tags=["leaderboards"], route_class=ExactRoute)
 MAX_ID = 2**62
 MAX_BOARDS = 25
 AnId = Annotated[int, Field(ge=1, le=MAX_ID)]
 _ERRORS = error_responses(400, 401, 403, 404, 500)
-
-
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
 
 
 @router.get(
@@ -38,6 +33,8 @@ def get_leaderboard(
     groupId: Annotated[int, Path(ge=1, le=MAX_ID, description="target group id")],
     request: Request,
     caller: CurrentCaller,
+    database: AppDatabase,
+    clock: AppClock,
     targetId: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="the target (default: the first)")
     ] = None,
@@ -49,11 +46,11 @@ def get_leaderboard(
         int, Query(ge=0, le=1_000_000, description="pages to skip, counted from 0")
     ] = 0,
 ) -> EnvelopeResponse:
-    org_ids = scope_org_ids(caller, request)
+    org_ids = scope_org_ids(caller, request.headers, database)
     query = service.BoardQuery(groupId, targetId, periodId)
-    now = request.app.state.clock.now()
+    now = clock.now()
     offset = pageOffset * pageSize
-    with _database(request).transaction(write=False) as connection:
+    with database.transaction(write=False) as connection:
         board, entries, total = service.leaderboard(
             connection, org_ids, query, pageSize, offset, now
         )
@@ -73,6 +70,8 @@ def get_user_ranks(
     userId: Annotated[int, Path(ge=1, le=MAX_ID, description="the customer's userId")],
     request: Request,
     caller: CurrentCaller,
+    database: AppDatabase,
+    clock: AppClock,
     targetGroupId: Annotated[
         list[AnId], Query(min_length=1, max_length=MAX_BOARDS, description="repeatable")
     ],
@@ -85,10 +84,10 @@ def get_user_ranks(
         Query(max_length=MAX_BOARDS, description="once per targetGroupId, or not at all"),
     ] = None,
 ) -> EnvelopeResponse:
-    org_ids = scope_org_ids(caller, request)
+    org_ids = scope_org_ids(caller, request.headers, database)
     queries = service.pair_queries(targetGroupId, targetRuleId, periodId)
-    now = request.app.state.clock.now()
-    with _database(request).transaction(write=False) as connection:
+    now = clock.now()
+    with database.transaction(write=False) as connection:
         ranks = service.user_ranks(connection, org_ids, userId, queries, now)
     return ok(
         {

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from milestones.api.attribution import audit_client_ids
 from milestones.api.auth import CurrentCaller, scope_org_ids
+from milestones.api.dependencies import AppClock, AppDatabase
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
@@ -20,18 +21,12 @@ from milestones.api.target_groups.schemas import (
 )
 from milestones.api.target_groups.views import audits_of, group_view, target_view
 from milestones.domain.target_groups import TrackingType
-from milestones.store.database import Database
 from milestones.store.orgs import clients_by_id
 from milestones.store.target_groups import GroupFilter, TargetGroupRepository
 
 router = APIRouter(prefix="/v3/targetGroups", tags=["target groups"], route_class=ExactRoute)
 GroupId = Annotated[int, Path(ge=1, le=2**62, description="target group id")]
 _READ_ERRORS = error_responses(400, 401, 403, 404, 500)
-
-
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
 
 
 _GROUP_LINKS = {
@@ -61,10 +56,10 @@ _GROUP_LINKS = {
     summary="Create a target group",
 )
 def create_target_group(
-    body: TargetGroupCreate, request: Request, caller: CurrentCaller
+    body: TargetGroupCreate, caller: CurrentCaller, database: AppDatabase, clock: AppClock
 ) -> EnvelopeResponse:
-    now = request.app.state.clock.now()
-    with _database(request).transaction() as connection:
+    now = clock.now()
+    with database.transaction() as connection:
         group_id, warnings = service.create_group(connection, caller, body, now)
         group = service.group_for(connection, [caller.org_id], group_id)
         clients = clients_by_id(connection, audit_client_ids(audits_of(group)))
@@ -82,6 +77,8 @@ def create_target_group(
 def list_target_groups(
     request: Request,
     caller: CurrentCaller,
+    database: AppDatabase,
+    clock: AppClock,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     includePeriods: bool = False,
@@ -89,7 +86,7 @@ def list_target_groups(
     includeUserCreatedTargetGroups: bool = False,
     trackingType: TrackingFilter | None = None,
 ) -> EnvelopeResponse:
-    org_ids = scope_org_ids(caller, request)
+    org_ids = scope_org_ids(caller, request.headers, database)
     tracking = None
     if trackingType is not None:
         tracking = TrackingType.STREAKS if trackingType == "STREAK" else TrackingType(trackingType)
@@ -99,8 +96,8 @@ def list_target_groups(
         include_user_created=includeUserCreatedTargetGroups,
         tracking_type=tracking,
     )
-    now = request.app.state.clock.now()
-    with _database(request).transaction(write=False) as connection:
+    now = clock.now()
+    with database.transaction(write=False) as connection:
         groups, total = TargetGroupRepository(connection).page(where, limit, offset)
         clients = clients_by_id(
             connection, audit_client_ids([a for g in groups for a in audits_of(g)])
@@ -120,11 +117,13 @@ def get_target_group(
     groupId: GroupId,
     request: Request,
     caller: CurrentCaller,
+    database: AppDatabase,
+    clock: AppClock,
     includePeriods: bool = True,
 ) -> EnvelopeResponse:
-    org_ids = scope_org_ids(caller, request)
-    now = request.app.state.clock.now()
-    with _database(request).transaction(write=False) as connection:
+    org_ids = scope_org_ids(caller, request.headers, database)
+    now = clock.now()
+    with database.transaction(write=False) as connection:
         group = service.group_for(connection, org_ids, groupId)
         clients = clients_by_id(connection, audit_client_ids(audits_of(group)))
     return ok(group_view(group, now, clients, include_periods=includePeriods))
@@ -137,9 +136,11 @@ def get_target_group(
     responses=_READ_ERRORS,
     summary="A group's targets",
 )
-def get_targets(groupId: GroupId, request: Request, caller: CurrentCaller) -> EnvelopeResponse:
-    org_ids = scope_org_ids(caller, request)
-    with _database(request).transaction(write=False) as connection:
+def get_targets(
+    groupId: GroupId, request: Request, caller: CurrentCaller, database: AppDatabase
+) -> EnvelopeResponse:
+    org_ids = scope_org_ids(caller, request.headers, database)
+    with database.transaction(write=False) as connection:
         group = service.group_for(connection, org_ids, groupId)
         clients = clients_by_id(connection, audit_client_ids(audits_of(group)))
     return ok([target_view(group, target, group.zone, clients) for target in group.targets])
@@ -155,11 +156,12 @@ def get_targets(groupId: GroupId, request: Request, caller: CurrentCaller) -> En
 def update_target_group(
     groupId: GroupId,
     body: TargetGroupUpdate,
-    request: Request,
     caller: CurrentCaller,
+    database: AppDatabase,
+    clock: AppClock,
 ) -> EnvelopeResponse:
-    now = request.app.state.clock.now()
-    with _database(request).transaction() as connection:
+    now = clock.now()
+    with database.transaction() as connection:
         updates.update_group(connection, caller, groupId, body, now)
         group = service.group_for(connection, [caller.org_id], groupId)
         clients = clients_by_id(connection, audit_client_ids(audits_of(group)))

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from milestones.api.auth import CurrentClient, scope_org_ids
+from milestones.api.dependencies import AppCatalogueCache, AppClock, AppDatabase, AppViewCache
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
 from milestones.api.user_view import service
 from milestones.api.user_view.models import UserViewAnswer
-from milestones.store.database import Database
 
 router = APIRouter(prefix="/v3.1/users", tags=["user view"], route_class=ExactRoute)
 UserId = Annotated[int, Path(ge=1, le=2**62, description="the customer's userId")]
@@ -28,6 +28,10 @@ async def get_user_target_groups(
     userId: UserId,
     request: Request,
     caller: CurrentClient,
+    database: AppDatabase,
+    clock: AppClock,
+    catalogues: AppCatalogueCache,
+    views: AppViewCache,
     includeInactive: Annotated[
         bool, Query(description="every period, not only the current one")
     ] = False,
@@ -38,18 +42,11 @@ async def get_user_target_groups(
         int | None, Query(ge=1, le=2**62, description="only this target")
     ] = None,
 ) -> EnvelopeResponse:
-    org_ids = scope_org_ids(caller, request)
+    org_ids = scope_org_ids(caller, request.headers, database)
     options = service.ViewOptions(includeInactive, includeInactiveTargets, targetRuleId)
-    database: Database = request.app.state.database
     with database.transaction(write=False) as connection:
         data = service.user_view(
-            connection,
-            org_ids,
-            userId,
-            options,
-            request.app.state.clock.now(),
-            request.app.state.catalogue_cache,
-            request.app.state.user_view_cache,
+            connection, org_ids, userId, options, clock.now(), catalogues, views
         )
     # Domain values and decimal-read JSON columns only: no binary float in the answer.
     return ok(data, float_free=True)

@@ -1,0 +1,60 @@
+"""A request's plumbing as typed dependencies: the database, the clock, settings, caches.
+
+:func:`milestones.api.app.create_app` builds these once and keeps them on ``app.state``;
+the functions here are the only readers of it (the authenticator's is in
+:mod:`milestones.api.auth`, next to its class). A router names what it needs by type::
+
+    def get_customer(userId: UserId, database: AppDatabase, clock: AppClock) -> ...
+
+They take nothing but the request, so they add nothing to the OpenAPI document, and
+they are ``async`` so that FastAPI calls them in the event loop, not in a worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from milestones.api.user_view.prepared import ViewCache
+from milestones.clock import Clock
+from milestones.engine.catalogue import CatalogueCache
+from milestones.settings import Settings
+from milestones.store.database import Database
+
+
+async def database(request: Request) -> Database:
+    """The app's database (its connection pool); a handler opens one transaction on it."""
+    found: Database = request.app.state.database
+    return found
+
+
+async def clock(request: Request) -> Clock:
+    """The app's clock: the system's, or one pinned by tests and ``MILESTONES_NOW``."""
+    found: Clock = request.app.state.clock
+    return found
+
+
+async def settings(request: Request) -> Settings:
+    """The app's one settings object (``MILESTONES_*``), as it was built or set by tests."""
+    found: Settings = request.app.state.settings
+    return found
+
+
+async def catalogue_cache(request: Request) -> CatalogueCache:
+    """One catalogue of target groups per org, shared by event ingestion and the user view."""
+    found: CatalogueCache = request.app.state.catalogue_cache
+    return found
+
+
+async def user_view_cache(request: Request) -> ViewCache:
+    """The user view's prepared catalogues and the API clients it has read."""
+    found: ViewCache = request.app.state.user_view_cache
+    return found
+
+
+AppDatabase = Annotated[Database, Depends(database)]
+AppClock = Annotated[Clock, Depends(clock)]
+AppSettings = Annotated[Settings, Depends(settings)]
+AppCatalogueCache = Annotated[CatalogueCache, Depends(catalogue_cache)]
+AppViewCache = Annotated[ViewCache, Depends(user_view_cache)]
