@@ -23,13 +23,13 @@ import simplejson
 
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, EventPrint, event_print
+from milestones.domain.outcomes import ContributionKind
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.anchors import GroupHistory, StoredContribution
-from milestones.engine.contribute import EVENT
 from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.returns import OriginalBill
-from milestones.engine.working_set import EXCESS, CustomerState, Day, WorkingSet
+from milestones.engine.working_set import CustomerState, Day, WorkingSet
 from milestones.store.stored_events import return_state_of, stored_bill, stored_return_state
 
 MILLI = Decimal("0.001")
@@ -229,7 +229,8 @@ class FakeEngineStore:
         brought = [
             (entry.user_target_id, entry.amount)
             for entry in sorted(self.ledger.values(), key=lambda entry: entry.id)
-            if entry.event_pk == row.pk and entry.kind in (EVENT, EXCESS)
+            if entry.event_pk == row.pk
+            and entry.kind in (ContributionKind.EVENT, ContributionKind.EXCESS)
         ]
         state = return_state_of(
             row.returned_amount, row.returned_lines, len(bill.transaction.line_items)
@@ -239,7 +240,7 @@ class FakeEngineStore:
     def excess_of(self, user_target_ids: Collection[int]) -> dict[int, Decimal]:
         found = dict.fromkeys(user_target_ids, Decimal(0))
         for entry in self.ledger.values():
-            if entry.kind == EXCESS and entry.user_target_id in found:
+            if entry.kind == ContributionKind.EXCESS and entry.user_target_id in found:
                 found[entry.user_target_id] += entry.amount
         return found
 
