@@ -269,7 +269,7 @@ class FakeEngineStore:
                     user_target_id=entry.user_target_id,
                     target_id=found[entry.user_target_id].target_id,
                     amount=entry.amount,
-                    kind=entry.kind,
+                    kind=ContributionKind(entry.kind),
                     event_pk=entry.event_pk,
                     returns=_returned_bill(event.payload)
                     if event.event_name == RETURN_BILL

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from milestones.domain.outcomes import EventStatus
 from milestones.domain.periods import FrequencyType
 from milestones.domain.target_groups import TrackingType
 from milestones.engine.ingest import AcceptedEvent, LoadScope
@@ -80,7 +81,7 @@ def test_an_event_saved_twice_breaks_its_unique_key_as_in_the_database() -> None
     store, _, _ = store_with_two_months()
     again = bill("B-1", AUGUST, 100)
     assert again.event is not None
-    accepted = [AcceptedEvent(0, again.event, "APPLIED", again.payload)]
+    accepted = [AcceptedEvent(0, again.event, EventStatus.APPLIED, again.payload)]
 
     with pytest.raises(UniqueViolation):
         store.save(ORG.id, SEPTEMBER, accepted, WorkingSet(CustomerState()))
