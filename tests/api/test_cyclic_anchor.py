@@ -25,6 +25,14 @@ from tests.conftest import OrgCredentials
 Json = dict[str, Any]
 USER = 7001
 IN_ORDER_USER = 7002
+# Five rolling 24 h cycles per customer, inside the group's dates.
+DAILY_CYCLES: Json = {
+    "targetEvaluationType": "CYCLIC_WINDOW",
+    "frequencyType": "DAILY",
+    "totalPeriods": 5,
+    "targetCycleStartDate": "2024-08-20T00:00:00.000",
+    "targetCycleEndDate": "2024-09-30T23:59:59.000",
+}
 
 
 def d(text: str) -> Decimal:
@@ -36,11 +44,7 @@ def group(client: TestClient, utc_org: OrgCredentials) -> Json:
     """Five rolling 24 h cycles per customer, a SALES target of 1,000 in each."""
     body = monthly_spend(
         "Daily cycles",
-        targetEvaluationType="CYCLIC_WINDOW",
-        frequencyType="DAILY",
-        totalPeriods=5,
-        targetCycleStartDate="2024-08-20T00:00:00.000",
-        targetCycleEndDate="2024-09-30T23:59:59.000",
+        **DAILY_CYCLES,
     )
     response = client.post("/v3/targetGroups", json=body, auth=utc_org.auth)
     assert response.status_code == 201, response.text
@@ -357,11 +361,7 @@ def test_visits_re_placed_into_one_cycle_count_once_per_day(
     admin.set_org(database, utc_org.org_id, retro_buffer_days=1)
     body = monthly_spend(
         "Daily visits",
-        targetEvaluationType="CYCLIC_WINDOW",
-        frequencyType="DAILY",
-        totalPeriods=5,
-        targetCycleStartDate="2024-08-20T00:00:00.000",
-        targetCycleEndDate="2024-09-30T23:59:59.000",
+        **DAILY_CYCLES,
         targets=[
             {
                 "name": "visits",
@@ -410,11 +410,7 @@ def test_a_contribution_past_the_last_re_anchored_cycle_no_longer_counts(
     admin.set_org(database, utc_org.org_id, retro_buffer_days=3)
     body = monthly_spend(
         "Two cycles",
-        targetEvaluationType="CYCLIC_WINDOW",
-        frequencyType="DAILY",
-        totalPeriods=2,
-        targetCycleStartDate="2024-08-20T00:00:00.000",
-        targetCycleEndDate="2024-09-30T23:59:59.000",
+        **(DAILY_CYCLES | {"totalPeriods": 2}),
     )
     response = client.post("/v3/targetGroups", json=body, auth=utc_org.auth)
     assert response.status_code == 201, response.text
@@ -448,11 +444,7 @@ def test_a_unified_cyclic_group_is_achieved_at_the_moment_it_would_have_been_in_
     body = monthly_spend(
         "Unified cycles",
         trackingType="UNIFIED",
-        targetEvaluationType="CYCLIC_WINDOW",
-        frequencyType="DAILY",
-        totalPeriods=5,
-        targetCycleStartDate="2024-08-20T00:00:00.000",
-        targetCycleEndDate="2024-09-30T23:59:59.000",
+        **DAILY_CYCLES,
         targets=[
             {
                 "name": "spend",
@@ -519,11 +511,7 @@ def test_a_day_maximum_split_between_new_cycles_counts_in_each_as_in_order(
     }
     body = monthly_spend(
         "Daily best",
-        targetEvaluationType="CYCLIC_WINDOW",
-        frequencyType="DAILY",
-        totalPeriods=5,
-        targetCycleStartDate="2024-08-20T00:00:00.000",
-        targetCycleEndDate="2024-09-30T23:59:59.000",
+        **DAILY_CYCLES,
         targets=[best],
     )
     assert client.post("/v3/targetGroups", json=body, auth=utc_org.auth).status_code == 201
@@ -587,11 +575,7 @@ def test_a_capped_cyclic_bill_re_placed_and_then_returned_gives_back_what_it_cou
     body = monthly_spend(
         "Capped cycles",
         trackingType="CAPPING",
-        targetEvaluationType="CYCLIC_WINDOW",
-        frequencyType="DAILY",
-        totalPeriods=5,
-        targetCycleStartDate="2024-08-20T00:00:00.000",
-        targetCycleEndDate="2024-09-30T23:59:59.000",
+        **DAILY_CYCLES,
         targets=[
             {
                 "name": "coins",
@@ -620,11 +604,7 @@ def test_two_re_anchorings_in_one_bulk_call_count_each_day_once_as_in_order(
     clock.set(datetime(2024, 9, 5, 10, 0, tzinfo=UTC))
     body = monthly_spend(
         "Daily visits",
-        targetEvaluationType="CYCLIC_WINDOW",
-        frequencyType="DAILY",
-        totalPeriods=5,
-        targetCycleStartDate="2024-08-20T00:00:00.000",
-        targetCycleEndDate="2024-09-30T23:59:59.000",
+        **DAILY_CYCLES,
         targets=[
             {
                 "name": "visits",
@@ -665,11 +645,7 @@ def test_a_capped_cyclic_group_counts_min_of_cap_and_net_through_re_anchorings_a
     body = monthly_spend(
         "Capped cycles",
         trackingType="CAPPING",
-        targetEvaluationType="CYCLIC_WINDOW",
-        frequencyType="DAILY",
-        totalPeriods=5,
-        targetCycleStartDate="2024-08-20T00:00:00.000",
-        targetCycleEndDate="2024-09-30T23:59:59.000",
+        **DAILY_CYCLES,
         targets=[
             {
                 "name": "coins",
