@@ -176,7 +176,8 @@ class FakeEngineStore:
         return (len(mine), sum(self.revisions[group_id] for group_id in mine))
 
     def load_groups(self, org_id: int) -> list[TargetGroup]:
-        return [group for group in self.groups.values() if group.org_id == org_id]
+        mine = [group for group in self.groups.values() if group.org_id == org_id]
+        return sorted(mine, key=lambda group: group.id)  # as SqlEngineStore: in id order
 
     def load_customers(
         self, org_id: int, user_ids: Sequence[int], scope: LoadScope

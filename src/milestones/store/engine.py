@@ -123,7 +123,11 @@ class SqlEngineStore:
         ids = [
             row[0]
             for row in self._db.execute(
-                select(target_groups.c.id).where(target_groups.c.org_id == org_id)
+                # In id order, so the catalogue (and the order of an answer's side effects)
+                # does not follow the database's row order of the day.
+                select(target_groups.c.id)
+                .where(target_groups.c.org_id == org_id)
+                .order_by(target_groups.c.id)
             )
         ]
         return TargetGroupRepository(self._db).load(ids)
