@@ -190,11 +190,14 @@ class _Batch:
         self.accepted: list[AcceptedEvent] = []
         self.anchors = AnchorMover(store, self.catalogue, org, self.accepted)
         self.contributor.anchors = self.anchors
-        self.seen: dict[str, EventPrint] = {}
+        # This batch's accepted events by eventId; printed only when an id comes again.
+        self.seen: dict[str, tuple[Event, dict[str, object]]] = {}
         self.bills: dict[str, OriginalBill] = {}
 
     def apply(self, index: int, event: Event, payload: dict[str, object]) -> EventOutcome:
-        earlier = self.known.get(event.event_id) or self.seen.get(event.event_id)
+        earlier = self.known.get(event.event_id)
+        if earlier is None and event.event_id in self.seen:
+            earlier = _print(*self.seen[event.event_id])
         if earlier is not None:
             if earlier != _print(event, payload):
                 return _refused(event.event_id, _REUSED_MESSAGE, "eventId", _REUSED)
@@ -215,7 +218,7 @@ class _Batch:
                 if effects
                 else (EventStatus.OUT_OF_WINDOW if too_late else EventStatus.NO_MATCH)
             )
-        self.seen[event.event_id] = _print(event, payload)
+        self.seen[event.event_id] = (event, payload)
         self.accepted.append(AcceptedEvent(index, event, status, payload, returns))
         if event.event_name == TRANSACTION_ADD and event.transaction is not None:
             self._remember_bill(index, event)

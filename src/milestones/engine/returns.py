@@ -170,7 +170,7 @@ class Returns:
             if user_target is None or tracked is None:
                 continue
             _, brought, reached = found.get(tracked.id, (tracked, ZERO, []))
-            if user_target not in reached:
+            if not any(held is user_target for held in reached):
                 reached.append(user_target)
             found[tracked.id] = (tracked, brought + amount, reached)
         return list(found.values())
