@@ -84,7 +84,7 @@ def measure(url: str, batches: int) -> list[float]:
                     next_id += 1
                     place = (group_id, target_id, period_id, user_id, 1)
                     rows.append(
-                        (next_id, ORG_ID, *place, starts, ends, value, amount, None, at, at)
+                        (next_id, ORG_ID, *place, starts, ends, value, amount, None, at, at, at, 0)
                     )
                     ledger.append((next_id, event_pk, next_id, amount, "EVENT"))
             began = time.perf_counter()

@@ -55,6 +55,7 @@ USER_TARGET_COLUMNS = (
     "enrolled_at",
     "updated_at",
     "reached_at",
+    "ranked",
 )
 _EVENT_COLUMNS = (
     "id",
@@ -416,7 +417,7 @@ class SqlEngineStore:
     def _insert_user_targets(self, org_id: int, now: datetime, ws: WorkingSet) -> dict[int, int]:
         if not ws.new_user_targets:
             return {}
-        group_ids = self._group_ids({ut.target_id for ut in ws.new_user_targets})
+        groups = self._groups_of({ut.target_id for ut in ws.new_user_targets})
         ids = self._allocate_ids(user_targets, len(ws.new_user_targets))
         new_ids = {ut.id: new_id for ut, new_id in zip(ws.new_user_targets, ids, strict=True)}
         for user_target in ws.new_user_targets:
@@ -430,7 +431,7 @@ class SqlEngineStore:
                 (
                     ut.id,
                     org_id,
-                    group_ids[ut.target_id],
+                    groups[ut.target_id][0],
                     ut.target_id,
                     ut.period_id,
                     ut.user_id,
@@ -443,6 +444,7 @@ class SqlEngineStore:
                     bulk.instant(ut.enrolled_at) if ut.enrolled_at else at_now,
                     at_now,
                     bulk.optional_instant(ut.reached_at),
+                    groups[ut.target_id][1],
                 )
                 for ut in sorted(ws.new_user_targets, key=_index_order)
             ],
@@ -468,11 +470,17 @@ class SqlEngineStore:
         start = int(self._db.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
         return list(range(start + 1, start + 1 + count))
 
-    def _group_ids(self, target_ids: set[int]) -> dict[int, int]:
+    def _groups_of(self, target_ids: set[int]) -> dict[int, tuple[int, object]]:
+        """Each target's group, and whether its user targets are ranked (a leaderboard)."""
         rows = self._db.execute(
-            select(targets.c.id, targets.c.target_group_id).where(targets.c.id.in_(target_ids))
+            select(targets.c.id, targets.c.target_group_id, target_groups.c.leaderboard_enabled)
+            .select_from(
+                targets.join(target_groups, target_groups.c.id == targets.c.target_group_id)
+            )
+            .where(targets.c.id.in_(target_ids))
         )
-        return {row[0]: row[1] for row in rows}
+        flag = self._bulk.flag
+        return {row[0]: (row[1], flag(bool(row[2]))) for row in rows}
 
     def _update_user_targets(self, now: datetime, ws: WorkingSet) -> None:
         dirty = [ut for ut in ws.dirty.values() if ut.id > 0]
@@ -559,4 +567,4 @@ def _returned_bill(payload: object) -> str | None:
 
 def _index_order(user_target: UserTarget) -> tuple[int, int, int]:
     """Rows inserted in the order of the unique index land on neighbouring pages."""
-    return (user_target.target_id, user_target.period_id, user_target.user_id)
+    return (user_target.user_id, user_target.target_id, user_target.period_id)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -221,11 +222,18 @@ user_targets = Table(
     Column("updated_at", Instant(), nullable=False),
     # The eventTime of the contribution that brought the value to where it stands (§13).
     Column("reached_at", Instant()),
-    UniqueConstraint(
-        "target_id", "period_id", "user_id", name="uq_user_targets_target_period_user"
+    # The rows of a group with a leaderboard: only they are in the leaderboard index.
+    Column("ranked", Boolean, nullable=False, default=False, server_default=false()),
+    # One row per customer, target and period; also how a batch and the user view read.
+    Index("uq_user_targets_user_target_period", "user_id", "target_id", "period_id", unique=True),
+    Index(
+        "ix_user_targets_board",
+        "target_id",
+        "period_id",
+        "achieved_value",
+        sqlite_where=text("ranked = true"),
+        postgresql_where=text("ranked = true"),
     ),
-    Index("ix_user_targets_org_user", "org_id", "user_id"),
-    Index("ix_user_targets_target_period_value", "target_id", "period_id", "achieved_value"),
 )
 
 user_milestones = Table(

@@ -50,6 +50,7 @@ from milestones.store.tables import (
     target_groups,
     target_period_values,
     targets,
+    user_targets,
 )
 
 _E = TypeVar("_E", bound=StrEnum)
@@ -190,6 +191,13 @@ class TargetGroupRepository:
                 updated_by=client_id,
             )
         )
+        if "leaderboard_enabled" in values:
+            # Only a ranked row is in the leaderboard index (a full pass: a rare change).
+            self._db.execute(
+                update(user_targets)
+                .where(user_targets.c.target_group_id == group_id)
+                .values(ranked=bool(values["leaderboard_enabled"]))
+            )
 
     def update_target(
         self, target_id: int, changes: dict[str, object], client_id: int, now: datetime
