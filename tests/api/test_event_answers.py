@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from milestones import admin
 from milestones.api.envelope import render, render_float_free
 from milestones.api.events.schemas import submission
-from milestones.api.events.views import bulk_view
+from milestones.api.events.spool import BulkAnswerSpool
+from milestones.api.events.views import SideEffects, bulk_view
 from milestones.engine.catalogue import CatalogueCache
 from milestones.engine.ingest import ingest
 from milestones.store.database import Database
@@ -105,6 +106,13 @@ def test_every_kind_of_side_effect_gives_the_same_bytes_through_either_encoder(
     fallback = render(view)  # simplejson
 
     assert direct == fallback
+    # The bulk endpoint's spool writes money values prerendered: byte for byte the same.
+    spool = BulkAnswerSpool(SideEffects.FULL)
+    spool.add(outcomes)
+    _, file, _ = spool.response()._parts
+    spooled = file.read()
+    spool.close()
+    assert spooled == direct[len(b'{"results":[') : direct.index(b'],"summary":')]
     shown = [effect for result in json.loads(direct)["results"] for effect in result["sideEffects"]]
     assert {"cappedValue", "groupAchieved"} <= {key for effect in shown for key in effect}
     assert any(effect["milestonesAchieved"] for effect in shown)

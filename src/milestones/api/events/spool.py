@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from milestones.api.envelope import render_float_free
-from milestones.api.events.views import Places, SideEffects, outcome_view, summary_view
+from milestones.api.events.views import AnswerParts, SideEffects, outcome_view, summary_view
 from milestones.domain.outcomes import EventStatus
 from milestones.engine.ingest import EventOutcome
 
@@ -43,11 +43,18 @@ class BulkAnswerSpool:
 
     def add(self, outcomes: Iterable[EventOutcome]) -> None:
         """Write the next outcomes' results, in order."""
-        places: Places = {}  # per chunk: cyclic windows differ for every customer
+        parts = AnswerParts(prerendered=True)  # per chunk: cyclic windows differ per customer
         for outcome in outcomes:
             if self._counts:
                 self._file.write(b",")
-            self._file.write(render_float_free(outcome_view(outcome, places, self.shown)))
+            try:
+                written = render_float_free(outcome_view(outcome, parts, self.shown))
+            except TypeError:
+                # Text orjson refuses (a lone surrogate stored before input was checked)
+                # made the renderer fall back to simplejson, which cannot write a
+                # prerendered value: the same outcome again with plain Decimals.
+                written = render_float_free(outcome_view(outcome, AnswerParts(), self.shown))
+            self._file.write(written)
             self._counts[outcome.status] += 1
 
     def response(self) -> SpooledResponse:

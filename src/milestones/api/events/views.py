@@ -9,6 +9,8 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from milestones.domain.outcomes import EventStatus
 from milestones.domain.periods import EvaluationType
 from milestones.domain.progress import UserTarget
@@ -22,6 +24,8 @@ Json = dict[str, object]
 Places = dict[tuple[int, int, datetime, datetime], Json]
 _MILLISECOND = timedelta(milliseconds=1)
 _MILLI = Decimal("0.001")
+_ZERO = orjson.Fragment(b"0.000")
+_NEGATIVE_ZERO = orjson.Fragment(b"-0.000")
 
 
 class SideEffects(StrEnum):
@@ -39,27 +43,51 @@ class SideEffects(StrEnum):
         return []
 
 
-def _money(value: Decimal) -> Decimal:
-    """Money and KPI values always show their 3 places (``0.000``, ``1200.000``)."""
-    return value.quantize(_MILLI)
+class AnswerParts:
+    """What a batch's side effects repeat, worked out once per answer (or chunk of one).
+
+    Each target's group and names, each period's dates, and, when ``prerendered``, each
+    money value already written as JSON (an ``orjson.Fragment``: the bytes ``str()`` of
+    the quantized Decimal gives, so the answer is byte for byte the same). Prerendered
+    parts can only go through :func:`milestones.api.envelope.render_float_free`; the
+    plain parts (Decimals) through either renderer.
+    """
+
+    def __init__(self, prerendered: bool = False) -> None:
+        self.heads: dict[int, Json] = {}
+        self.places: Places = {}
+        self._fragments: dict[Decimal, object] | None = {} if prerendered else None
+
+    def money(self, value: Decimal) -> object:
+        """Money and KPI values always show their 3 places (``0.000``, ``1200.000``)."""
+        fragments = self._fragments
+        if fragments is None:
+            return value.quantize(_MILLI)
+        if not value:  # -0 equals 0 but is written -0.000
+            return _NEGATIVE_ZERO if value.is_signed() else _ZERO
+        # Equal Decimals quantize to the same text, so the value itself is the key.
+        found = fragments.get(value)
+        if found is None:
+            found = fragments[value] = orjson.Fragment(str(value.quantize(_MILLI)).encode())
+        return found
 
 
 def outcome_view(
-    outcome: EventOutcome, places: Places | None = None, shown: SideEffects = SideEffects.FULL
+    outcome: EventOutcome, parts: AnswerParts | None = None, shown: SideEffects = SideEffects.FULL
 ) -> Json:
-    places = {} if places is None else places
+    parts = AnswerParts() if parts is None else parts
     return {
         "eventId": outcome.event_id,
         "status": outcome.status,
-        "sideEffects": [side_effect(effect, places) for effect in shown.shown(outcome.effects)],
+        "sideEffects": [side_effect(effect, parts) for effect in shown.shown(outcome.effects)],
         "errors": outcome.errors,
     }
 
 
 def bulk_view(outcomes: Sequence[EventOutcome], shown: SideEffects = SideEffects.FULL) -> Json:
-    places: Places = {}  # a batch's side effects name the same few periods again and again
+    parts = AnswerParts()  # a batch's side effects name the same few periods again and again
     return {
-        "results": [outcome_view(outcome, places, shown) for outcome in outcomes],
+        "results": [outcome_view(outcome, parts, shown) for outcome in outcomes],
         "summary": summary_view(Counter(outcome.status for outcome in outcomes)),
     }
 
@@ -71,46 +99,52 @@ def summary_view(counts: Mapping[EventStatus, int]) -> Json:
     return {"total": sum(counts.values()), **by_status}
 
 
-def side_effect(effect: Effect, places: Places) -> Json:
-    """One user target's change; ``places`` keeps each period's part for the whole answer."""
+def side_effect(effect: Effect, parts: AnswerParts) -> Json:
+    """One user target's change; ``parts`` keeps what repeats for the whole answer."""
     tracked = effect.tracked
-    group = tracked.group
     user_target = effect.user_target
     move = effect.move
-    place_key = (tracked.id, effect.period.id, user_target.starts_at, user_target.ends_at)
-    place = places.get(place_key)
+    target_id = tracked.target.id
+    head = parts.heads.get(target_id)
+    if head is None:
+        head = parts.heads[target_id] = _head(effect)
+    place_key = (target_id, effect.period.id, user_target.starts_at, user_target.ends_at)
+    place = parts.places.get(place_key)
     if place is None:
-        place = places[place_key] = _place(effect)
+        place = parts.places[place_key] = _place(effect)
+    money = parts.money
+    achieved_at = move.achieved_at
     view: Json = {
-        "targetGroupId": group.id,
-        "targetGroupName": group.name,
-        "targetRuleId": tracked.target.id,
-        "targetName": tracked.target.name,
+        **head,
         "userTargetId": user_target.id,
         "userId": user_target.user_id,
         **place,
         "contributionType": effect.kind,
-        "definedTargetValue": _money(user_target.target_value),
-        "currentEventTargetValue": _money(move.amount),
-        "targetAchievedValueBeforeEvent": _money(move.before),
-        "targetAchievedValueAfterEvent": _money(move.after),
+        "definedTargetValue": money(user_target.target_value),
+        "currentEventTargetValue": money(move.amount),
+        "targetAchievedValueBeforeEvent": money(move.before),
+        "targetAchievedValueAfterEvent": money(move.after),
         "targetAchieved": move.achieved_now,
-        "targetAchievedDateTime": utc_text(move.achieved_at) if move.achieved_at else None,
+        "targetAchievedDateTime": utc_text(achieved_at) if achieved_at else None,
         "milestonesAchieved": [
             {
                 "id": trigger.id,
                 "triggerName": trigger.name,
                 "triggerValueType": trigger.value_type.value,
-                "triggerValue": _money(trigger.value),
+                "triggerValue": money(trigger.value),
                 "achievedDateTime": utc_text(move.at),
             }
             for trigger in move.milestones_now
-        ],
-        "streaksAchieved": [_streak(effect, status) for status in effect.streaks_achieved],
+        ]
+        if move.milestones_now
+        else [],
+        "streaksAchieved": [_streak(effect, status) for status in effect.streaks_achieved]
+        if effect.streaks_achieved
+        else [],
     }
     if effect.capped is not None:
-        view["cappedValue"] = _money(effect.capped)
-        view["excessValue"] = _money(effect.excess or Decimal(0))
+        view["cappedValue"] = money(effect.capped)
+        view["excessValue"] = money(effect.excess or Decimal(0))
     if effect.group_state is not None:
         view["groupAchieved"] = effect.group_state.achieved
         view["groupAchievedNow"] = effect.group_achieved_now
@@ -127,6 +161,17 @@ def side_effect(effect: Effect, places: Places) -> Json:
             {"id": trigger.id, "triggerName": trigger.name} for trigger in move.milestones_revoked
         ]
     return view
+
+
+def _head(effect: Effect) -> Json:
+    """The target's part of a side effect: its group and names."""
+    tracked = effect.tracked
+    return {
+        "targetGroupId": tracked.group.id,
+        "targetGroupName": tracked.group.name,
+        "targetRuleId": tracked.target.id,
+        "targetName": tracked.target.name,
+    }
 
 
 def _place(effect: Effect) -> Json:
