@@ -11,7 +11,7 @@ both call these, and nothing else places events.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,24 +46,61 @@ def fixed_period_at(
     return period if period.window.contains(instant) else None
 
 
+class LaidCycles:
+    """A customer's cycles of a CYCLIC group from one anchor, worked out as they are first
+    read and kept, so the targets and events of a batch lay them out once.
+
+    >>> from datetime import UTC
+    >>> windows = iter([PeriodWindow("c1", datetime(2024, 1, 1, tzinfo=UTC),
+    ...                              datetime(2024, 1, 2, tzinfo=UTC))])
+    >>> laid = LaidCycles(windows)
+    >>> [w.ref_code for w in laid], [w.ref_code for w in laid]
+    (['c1'], ['c1'])
+    """
+
+    __slots__ = ("_kept", "_source")
+
+    def __init__(self, cycles: Iterator[PeriodWindow]) -> None:
+        self._kept: list[PeriodWindow] = []
+        self._source: Iterator[PeriodWindow] | None = cycles
+
+    def __iter__(self) -> Iterator[PeriodWindow]:
+        position = 0
+        while True:
+            if position < len(self._kept):
+                yield self._kept[position]
+            elif self._source is None:
+                return
+            else:
+                window = next(self._source, None)
+                if window is None:
+                    self._source = None
+                    return
+                self._kept.append(window)
+                yield window
+            position += 1
+
+
 def place(
     group: TargetGroup,
     periods: Sequence[Period],
     starts: Sequence[datetime],
     anchor: datetime | None,
     instant: datetime,
+    cycles: Iterable[PeriodWindow] | None = None,
 ) -> Placement | None:
     """The customer's FIXED period or CYCLIC cycle holding ``instant``, if any.
 
-    AGNOSTIC groups are not placed one event at a time: their slots hold the flow of the
-    customer's total (see :func:`slot_being_filled`).
+    ``cycles``, when given, are the customer's cycles from ``anchor`` already laid out
+    (:class:`LaidCycles`). AGNOSTIC groups are not placed one event at a time: their
+    slots hold the flow of the customer's total (see :func:`slot_being_filled`).
     """
     if group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW:
         period = fixed_period_at(periods, starts, instant)
         return None if period is None else Placement(period, period.window)
     if anchor is None:
         return None
-    return in_cycles(periods, group.cycles_from(anchor), instant)
+    return in_cycles(periods, group.cycles_from(anchor) if cycles is None else cycles, instant)
 
 
 def in_cycles(

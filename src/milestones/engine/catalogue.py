@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from milestones.domain.expressions import (
     CompiledExpression,
@@ -19,8 +20,15 @@ from milestones.domain.expressions import (
     expression_from_json,
 )
 from milestones.domain.group_progress import tracks_group_progress
+from milestones.domain.periods import EvaluationType
 from milestones.domain.placement import fixed_period_at, starts_of
-from milestones.domain.target_groups import Period, Target, TargetGroup
+from milestones.domain.target_groups import (
+    EnrolmentMethod,
+    Period,
+    Target,
+    TargetGroup,
+    TrackingType,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,13 @@ class TrackedTarget:
     reading_key: Hashable
     # Unified and streak groups: the group as a whole moves with the target (§11).
     tracks_group: bool
+    # Worked out once here rather than for every event the target reads (the compiled plan).
+    evaluation: EvaluationType
+    capping: bool  # counts only up to the period's value (TrackingType.CAPPING)
+    everyone: bool  # enrols every customer who sends the event (EnrolmentMethod.TRANSACTION)
+    filtered: bool  # has store, zone or concept filters
+    zone: ZoneInfo  # the group's, where its days and dates are cut
+    closes_at: datetime | None  # the group's :attr:`TargetGroup.closes_at`
 
     @property
     def id(self) -> int:
@@ -77,6 +92,12 @@ class Catalogue:
                     starts=starts_of(group.periods),
                     reading_key=_reading_key(target),
                     tracks_group=tracks_group_progress(group),
+                    evaluation=group.evaluation_type,
+                    capping=group.tracking_type is TrackingType.CAPPING,
+                    everyone=target.enrolment_method is EnrolmentMethod.TRANSACTION,
+                    filtered=bool(target.filters),
+                    zone=group.zone,
+                    closes_at=group.closes_at,
                 )
                 self.by_id[target.id] = tracked
                 if group.active and target.active:

@@ -26,10 +26,10 @@ from milestones.domain.kpis import DayRule, Reading, passes_filters, read
 from milestones.domain.orgs import Org
 from milestones.domain.outcomes import ContributionKind
 from milestones.domain.periods import EvaluationType, PeriodWindow
-from milestones.domain.placement import Placement, place
+from milestones.domain.placement import LaidCycles, Placement, place
 from milestones.domain.progress import Move, UserTarget, apply_amount
 from milestones.domain.streaks import StreakStatus
-from milestones.domain.target_groups import EnrolmentMethod, Period, TargetGroup, TrackingType
+from milestones.domain.target_groups import EnrolmentMethod, Period, TargetGroup
 from milestones.engine.catalogue import TrackedTarget
 from milestones.engine.working_set import LedgerEntry, WorkingSet
 
@@ -167,6 +167,15 @@ class OutOfWindow(Exception):
     """The event's period has ended, retro buffer included."""
 
 
+class _TooLate:
+    """A FIXED placement whose period has ended, retro buffer included."""
+
+
+_TOO_LATE = _TooLate()
+_UNPLACED = object()
+_ZERO = Decimal(0)
+
+
 class Contributor:
     """Applies events of one batch to the working set."""
 
@@ -178,6 +187,11 @@ class Contributor:
         self.watch = GroupWatch(working_set, 0, now)
         self.anchors: AnchorMover | None = None  # moves CYCLIC anchors to earlier events
         self.re_anchored = False  # the event being applied moved an anchor
+        # Customers' cycles by (group, anchor), laid out once for the whole batch.
+        self._cycles: dict[tuple[int, datetime], LaidCycles] = {}
+        # The event being applied: its FIXED period per group (every target of a group
+        # shares the group's periods), or _TOO_LATE.
+        self._fixed: dict[int, Placement | _TooLate | None] = {}
 
     def apply(
         self, event: Event, index: int, listening: list[TrackedTarget]
@@ -189,9 +203,9 @@ class Contributor:
         contexts = EventContexts(event, self.ws.custom_fields.get(event.user_id))
         readings: dict[Hashable, Reading | None] = {}
         for tracked in listening:
-            if not passes_filters(tracked.target.filters, event):
+            if tracked.filtered and not passes_filters(tracked.target.filters, event):
                 continue
-            if not self._enrollable(tracked, event):
+            if not tracked.everyone and not self._enrollable(tracked, event):
                 continue
             key = tracked.reading_key
             if key in readings:
@@ -213,6 +227,7 @@ class Contributor:
     def begin(self, user_id: int) -> None:
         """Start watching ``user_id``'s groups for one event's moves (see :class:`GroupWatch`)."""
         self.watch = GroupWatch(self.ws, user_id, self.now)
+        self._fixed = {}
 
     def _enrollable(self, tracked: TrackedTarget, event: Event) -> bool:
         method = tracked.target.enrolment_method
@@ -225,21 +240,40 @@ class Contributor:
     def _count(
         self, tracked: TrackedTarget, event: Event, index: int, reading: Reading
     ) -> list[Effect]:
-        evaluation = tracked.group.evaluation_type
+        evaluation = tracked.evaluation
         if evaluation is EvaluationType.PERIOD_AGNOSTIC_WINDOW:
             return self._fill_slots(tracked, event, index, reading)
-        placement = self._place(tracked, event)
+        if evaluation is EvaluationType.FIXED_CALENDAR_WINDOW:
+            placement = self._fixed_place(tracked, event)
+        else:
+            placement = self._cyclic_place(tracked, event)
         if placement is None:
             return []
         user_target = self.user_target(tracked, placement.period, placement.window, event.user_id)
-        amount = self._after_day_rules(tracked, user_target, event, reading)
+        amount = (
+            reading.amount
+            if reading.day_rule is None
+            else self._after_day_rules(tracked, user_target, event, reading)
+        )
         if amount == 0:
             return []
         return [self.move(tracked, user_target, placement.period, event.event_time, index, amount)]
 
-    def _place(self, tracked: TrackedTarget, event: Event) -> Placement | None:
-        cyclic = tracked.group.evaluation_type is not EvaluationType.FIXED_CALENDAR_WINDOW
-        if cyclic and self._anchor(tracked, event) is None:
+    def _fixed_place(self, tracked: TrackedTarget, event: Event) -> Placement | None:
+        """The group's period holding the event: the same for each of the group's targets."""
+        group_id = tracked.group.id
+        found = self._fixed.get(group_id, _UNPLACED)
+        if found is _UNPLACED:
+            found = self.place_at(tracked, event.user_id, event.event_time)
+            if found is not None and self._too_late(found.window):
+                found = _TOO_LATE
+            self._fixed[group_id] = found
+        if found is _TOO_LATE:
+            raise OutOfWindow
+        return found  # type: ignore[return-value]
+
+    def _cyclic_place(self, tracked: TrackedTarget, event: Event) -> Placement | None:
+        if self._anchor(tracked, event) is None:
             return None
         placement = self.place_at(tracked, event.user_id, event.event_time)
         if placement is not None:
@@ -250,7 +284,18 @@ class Contributor:
         """The customer's fixed period or cycle of ``tracked`` that holds ``instant``, if any."""
         group = tracked.group
         anchor = self.ws.anchors.get((group.id, user_id))
-        return place(group, tracked.periods, tracked.starts, anchor, instant)
+        cycles = None
+        if anchor is not None and tracked.evaluation is EvaluationType.CYCLIC_WINDOW:
+            cycles = self.cycles_of(group, anchor)
+        return place(group, tracked.periods, tracked.starts, anchor, instant, cycles)
+
+    def cycles_of(self, group: TargetGroup, anchor: datetime) -> LaidCycles:
+        """The customer's cycles of ``group`` from ``anchor`` (laid out once per batch)."""
+        key = (group.id, anchor)
+        found = self._cycles.get(key)
+        if found is None:
+            found = self._cycles[key] = LaidCycles(group.cycles_from(anchor))
+        return found
 
     def _anchor(self, tracked: TrackedTarget, event: Event) -> datetime | None:
         """Where the customer's cycle 1 of the group starts; set by their first event."""
@@ -276,10 +321,13 @@ class Contributor:
             return None
         if end is not None and event.event_time >= end:
             return None
-        first = next(group.cycles_from(event.event_time), None)
+        first = next(iter(self.cycles_of(group, event.event_time)), None)
         if first is not None:
             self._check_open(first)
         return event.event_time
+
+    def _too_late(self, window: PeriodWindow) -> bool:
+        return self.now >= window.ends_at + self.retro
 
     def _check_open(self, window: PeriodWindow) -> None:
         if self.now >= window.ends_at + self.retro:
@@ -289,13 +337,14 @@ class Contributor:
         self, tracked: TrackedTarget, period: Period, window: PeriodWindow, user_id: int
     ) -> UserTarget:
         """The customer's user target of ``tracked`` in ``period``, made when missing."""
-        found = self.ws.find(tracked.id, period.id, user_id)
+        target_id = tracked.target.id
+        found = self.ws.find(target_id, period.id, user_id)
         if found is not None:
             return found
-        value = tracked.values.get(period.id, Decimal(0))
+        value = tracked.values.get(period.id, _ZERO)
         enrolled_at = self.now
-        initial = Decimal(0)
-        for enrolment in self.ws.enrolments_of(tracked.id, user_id):
+        initial = _ZERO
+        for enrolment in self.ws.enrolments_of(target_id, user_id):
             if enrolment.period_id not in (None, period.id):
                 continue
             enrolled_at = enrolment.enrolled_at
@@ -310,16 +359,17 @@ class Contributor:
                 break
         return self.ws.add(
             UserTarget(
-                id=0,
-                target_id=tracked.id,
-                period_id=period.id,
-                user_id=user_id,
-                slot=period.position,
-                starts_at=window.starts_at,
-                ends_at=window.ends_at,
-                target_value=value,
-                achieved_value=initial,
-                enrolled_at=enrolled_at,
+                0,
+                target_id,
+                period.id,
+                user_id,
+                period.position,
+                window.starts_at,
+                window.ends_at,
+                value,
+                initial,
+                None,
+                enrolled_at,
             )
         )
 
@@ -328,7 +378,7 @@ class Contributor:
     ) -> Decimal:
         if reading.day_rule is None:
             return reading.amount
-        day_key = event.event_time.astimezone(tracked.group.zone).date().isoformat()
+        day_key = event.event_time.astimezone(tracked.zone).date().isoformat()
         day = self.ws.day(user_target, day_key)
         if reading.day_rule is DayRule.VISIT:
             if day.visited:
@@ -408,11 +458,7 @@ class Contributor:
             self.watch.before(tracked.group, period.id)
         capped: Decimal | None = None
         excess: Decimal | None = None
-        if (
-            tracked.group.tracking_type is TrackingType.CAPPING
-            and kind == ContributionKind.EVENT
-            and amount > 0
-        ):
+        if tracked.capping and kind == ContributionKind.EVENT and amount > 0:
             # Count only up to the period's value; the answer says what did not count, and the
             # ledger keeps it (EXCESS), for a return takes back excess first (§10).
             capped = min(amount, user_target.remaining)
