@@ -1320,7 +1320,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print(text_out)
     section = args.section or f"ingest-{args.database}"
-    write_figures(section, {**figures, "mix": args.mix, "quick": args.quick})
+    write_figures(
+        section,
+        {
+            **figures,
+            "mix": args.mix,
+            "quick": args.quick,
+            "workers": args.workers,
+            "clients": args.clients,
+            "batch": BATCH,
+        },
+    )
     if args.results is not None:
         write_section(args.results, section, text_out)
         print(f"written to {args.results}")

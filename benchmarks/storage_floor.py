@@ -35,6 +35,7 @@ from benchmarks.ingest import (
     RESULTS,
     SEED,
     Databases,
+    _shown,
     group_bodies,
     machine,
     write_figures,
@@ -77,7 +78,8 @@ def measure(url: str, batches: int) -> list[float]:
             starts, ends = bulk.instant(NOW), bulk.instant(NOW + timedelta(days=30))
             at = bulk.instant(NOW)
             value, amount = money_to_stored(Decimal(1000)), money_to_stored(Decimal("12.5"))
-            rows, ledger = [], []
+            rows: list[tuple[object, ...]] = []
+            ledger: list[tuple[object, ...]] = []
             for event in range(EVENTS_PER_BATCH):
                 user_id += 1
                 event_pk = 10**9 + batch * EVENTS_PER_BATCH + event
@@ -146,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=12)
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    command = "python -m benchmarks.storage_floor --database " + args.database
+    shown = _shown(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.storage_floor " + shown
 
     workdir = Path(tempfile.mkdtemp(prefix="milestones-floor-"))
     databases = Databases(args.database, args.postgres_url, workdir)
