@@ -220,7 +220,45 @@ _QUARTER_UNIFIED = (
     "monthly",
     [_target("TRANSACTION", "SALES", 5000), _target("TRANSACTION", "COUNT", 5)],
 )
-MIXES = ("standard", "default-only", "quarter-streak-unified")
+MIXES = ("standard", "default-only", "quarter-streak-unified", "typical")
+
+# Issue 13's typical programme: 20 active groups, about 10 targets reached per event. The
+# ten standard recipes (about 6.2 side effects per event of the generated stream), two
+# more purchase-wide groups on other windows (about 1.7), and eight narrow ones that only
+# purchases with a line of one category reach (about 0.25 each): near 10 in all.
+TYPICAL_GROUPS = 20
+TYPICAL_EFFECTS = (8, 12)  # side effects per event the typical programme must come near
+TYPICAL_GOAL = 6_000  # events/s, issue 13's goal for it on SQLite
+_TYPICAL_AGAIN = ((0, "weekly"), (4, "daily"))
+
+
+def _typical_group(name: str, n: int, rng: random.Random) -> Body:
+    """Group ``n`` (of 20, cycling) of the typical programme."""
+    n %= TYPICAL_GROUPS
+    if n < len(_RECIPES):
+        return _group(name, n, rng)
+    if n < len(_RECIPES) + len(_TYPICAL_AGAIN):
+        recipe, window = _TYPICAL_AGAIN[n - len(_RECIPES)]
+        body = _group(name, recipe, rng)
+        body.update(_WINDOWS[window])
+        return body
+    narrow = n - len(_RECIPES) - len(_TYPICAL_AGAIN)
+    category = CATEGORIES[narrow % len(CATEGORIES)]
+    return {
+        "name": name,
+        "active": True,
+        "trackingType": "DEFAULT",
+        "recurringCycles": -1,
+        **_WINDOWS["monthly" if narrow < len(CATEGORIES) else "weekly"],
+        "targets": [
+            _target(
+                "LINEITEM",
+                "SALES",
+                round(1500 * rng.uniform(0.5, 1.5)),
+                expression=f"currentLineItem.category == '{category}'",
+            )
+        ],
+    }
 
 
 def _mixed_group(name: str, n: int, rng: random.Random, mix: str) -> Body:
@@ -249,6 +287,8 @@ def group_bodies(active: int, idle: int, rng: random.Random, mix: str = "standar
     """``active`` groups of the mix, then ``idle`` ones that no event sent here reaches."""
     if mix == "standard":
         bodies = [_group(f"bench-{n:04d}", n, rng) for n in range(active)]
+    elif mix == "typical":
+        bodies = [_typical_group(f"bench-{n:04d}", n, rng) for n in range(active)]
     else:
         bodies = [_mixed_group(f"bench-{n:04d}", n, rng, mix) for n in range(active)]
     for n in range(idle):
@@ -644,9 +684,15 @@ def check(
             )
             continue
         events += sent
-        results = json.loads(answer.body)["data"]["results"]
+        data = json.loads(answer.body)["data"]
+        results = data["results"]
         if len(results) != sent:
             problems.append(f"batch {answer.batch}: {len(results)} results for {sent} events")
+        counted: Counter[str] = Counter(result["status"] for result in results)
+        summary = data.get("summary", {})
+        totals = {"total": sum(counted.values()), **{s: counted[s] for s in STATUSES}}
+        if any(summary.get(key) != value for key, value in totals.items()):
+            problems.append(f"batch {answer.batch}: summary {summary}, results count {totals}")
         for result in results:
             statuses[result["status"]] += 1
             side_effects += len(result["sideEffects"])
@@ -714,39 +760,58 @@ class Profile:
     phases: dict[str, float]
     top_cumulative: list[str]
     top_self: list[str]
+    contributions: int = 0  # side effects of the batches (run without the profiler)
+    engine_cpu_seconds: float = 0.0  # the engine phase's thread CPU, without the profiler
+
+    @property
+    def engine_us_per_contribution(self) -> float:
+        """Issue 13: the engine phase's seconds (no profiler) per contribution, in µs."""
+        return 1e6 * self.phases[ENGINE_PHASE] / max(self.contributions, 1)
+
+
+ENGINE_PHASE = "engine: ingest() by chunks and commit"
 
 
 def _bulk_call(
     database: Database, org: Org, cache: CatalogueCache, body: bytes, phases: dict[str, float]
-) -> None:
+) -> tuple[int, float]:
     """What ``POST /v3/events/bulk`` does after authentication; adds its phases' seconds.
 
     As the endpoint does, the events go through the engine a chunk at a time in one
     transaction, each chunk's results written to the answer's spool before the next.
+    Answers the call's contributions (side effects) and the engine phase's CPU seconds
+    (this thread's), for issue 13's engine CPU per contribution.
     """
     t0 = time.perf_counter()
     parsed = BulkIn.model_validate(json.loads(body))
     submissions = [submission(raw, org.zone) for raw in parsed.events]
     t1 = time.perf_counter()
-    engine = answer = 0.0
+    engine = answer = engine_cpu = 0.0
+    contributions = 0
     spool = BulkAnswerSpool(SideEffects.FULL)
     with database.transaction() as connection:
         store = SqlEngineStore(connection)
         chunks = ingest_in_chunks(store, org, submissions, NOW, cache, ChunkBudget())
         while True:
+            cpu = time.thread_time()
             began = time.perf_counter()
             outcomes = next(chunks, None)
             applied = time.perf_counter()
             engine += applied - began
+            engine_cpu += time.thread_time() - cpu
             if outcomes is None:
                 break
+            contributions += sum(len(outcome.effects) for outcome in outcomes)
             spool.add(outcomes)
             answer += time.perf_counter() - applied
+        cpu = time.thread_time()
         committing = time.perf_counter()
+    engine_cpu += time.thread_time() - cpu
     spool.close()
     phases["parse and validate the events"] += t1 - t0
-    phases["engine: ingest() by chunks and commit"] += engine + time.perf_counter() - committing
+    phases[ENGINE_PHASE] += engine + time.perf_counter() - committing
     phases["answer: views and JSON, spooled"] += answer
+    return contributions, engine_cpu
 
 
 def _where(filename: str) -> str:
@@ -779,8 +844,12 @@ def profile(databases: Databases, template: str, batches: Sequence[bytes]) -> Pr
     assert org is not None
     phases: dict[str, float] = defaultdict(float)
     cache = CatalogueCache()
+    contributions = 0
+    engine_cpu = 0.0
     for body in batches:  # first without the profiler, whose overhead distorts the phases
-        _bulk_call(database, org, cache, body, phases)
+        effects, cpu = _bulk_call(database, org, cache, body, phases)
+        contributions += effects
+        engine_cpu += cpu
     database.dispose()
 
     database = Database(databases.copy(template))
@@ -800,6 +869,8 @@ def profile(databases: Databases, template: str, batches: Sequence[bytes]) -> Pr
         phases=dict(phases),
         top_cumulative=_top(stats, 3, 25, events),
         top_self=_top(stats, 2, 15, events),
+        contributions=contributions,
+        engine_cpu_seconds=engine_cpu,
     )
 
 
@@ -887,6 +958,56 @@ class Report:
 
     def median_cpu(self, groups: int) -> float:
         return statistics.median(r.cpu_per_event for r in self.runs[groups])
+
+    def effects_per_event(self, groups: int) -> float:
+        return statistics.median(r.side_effects / max(r.events, 1) for r in self.runs[groups])
+
+    def figures(self) -> dict[str, Any]:
+        """The key figures, for ``var/bench/<section>.json``."""
+        sizes = sorted(self.runs)
+        base = sizes[0]
+        every = [r for size in sizes for r in self.runs[size]]
+        found: dict[str, Any] = {
+            "benchmark": "ingest",
+            "database": self.kind,
+            "command": self.command,
+            "groups": base,
+            "events_per_second": self.median(base),
+            "runs": [r.events_per_second for r in self.runs[base]],
+            "cpu_us_per_event": 1e6 * self.median_cpu(base),
+            "effects_per_event": self.effects_per_event(base),
+            "p99_call_ms": statistics.median(1000 * r.latency(0.99) for r in self.runs[base]),
+            "flat": None,
+            "checks": {
+                "what": "every bulk answer: HTTP 200, one result per event, every status "
+                "APPLIED or NO_MATCH, the answer's summary (total and each status) equal to "
+                "its results; the server log free of errors",
+                "calls": sum(len(r.latencies) for r in every),
+                "events_sent": sum(r.sent for r in every),
+                "events_answered": sum(r.events for r in every),
+                "problems": sum(len(r.problems) for r in every),
+            },
+            "profile": None,
+        }
+        if len(sizes) > 1:
+            top = sizes[-1]
+            found["flat"] = {
+                "groups_from": base,
+                "groups_to": top,
+                "ratio": self.median(top) / self.median(base),
+                "cpu_ratio": self.median_cpu(top) / self.median_cpu(base),
+                "events_per_second_to": self.median(top),
+            }
+        if self.profile is not None:
+            found["profile"] = {
+                "events": self.profile.events,
+                "contributions": self.profile.contributions,
+                "engine_seconds": self.profile.phases[ENGINE_PHASE],
+                "engine_cpu_seconds": self.profile.engine_cpu_seconds,
+                "engine_us_per_contribution": self.profile.engine_us_per_contribution,
+                "phases": self.profile.phases,
+            }
+        return found
 
     def markdown(self) -> str:
         sizes = sorted(self.runs)
@@ -977,6 +1098,10 @@ class Report:
             f"| total | {total:.2f} | 100 % | {1e6 * total / found.events:.0f} |",
             "",
             f"In-process, without HTTP: {found.events / total:,.0f} events/s on one thread.",
+            f"Engine phase per contribution: {found.contributions:,} contributions (side "
+            f"effects), **{found.engine_us_per_contribution:,.1f} µs** each "
+            f"({1e6 * found.engine_cpu_seconds / max(found.contributions, 1):,.1f} µs of "
+            "the thread's CPU).",
             "",
             f"cProfile, top 25 by cumulative time (profiled run took {found.seconds:.1f} s, "
             "profiler overhead included):",
@@ -992,6 +1117,29 @@ class Report:
             "```",
         ]
         return lines
+
+
+BENCH_JSON = ROOT / "var" / "bench"
+
+
+def json_dir() -> Path:
+    """Where the benchmarks keep their key figures (``BENCH_JSON_DIR`` overrides it)."""
+    return Path(os.environ.get("BENCH_JSON_DIR") or BENCH_JSON)
+
+
+def write_figures(section: str, figures: dict[str, Any]) -> Path:
+    """A benchmark's key figures as JSON, ``var/bench/<section>.json``, for the summary."""
+    directory = json_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{section}.json"
+    stamp = {
+        "section": section,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "code": _code_version(),
+    }
+    path.write_text(json.dumps({**stamp, **figures}, indent=2) + "\n")
+    print(f"figures written to {path}", flush=True)
+    return path
 
 
 def write_section(path: Path, name: str, content: str) -> None:
@@ -1142,29 +1290,68 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"- workload: {args.events:,} events (85 % TransactionAdd with 1-3 lines, "
             "8 % PointsEarned, 5 % GameSpin, 2 % ProfileUpdated nobody tracks), "
             f"{args.customers:,} customers, seed {SEED}, bulk calls of {BATCH}",
-            f"- {args.groups} active groups of 10 kinds (FIXED monthly/weekly/daily, CYCLIC, "
-            "PERIOD_AGNOSTIC, CAPPING, STREAKS; TRANSACTION SALES/COUNT/VISIT, LINEITEM with "
-            "expressions, EVENT COUNT, POINTS, ALTERNATE_CURRENCIES); idle groups: half "
-            "inactive copies, half active on an event name nobody sends",
+            _groups_line(args.groups, args.mix),
             f"- server: `milestones serve --workers {args.workers}`, "
             f"{args.clients} client threads, {args.repeat} runs per group count, "
             f"each on a fresh database",
         ],
         engine_version=engine_version,
         runs=runs,
-        goal=5_000 if args.database == "sqlite" else 3_000,
+        goal=TYPICAL_GOAL
+        if args.mix == "typical"
+        else 5_000
+        if args.database == "sqlite"
+        else 3_000,
         profile=found,
         elapsed=time.perf_counter() - began,
         note=args.note,
         section=args.section,
     )
     text_out = report.markdown()
+    figures = report.figures()
+    if args.mix == "typical":
+        effects = figures["effects_per_event"]
+        within = TYPICAL_EFFECTS[0] <= effects <= TYPICAL_EFFECTS[1]
+        figures["effects_within_design"] = within
+        text_out += (
+            f"\nTypical programme: {effects:.1f} side effects per event (designed for about "
+            f"10, between {TYPICAL_EFFECTS[0]} and {TYPICAL_EFFECTS[1]}): "
+            f"**{'as designed' if within else 'OUTSIDE the design'}**.\n"
+        )
     print(text_out)
+    section = args.section or f"ingest-{args.database}"
+    write_figures(
+        section,
+        {
+            **figures,
+            "mix": args.mix,
+            "quick": args.quick,
+            "workers": args.workers,
+            "clients": args.clients,
+            "batch": BATCH,
+        },
+    )
     if args.results is not None:
-        write_section(args.results, args.section or f"ingest-{args.database}", text_out)
+        write_section(args.results, section, text_out)
         print(f"written to {args.results}")
     problems = sum(len(r.problems) for results in runs.values() for r in results)
     return 1 if problems else 0
+
+
+def _groups_line(groups: int, mix: str) -> str:
+    if mix == "typical":
+        return (
+            f"- {groups} active groups of issue 13's typical programme (the 10 standard "
+            "kinds, 2 more purchase-wide groups on other windows, 8 LINEITEM SALES groups "
+            "of one category each), designed for about 10 side effects per event"
+        )
+    kinds = "" if mix == "standard" else f" (mix {mix})"
+    return (
+        f"- {groups} active groups of 10 kinds{kinds} (FIXED monthly/weekly/daily, CYCLIC, "
+        "PERIOD_AGNOSTIC, CAPPING, STREAKS; TRANSACTION SALES/COUNT/VISIT, LINEITEM with "
+        "expressions, EVENT COUNT, POINTS, ALTERNATE_CURRENCIES); idle groups: half "
+        "inactive copies, half active on an event name nobody sends"
+    )
 
 
 if __name__ == "__main__":

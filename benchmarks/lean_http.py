@@ -1,11 +1,12 @@
-"""A minimal HTTP/1.1 keep-alive GET client for load generation on the server's own machine.
+"""A minimal HTTP/1.1 keep-alive client for load generation on the server's own machine.
 
 The benchmark's client shares the 2 cores with the server it measures. ``httpx`` spends
 about 0.8-1 ms of CPU per call (header objects, auth flow, decoding), as much as the server
 spends on a small answer, so its cost, not the server's, set much of the latency. This
 client sends a request prepared as bytes and reads the answer by ``Content-Length``: a few
-tens of µs per call. It speaks only what the benchmark needs: GET, keep-alive, answers with
-a ``Content-Length`` (every answer of the app has one); anything else is an error.
+tens of µs per call. It speaks only what the benchmarks need: GET, POST of a JSON body,
+keep-alive, answers with a ``Content-Length`` (every answer of the app has one); anything
+else is an error.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ class LeanHttpError(Exception):
 
 
 class LeanClient:
-    """One keep-alive connection; ``get(path)`` answers ``(status, body)``."""
+    """One keep-alive connection; ``get(path)`` and ``post(path, body)`` answer
+    ``(status, body)``."""
 
     def __init__(self, base: str, auth: tuple[str, str], timeout: float = 60) -> None:
         parts = urlsplit(base)
@@ -41,6 +43,17 @@ class LeanClient:
 
     def get(self, path: str) -> tuple[int, bytes]:
         return self.send(self.request_bytes(path))
+
+    def post_bytes(self, path: str, body: bytes) -> bytes:
+        """A prepared ``POST`` of a JSON body (encode before the clock starts)."""
+        head = (
+            f"POST {path} HTTP/1.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+        )
+        return head.encode() + self._headers + body
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        return self.send(self.post_bytes(path, body))
 
     def send(self, request: bytes) -> tuple[int, bytes]:
         """Send a prepared request and read its whole answer."""

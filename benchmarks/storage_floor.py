@@ -35,8 +35,10 @@ from benchmarks.ingest import (
     RESULTS,
     SEED,
     Databases,
+    _shown,
     group_bodies,
     machine,
+    write_figures,
     write_section,
 )
 from milestones.store.bulk import BulkSql
@@ -76,13 +78,15 @@ def measure(url: str, batches: int) -> list[float]:
             starts, ends = bulk.instant(NOW), bulk.instant(NOW + timedelta(days=30))
             at = bulk.instant(NOW)
             value, amount = money_to_stored(Decimal(1000)), money_to_stored(Decimal("12.5"))
-            rows, ledger = [], []
+            rows: list[tuple[object, ...]] = []
+            ledger: list[tuple[object, ...]] = []
             for event in range(EVENTS_PER_BATCH):
                 user_id += 1
                 event_pk = 10**9 + batch * EVENTS_PER_BATCH + event
                 for group_id, target_id, period_id in places:
                     next_id += 1
                     place = (group_id, target_id, period_id, user_id, 1)
+                    # achieved_at none; enrolled, updated and reached (the event's time) now
                     rows.append(
                         (next_id, ORG_ID, *place, starts, ends, value, amount, None, at, at, at, 0)
                     )
@@ -93,6 +97,18 @@ def measure(url: str, batches: int) -> list[float]:
         spent.append((time.perf_counter() - began) * 1e6 / EVENTS_PER_BATCH)
     database.dispose()
     return spent
+
+
+def stored_rows(url: str) -> tuple[int, int]:
+    """The ``user_targets`` and ``contributions`` rows the database holds after the run."""
+    database = Database(url)
+    with database.transaction(write=False) as connection:
+        counts = tuple(
+            int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+            for table in ("user_targets", "contributions")
+        )
+    database.dispose()
+    return counts[0], counts[1]
 
 
 def markdown(kind: str, command: str, version: str, spent: Sequence[float]) -> str:
@@ -132,21 +148,60 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=12)
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    command = "python -m benchmarks.storage_floor --database " + args.database
+    shown = _shown(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks.storage_floor " + shown
 
     workdir = Path(tempfile.mkdtemp(prefix="milestones-floor-"))
     databases = Databases(args.database, args.postgres_url, workdir)
     try:
         url = databases.template("floor", group_bodies(100, 0, random.Random(SEED)))
-        spent = measure(databases.copy(url), args.batches)
+        run_url = databases.copy(url)
+        database = Database(run_url)
+        places = len(targets_and_periods(database))
+        database.dispose()
+        spent = measure(run_url, args.batches)
+        rows = stored_rows(run_url)
         version = databases.server_version()
     finally:
         databases.drop_all()
         shutil.rmtree(workdir, ignore_errors=True)
+    # What was written must be there: one user target and one ledger row per target reached.
+    expected = args.batches * EVENTS_PER_BATCH * places
+    problems = [
+        f"{table}: {found:,} rows, {expected:,} expected"
+        for table, found in zip(("user_targets", "contributions"), rows, strict=True)
+        if found != expected
+    ]
+    if places != EFFECTS_PER_EVENT:
+        problems.append(f"{places} targets to write to, {EFFECTS_PER_EVENT} wanted")
     out = markdown(args.database, command, version, spent)
     print(out)
-    write_section(args.results, f"storage-floor-{args.database}", out)
-    return 0
+    for problem in problems:
+        print(f"problem: {problem}")
+    section = f"storage-floor-{args.database}"
+    median = statistics.median(spent)
+    write_figures(
+        section,
+        {
+            "benchmark": "storage_floor",
+            "database": "SQLite" if args.database == "sqlite" else "PostgreSQL",
+            "command": command,
+            "effects_per_event": EFFECTS_PER_EVENT,
+            "us_per_event": median,
+            "events_per_second": 1e6 / median,
+            "runs_us_per_event": spent,
+            "checks": {
+                "what": "after the run, the user_targets and contributions rows counted: "
+                "one of each per event and target written",
+                "rows_expected": expected,
+                "rows_found": list(rows),
+                "problems": len(problems),
+                "problem_lines": problems,
+            },
+        },
+    )
+    write_section(args.results, section, out)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ from benchmarks.ingest import (
     machine,
     running_server,
     server_errors,
+    write_figures,
     write_section,
 )
 from benchmarks.lean_http import LeanClient, LeanHttpError
@@ -607,6 +608,35 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
+def figures(
+    kind: str, command: str, args: argparse.Namespace, rounds: list[Round], problems: list[str]
+) -> dict[str, Any]:
+    """The key figures, for ``var/bench/user-view-<database>.json``."""
+    return {
+        "benchmark": "user_view",
+        "database": kind,
+        "command": command,
+        "quick": args.quick,
+        "workers": args.workers,
+        "clients": args.clients,
+        "p50_ms": statistics.median(r.view.ms(0.5) for r in rounds),
+        "p99_ms": statistics.median(r.view.ms(0.99) for r in rounds),
+        "view_rps": statistics.median(r.view.rps for r in rounds),
+        "health_rps": statistics.median(r.health.rps for r in rounds),
+        "ratio": statistics.median(r.ratio for r in rounds),
+        "runs": [
+            {"p99_ms": r.view.ms(0.99), "view_rps": r.view.rps, "health_rps": r.health.rps}
+            for r in rounds
+        ],
+        "checks": {
+            "what": "every user-view answer: HTTP 200, the userId asked for, at least one "
+            "group; every /health answer: HTTP 200; the server log free of errors",
+            "answers": sum(r.view.calls + r.health.calls for r in rounds),
+            "problems": len(problems),
+        },
+    }
+
+
 # --- Command line ------------------------------------------------------------------------
 
 
@@ -686,6 +716,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         time.perf_counter() - began,
     )
     print(text_out)
+    kind = "SQLite" if args.database == "sqlite" else "PostgreSQL"
+    write_figures(f"user-view-{args.database}", figures(kind, command, args, rounds, problems))
     if args.results is not None:
         write_section(args.results, f"user-view-{args.database}", text_out)
         print(f"written to {args.results}")
