@@ -66,6 +66,7 @@ from milestones.clock import Clock
 from milestones.domain.orgs import Org
 from milestones.engine.catalogue import CatalogueCache
 from milestones.engine.chunked import ChunkBudget, ingest_in_chunks
+from milestones.runtime import tune_collector
 from milestones.settings import Settings
 from milestones.store.database import Database
 from milestones.store.engine import SqlEngineStore
@@ -836,7 +837,11 @@ def _top(stats: pstats.Stats, key: int, count: int, events: int) -> list[str]:
 
 
 def profile(databases: Databases, template: str, batches: Sequence[bytes]) -> Profile:
-    """Phase times, then cProfile, over the same batches, each on a fresh database copy."""
+    """Phase times, then cProfile, over the same batches, each on a fresh database copy.
+
+    The collector runs as in the server (:func:`milestones.runtime.tune_collector`).
+    """
+    tune_collector()
     events = sum(len(json.loads(body)["events"]) for body in batches)
     database = Database(databases.copy(template))
     with database.transaction(write=False) as connection:
