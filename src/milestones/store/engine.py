@@ -7,8 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select, text, update
+from sqlalchemy import Connection, Table, insert, select, text, update
 
+from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.events import EventPrint, event_print
 from milestones.domain.outcomes import ContributionKind
 from milestones.domain.progress import UserTarget
@@ -17,17 +18,13 @@ from milestones.engine.anchors import GroupHistory, StoredContribution
 from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import CustomerState, Day, WorkingSet
-from milestones.store.bulk import BulkSql, optional_money, optional_money_of
-from milestones.store.customers import CustomerRepository
-from milestones.store.database import json_text
-from milestones.store.enrolments import EnrolmentRepository
+from milestones.store.bulk import BulkSql, Read, optional_money, optional_money_of
+from milestones.store.database import json_text, json_value
 from milestones.store.stored_events import return_state_of, stored_bill, stored_return_state
 from milestones.store.tables import (
-    audience_members,
     contributions,
     events,
     target_groups,
-    targets,
     user_cycles,
     user_group_periods,
     user_milestones,
@@ -104,16 +101,21 @@ class SqlEngineStore:
 
     def known_events(self, org_id: int, event_ids: Collection[str]) -> dict[str, EventPrint]:
         known: dict[str, EventPrint] = {}
-        columns = (events.c.event_id, events.c.user_id, events.c.event_name, events.c.event_time)
+        bulk = self._bulk
         for chunk in _chunks(list(event_ids)):
-            rows = self._db.execute(
-                select(*columns, events.c.payload).where(
-                    events.c.org_id == org_id, events.c.event_id.in_(chunk)
+            for event_id, user_id, event_name, event_time, payload in bulk.select(
+                "SELECT event_id, user_id, event_name, event_time, CAST(payload AS TEXT)"
+                " FROM events WHERE org_id = ? AND event_id {among}",
+                (org_id,),
+                among=chunk,
+            ):
+                body = json_value(payload)
+                known[event_id] = event_print(
+                    user_id,
+                    event_name,
+                    bulk.instant_of(event_time),
+                    body if isinstance(body, dict) else {},
                 )
-            )
-            for event_id, user_id, event_name, event_time, payload in rows:
-                body = payload if isinstance(payload, dict) else {}
-                known[event_id] = event_print(user_id, event_name, event_time, body)
         return known
 
     def catalogue_signature(self, org_id: int) -> Hashable:
@@ -137,25 +139,66 @@ class SqlEngineStore:
         self, org_id: int, user_ids: Sequence[int], scope: LoadScope
     ) -> CustomerState:
         state = CustomerState()
+        bulk = self._bulk
+        instant_of = bulk.instant_of
         for chunk in _chunks(list(user_ids)):
-            state.user_targets.extend(self._user_targets(org_id, chunk, scope))
-            for row in self._db.execute(
-                select(user_cycles).where(user_cycles.c.user_id.in_(chunk))
-            ).mappings():
-                state.anchors[(row["target_group_id"], row["user_id"])] = row["anchor_at"]
-            state.enrolments.extend(EnrolmentRepository(self._db).for_users(org_id, chunk))
-            rows = self._db.execute(
-                select(audience_members.c.audience_group_id, audience_members.c.user_id).where(
-                    audience_members.c.user_id.in_(chunk)
-                )
+            # Driver-level reads, sent together (one round trip on PostgreSQL): a one-event
+            # call makes them all, and SQLAlchemy's statement building cost more than they do.
+            targets_, cycles, enrolled, members, fields, achieved = bulk.read_all(
+                [
+                    self._user_targets_read(org_id, chunk, scope),
+                    Read(
+                        "SELECT target_group_id, user_id, anchor_at FROM user_cycles"
+                        " WHERE user_id {among}",
+                        (),
+                        chunk,
+                    ),
+                    Read(
+                        "SELECT target_id, user_id, period_id, target_value, initial_value,"
+                        " reset_streak, enrolled_at FROM enrolments"
+                        " WHERE org_id = ? AND user_id {among}",
+                        (org_id,),
+                        chunk,
+                    ),
+                    Read(
+                        "SELECT audience_group_id, user_id FROM audience_members"
+                        " WHERE user_id {among}",
+                        (),
+                        chunk,
+                    ),
+                    Read(
+                        "SELECT user_id, CAST(custom_fields AS TEXT) FROM customers"
+                        " WHERE org_id = ? AND user_id {among}",
+                        (org_id,),
+                        chunk,
+                    ),
+                    Read(
+                        "SELECT target_group_id, period_id, user_id, achieved_at"
+                        " FROM user_group_periods WHERE user_id {among}",
+                        (),
+                        chunk,
+                    ),
+                ]
             )
-            state.memberships.update((row[0], row[1]) for row in rows)
-            state.custom_fields.update(CustomerRepository(self._db).custom_fields_of(org_id, chunk))
-            for row in self._db.execute(
-                select(user_group_periods).where(user_group_periods.c.user_id.in_(chunk))
-            ).mappings():
-                key = (row["target_group_id"], row["period_id"], row["user_id"])
-                state.group_achievements[key] = row["achieved_at"]
+            state.user_targets.extend(user_target_read(bulk, row) for row in targets_)
+            for group_id, user_id, anchor_at in cycles:
+                state.anchors[(group_id, user_id)] = instant_of(anchor_at)
+            state.enrolments.extend(
+                EnrolmentRecord(
+                    target_id=row[0],
+                    user_id=row[1],
+                    period_id=row[2] or None,
+                    target_value=optional_money_of(row[3]),
+                    initial_value=optional_money_of(row[4]),
+                    reset_streak=bool(row[5]),
+                    enrolled_at=instant_of(row[6]),
+                )
+                for row in enrolled
+            )
+            state.memberships.update((row[0], row[1]) for row in members)
+            state.custom_fields.update((row[0], dict(json_value(row[1]))) for row in fields)
+            for group_id, period_id, user_id, at in achieved:
+                state.group_achievements[(group_id, period_id, user_id)] = instant_of(at)
         by_id = {user_target.id: user_target for user_target in state.user_targets}
         self._add_milestones(by_id)
         bulk = self._bulk
@@ -194,20 +237,17 @@ class SqlEngineStore:
             ):
                 by_id[user_target_id].milestones[trigger_id] = bulk.instant_of(achieved_at)
 
-    def _user_targets(
-        self, org_id: int, user_ids: list[int], scope: LoadScope
-    ) -> Iterator[UserTarget]:
+    def _user_targets_read(self, org_id: int, user_ids: list[int], scope: LoadScope) -> Read:
         """The customers' user targets of periods still open at the batch's earliest event."""
         bulk = self._bulk
         whole = sorted(scope.whole_groups)
         also_whole = f" OR target_group_id IN ({', '.join('?' * len(whole))})" if whole else ""
-        rows = bulk.select(
+        return Read(
             f"SELECT {USER_TARGET_READ} FROM user_targets "
             f"WHERE org_id = ? AND (ends_at > ?{also_whole}) AND user_id {{among}}",
             (org_id, bulk.instant(scope.ended_before), *whole),
-            among=user_ids,
+            user_ids,
         )
-        return (user_target_read(bulk, row) for row in rows)
 
     def original_bill(self, org_id: int, event_id: str) -> OriginalBill | None:
         row = (
@@ -467,17 +507,16 @@ class SqlEngineStore:
                 {"table": table.name, "n": count},
             )
             return [int(row[0]) for row in rows]
-        start = int(self._db.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
-        return list(range(start + 1, start + 1 + count))
+        [(start,)] = self._bulk.rows(f"SELECT coalesce(max(id), 0) FROM {table.name}", ())
+        return list(range(int(start) + 1, int(start) + 1 + count))
 
     def _groups_of(self, target_ids: set[int]) -> dict[int, tuple[int, object]]:
         """Each target's group, and whether its user targets are ranked (a leaderboard)."""
-        rows = self._db.execute(
-            select(targets.c.id, targets.c.target_group_id, target_groups.c.leaderboard_enabled)
-            .select_from(
-                targets.join(target_groups, target_groups.c.id == targets.c.target_group_id)
-            )
-            .where(targets.c.id.in_(target_ids))
+        rows = self._bulk.select(
+            "SELECT t.id, t.target_group_id, g.leaderboard_enabled FROM targets t"
+            " JOIN target_groups g ON g.id = t.target_group_id WHERE t.id {among}",
+            (),
+            among=sorted(target_ids),
         )
         flag = self._bulk.flag
         return {row[0]: (row[1], flag(bool(row[2]))) for row in rows}
