@@ -119,19 +119,23 @@ def period_outcome(
     state: GroupPeriodState,
 ) -> PeriodOutcome:
     """One period's outcome: its achievement, and the user target that made it."""
-    user_target = next(
-        (
-            ut
-            for target in group.targets
-            if (ut := lookup.find(target.id, period.id, user_id)) is not None
-            and ut.achieved_at == state.achieved_at
-        ),
-        None,
+    user_target = (
+        next(
+            (
+                ut
+                for target in group.targets
+                if (ut := lookup.find(target.id, period.id, user_id)) is not None
+                and ut.achieved_at == state.achieved_at
+            ),
+            None,
+        )
+        if state.achieved
+        else None
     )
     return PeriodOutcome(
         position=period.position,
         achieved_at=state.achieved_at,
-        user_target_id=user_target.id if user_target and state.achieved else None,
+        user_target_id=user_target.id if user_target else None,
         ended=period.status(now) is PeriodStatus.ENDED,
     )
 

@@ -100,6 +100,8 @@ def apply_amount(
     if user_target.achieved_at is None and after >= user_target.target_value:
         user_target.achieved_at = at
         achieved_now = True
+    if not triggers and not revoke:  # most targets: no milestone to reach or take back
+        return Move(before, after, amount, achieved_now, (), user_target.achieved_at, at)
     reached: list[MilestoneTrigger] = []
     reached_before = user_target.milestones
     for trigger in triggers:

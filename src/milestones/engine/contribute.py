@@ -471,8 +471,10 @@ class Contributor:
             # A capped contribution that counted nothing keeps its (zero) row beside its
             # EXCESS row: a re-placement replays the two together.
             self.ws.record(LedgerEntry(index, user_target, amount, kind))
-        for trigger in move.milestones_now:
-            self.ws.milestones_added.append((user_target, trigger.id, at))
-        for trigger in move.milestones_revoked:
-            self.ws.milestones_removed.append((user_target, trigger.id))
-        return Effect(tracked, user_target, period, move, kind, capped=capped, excess=excess)
+        if move.milestones_now:
+            self.ws.milestones_added.extend((user_target, t.id, at) for t in move.milestones_now)
+        if move.milestones_revoked:
+            self.ws.milestones_removed.extend((user_target, t.id) for t in move.milestones_revoked)
+        if capped is None:
+            return Effect(tracked, user_target, period, move, kind)
+        return Effect(tracked, user_target, period, move, kind, capped, excess)

@@ -173,11 +173,17 @@ class WorkingSet:
 
     def record(self, entry: LedgerEntry) -> None:
         self.ledger.append(entry)
-        self.ledger_of_event.setdefault(entry.event_index, []).append(entry)
+        of_event = self.ledger_of_event.get(entry.event_index)
+        if of_event is None:
+            self.ledger_of_event[entry.event_index] = [entry]
+        else:
+            of_event.append(entry)
+        user_target = entry.user_target
         if entry.kind == ContributionKind.EXCESS:
-            key = entry.user_target.id
+            key = user_target.id
             self.excess_added[key] = self.excess_added.get(key, Decimal(0)) + entry.amount
-        self.touch(entry.user_target)
+        if user_target.id > 0:
+            self.dirty[user_target.id] = user_target
 
     def excess(self, user_target: UserTarget) -> Decimal:
         """What a CAPPING user target holds past its cap (its stored excess must be loaded)."""
