@@ -31,13 +31,14 @@ import httpx
 import psycopg
 import pytest
 import simplejson
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from milestones import admin
 from milestones.clock import Clock
 from milestones.store.database import Database
-from milestones.store.tables import contributions, events, targets, user_targets
+from milestones.store.ledger import ledger_rows
+from milestones.store.tables import events, targets, user_targets
 
 ROOT = Path(__file__).resolve().parents[2]
 EXECUTABLE = ROOT / ".venv" / "bin" / "milestones"
@@ -272,21 +273,14 @@ def stored_totals(url: str, org_id: int = ORG_ID) -> dict[tuple[int, int], tuple
                     )
                 ).all()
             )
-            ledger = {
-                row[0]: (row[1], row[2])
-                for row in connection.execute(
-                    select(
-                        contributions.c.user_target_id,
-                        func.sum(contributions.c.amount),
-                        func.count(),
-                    ).group_by(contributions.c.user_target_id)
-                )
-            }
+            ledger: dict[int, tuple[Decimal, int]] = {}
+            for row in ledger_rows(connection, org_id):
+                summed, count = ledger.get(row.user_target_id, (Decimal(0), 0))
+                ledger[row.user_target_id] = (summed + row.amount, count + 1)
     finally:
         database.dispose()
     totals: dict[tuple[int, int], tuple[Decimal, int]] = {}
     for target_id, user_id, user_target_id in rows:
-        # SUM over a Money column comes back as Money: a Decimal in units, not thousandths.
         summed, count = ledger.get(user_target_id, (Decimal(0), 0))
         value = values[user_target_id]
         assert summed == value, (

@@ -26,6 +26,7 @@ from milestones.engine.catalogue import CatalogueCache
 from milestones.engine.ingest import EventOutcome, ingest
 from milestones.store.database import Database
 from milestones.store.engine import SqlEngineStore
+from milestones.store.ledger import ledger_rows
 from milestones.store.tables import (
     contributions,
     events,
@@ -163,6 +164,11 @@ def _sql_saved(connection: Connection) -> Saved:
         "milestones": sorted(rows(select(user_milestones))),
         "days": sorted(rows(select(user_target_days))),
         "ledger": [
+            (event_ids[row.event_pk], row.user_target_id, row.amount, row.kind)
+            for row in ledger_rows(connection)
+        ],
+        # EXCESS entries are also rows of ``contributions``, under the same id.
+        "excess": [
             (event_ids[pk], ut, amount, kind)
             for _, pk, ut, amount, kind in sorted(
                 rows(
@@ -215,6 +221,11 @@ def _fake_saved(store: FakeEngineStore) -> Saved:
         "ledger": [
             (store.events[e.event_pk].event_id, e.user_target_id, e.amount, e.kind)
             for e in sorted(store.ledger.values(), key=lambda e: e.id)
+        ],
+        "excess": [
+            (store.events[e.event_pk].event_id, e.user_target_id, e.amount, e.kind)
+            for e in sorted(store.ledger.values(), key=lambda e: e.id)
+            if e.kind == "EXCESS"
         ],
         "events": sorted(
             (e.event_id, e.status, e.bill_amount, e.returned_amount, e.returned_lines)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 from alembic import command
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from milestones.clock import Clock
 from milestones.store.database import Database, alembic_config
+from milestones.store.ledger import ledger_rows
 from tests.api.groups import monthly_spend
 from tests.conftest import OrgCredentials
 
 ENGINE_TABLES = (
     "user_targets",
-    "contributions",
     "user_milestones",
     "user_target_days",
     "user_group_periods",
@@ -23,11 +24,29 @@ ENGINE_TABLES = (
 
 
 def _counts(database: Database) -> dict[str, int]:
+    """Rows of the engine's tables, and the ledger's entries by kind whichever way it is
+    stored (a row per contribution before migration 0012, packed per event since)."""
     with database.engine.connect() as connection:
-        return {
+        counts = {
             table: int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
             for table in ENGINE_TABLES
         }
+        packed = "ledger" in {
+            column["name"] for column in inspect(connection).get_columns("events")
+        }
+        if packed:
+            kinds = Counter(str(row.kind) for row in ledger_rows(connection))
+        else:
+            rows = connection.execute(
+                text("SELECT kind, count(*) FROM contributions GROUP BY kind")
+            )
+            kinds = Counter({str(kind): int(count) for kind, count in rows})
+        counts.update({f"ledger {kind}": count for kind, count in kinds.items()})
+        excess = connection.execute(
+            text("SELECT count(*) FROM contributions WHERE kind = 'EXCESS'")
+        ).scalar_one()
+        counts["contributions EXCESS"] = int(excess)
+    return counts
 
 
 def _view(client: TestClient, org: OrgCredentials) -> object:
@@ -47,6 +66,8 @@ def test_dropping_the_engine_tables_foreign_keys_keeps_every_row_both_ways(
             targets=[{**spend, "defaultValue": 1000, "targetMilestoneTriggers": halfway}]
         ),
         monthly_spend("Visits", targets=[{**visits, "defaultValue": 2}]),
+        # A cap leaves excess out: EXCESS entries, also rows of ``contributions``.
+        monthly_spend("Capped", trackingType="CAPPING", targets=[{**spend, "defaultValue": 400}]),
         monthly_spend(
             "Both",
             trackingType="UNIFIED",
@@ -70,9 +91,11 @@ def test_dropping_the_engine_tables_foreign_keys_keeps_every_row_both_ways(
     assert answer.status_code == 200, answer.text
     before, view = _counts(database), _view(client, org)
     assert all(before[table] > 0 for table in ENGINE_TABLES), before
+    assert before["ledger EVENT"] > 0 and before["ledger EXCESS"] > 0, before
+    assert before["contributions EXCESS"] == before["ledger EXCESS"], before
 
     with database.engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0004")  # through 0007, 0006 and 0005
+        command.downgrade(alembic_config(connection), "0004")  # through 0012 ... 0005
     assert _counts(database) == before
     database.migrate()
 

@@ -30,6 +30,7 @@ from milestones.engine.anchors import GroupHistory, StoredContribution
 from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import CustomerState, Day, WorkingSet
+from milestones.store.ledger import entry_id
 from milestones.store.stored_events import return_state_of, stored_bill, stored_return_state
 
 MILLI = Decimal("0.001")
@@ -100,7 +101,7 @@ class UserTargetRow:
 
 @dataclass
 class LedgerRow:
-    """A row of ``contributions``: one applied contribution, by kind (EVENT, RETURN, ...)."""
+    """One entry of the ledger (packed per event in the store): a contribution, by kind."""
 
     id: int
     event_pk: int
@@ -133,7 +134,9 @@ class FakeEngineStore:
     saves: int = 0
     _event_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _user_target_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _ledger_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # Entries each event holds (taken back ones included): a ledger entry's id is its
+    # event's pk and position, as the store's packed ledger numbers them.
+    _positions: dict[int, int] = field(default_factory=dict)
 
     # --- Seeding -------------------------------------------------------------
 
@@ -316,10 +319,13 @@ class FakeEngineStore:
             self.group_periods[period_key] = _instant(achieved_at)
         event_pks = self._insert_events(org_id, now, accepted)
         for entry in ws.ledger:
-            ledger_id = next(self._ledger_ids)
+            event_pk = event_pks[entry.event_index] if entry.event_pk is None else entry.event_pk
+            position = self._positions.get(event_pk, 0)
+            self._positions[event_pk] = position + 1
+            ledger_id = entry_id(event_pk, position)
             self.ledger[ledger_id] = LedgerRow(
                 ledger_id,
-                event_pks[entry.event_index] if entry.event_pk is None else entry.event_pk,
+                event_pk,
                 entry.user_target.id,
                 _money(entry.amount),
                 entry.kind,

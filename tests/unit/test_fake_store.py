@@ -16,6 +16,7 @@ from milestones.domain.periods import FrequencyType
 from milestones.domain.target_groups import TrackingType
 from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.working_set import CustomerState, WorkingSet
+from milestones.store.ledger import entry_id
 from tests.unit.builders import ORG, USER, GroupRules, at, bill, fixed_group, sales, send
 from tests.unit.fake_store import FakeEngineStore, UniqueViolation
 
@@ -64,7 +65,9 @@ def test_ids_are_positive_and_increasing_in_the_order_things_were_saved() -> Non
 
     assert list(store.user_target_rows) == [1, 2, 3, 4]
     assert [row.event_id for row in store.events.values()] == ["B-1", "B-2"]
-    assert list(store.ledger) == [1, 2, 3, 4]
+    # Ledger entries are numbered by event and position, as the store's packed ledger.
+    assert list(store.ledger) == [entry_id(1, 0), entry_id(1, 1), entry_id(2, 0), entry_id(2, 1)]
+    assert sorted(store.ledger) == list(store.ledger)
 
 
 def test_every_read_hands_out_a_fresh_object_so_an_unsaved_change_is_lost() -> None:

@@ -17,9 +17,10 @@ from milestones.domain.target_groups import TargetGroup
 from milestones.engine.anchors import GroupHistory, StoredContribution
 from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.returns import OriginalBill
-from milestones.engine.working_set import CustomerState, Day, WorkingSet
+from milestones.engine.working_set import CustomerState, Day, LedgerEntry, LedgerMove, WorkingSet
 from milestones.store.bulk import BulkSql, Read, optional_money, optional_money_of
 from milestones.store.database import json_text, json_value
+from milestones.store.ledger import Packed, entry_id, pack, position_of, unpack
 from milestones.store.stored_events import return_state_of, stored_bill, stored_return_state
 from milestones.store.tables import (
     contributions,
@@ -66,6 +67,7 @@ _EVENT_COLUMNS = (
     "bill_amount",
     "returned_amount",
     "payload",
+    "ledger",
 )
 _LOCK_SPACE = 2**63 - 1
 # Asked before every batch and every user view: straight to the driver.
@@ -263,18 +265,15 @@ class SqlEngineStore:
         assert bill.transaction is not None
         # In the order the bill made them, so a return's side effects come in the order of
         # the bill's, whether the bill is from this call or an earlier one.
-        brought = self._db.execute(
-            select(contributions.c.user_target_id, contributions.c.amount)
-            .where(
-                contributions.c.event_pk == row["id"],
-                contributions.c.kind.in_((ContributionKind.EVENT, ContributionKind.EXCESS)),
-            )
-            .order_by(contributions.c.id)
-        )
+        brought = [
+            (entry[0], money_from_stored(entry[1]))
+            for entry in unpack(row["ledger"])
+            if entry is not None and entry[2] in _BROUGHT
+        ]
         state = return_state_of(
             row["returned_amount"], row["returned_lines"], len(bill.transaction.line_items)
         )
-        return OriginalBill(row["id"], bill, state, [(r[0], r[1]) for r in brought])
+        return OriginalBill(row["id"], bill, state, brought)
 
     def excess_of(self, user_target_ids: Collection[int]) -> dict[int, Decimal]:
         found = dict.fromkeys(user_target_ids, Decimal(0))
@@ -305,42 +304,32 @@ class SqlEngineStore:
         if not found:
             return GroupHistory([], [])
         ledger: list[StoredContribution] = []
-        for chunk in _chunks(sorted(found)):
+        # The customer's events (indexed by customer), each with its packed ledger.
+        for pk, event_id, event_name, event_time, received_at, payload, packed in bulk.rows(
+            "SELECT id, event_id, event_name, event_time, received_at, CAST(payload AS TEXT),"
+            " ledger FROM events WHERE org_id = ? AND user_id = ? AND ledger IS NOT NULL",
+            (org_id, user_id),
+        ):
+            entries = unpack(packed)
+            if not any(entry is not None and entry[0] in found for entry in entries):
+                continue
+            returns = _returned_bill(json_value(payload)) if event_name == "ReturnBill" else None
+            at, received = bulk.instant_of(event_time), bulk.instant_of(received_at)
             ledger.extend(
                 StoredContribution(
-                    id=row.id,
-                    event_id=row.event_id,
-                    event_time=row.event_time,
-                    received_at=row.received_at,
-                    user_target_id=row.user_target_id,
-                    target_id=found[row.user_target_id].target_id,
-                    amount=row.amount,
-                    kind=ContributionKind(row.kind),
-                    event_pk=row.event_pk,
-                    returns=_returned_bill(row.payload) if row.event_name == "ReturnBill" else None,
+                    id=entry_id(pk, position),
+                    event_id=event_id,
+                    event_time=at,
+                    received_at=received,
+                    user_target_id=entry[0],
+                    target_id=found[entry[0]].target_id,
+                    amount=money_from_stored(entry[1]),
+                    kind=entry[2],
+                    event_pk=pk,
+                    returns=returns,
                 )
-                for row in self._db.execute(
-                    select(
-                        contributions.c.id,
-                        contributions.c.user_target_id,
-                        contributions.c.amount,
-                        contributions.c.kind,
-                        contributions.c.event_pk,
-                        events.c.event_id,
-                        events.c.event_name,
-                        events.c.event_time,
-                        events.c.received_at,
-                        events.c.payload,
-                    )
-                    .select_from(
-                        contributions.join(events, events.c.id == contributions.c.event_pk)
-                    )
-                    .where(
-                        events.c.org_id == org_id,
-                        events.c.user_id == user_id,
-                        contributions.c.user_target_id.in_(chunk),
-                    )
-                )
+                for position, entry in enumerate(entries)
+                if entry is not None and entry[0] in found
             )
         ledger.sort(key=lambda row: row.id)
         return GroupHistory(list(found.values()), ledger)
@@ -367,20 +356,23 @@ class SqlEngineStore:
                 ],
             )
         self._save_group_achievements(ws)
-        event_pks = self._insert_events(org_id, now, accepted)
-        bulk.insert(
-            contributions,
-            ("event_pk", "user_target_id", "amount", "kind"),
-            [
-                (
-                    event_pks[entry.event_index] if entry.event_pk is None else entry.event_pk,
-                    entry.user_target.id,
-                    money_to_stored(entry.amount),
-                    entry.kind,
-                )
-                for entry in ws.ledger
-            ],
-        )
+        of_event: dict[int, list[LedgerEntry]] = {}
+        later: dict[int, list[LedgerEntry]] = {}  # entries of events stored before the batch
+        for entry in ws.ledger:
+            if entry.event_pk is None:
+                of_event.setdefault(entry.event_index, []).append(entry)
+            else:
+                later.setdefault(entry.event_pk, []).append(entry)
+        noted: list[tuple[int, int, int, int, ContributionKind]] = []
+        packs = {index: _packed(entries, noted, index) for index, entries in of_event.items()}
+        event_pks = self._insert_events(org_id, now, accepted, packs)
+        excess: list[tuple[object, ...]] = [
+            (entry_id(event_pks[index], position), event_pks[index], *row)
+            for index, position, *row in noted
+        ]
+        if ws.ledger_moves or later:
+            excess.extend(self._rewrite_stored_ledgers(ws, later))
+        bulk.insert(contributions, ("id", "event_pk", "user_target_id", "amount", "kind"), excess)
         for item in accepted:
             if item.returns is not None:
                 original, after = item.returns
@@ -419,6 +411,8 @@ class SqlEngineStore:
                 .where(user_cycles.c.target_group_id == group_id, user_cycles.c.user_id == user_id)
                 .values(anchor_at=at)
             )
+        # Re-pointed EXCESS entries are also rows of ``contributions`` (by the same id); the
+        # events' packed ledgers are rewritten with the batch's new entries, in save().
         moves = ws.ledger_moves.values()
         bulk.update(
             contributions,
@@ -427,6 +421,41 @@ class SqlEngineStore:
             [(m.to.id, money_to_stored(m.amount), m.contribution_id) for m in moves if m.to],
         )
         bulk.delete(contributions, ("id",), [(m.contribution_id,) for m in moves if m.to is None])
+
+    def _rewrite_stored_ledgers(
+        self, ws: WorkingSet, later: dict[int, list[LedgerEntry]]
+    ) -> list[tuple[object, ...]]:
+        """Stored events' packed ledgers after a re-anchoring: entries re-pointed or taken
+        back (each keeps its position), new entries appended; the new EXCESS rows."""
+        moves: dict[int, list[LedgerMove]] = {}
+        for move in ws.ledger_moves.values():
+            moves.setdefault(position_of(move.contribution_id)[0], []).append(move)
+        pks = sorted(set(moves) | set(later))
+        bulk = self._bulk
+        rows: list[tuple[object, ...]] = []
+        excess: list[tuple[object, ...]] = []
+        for chunk in _chunks(pks):
+            for pk, packed in bulk.select(
+                "SELECT id, ledger FROM events WHERE id {among}", (), among=chunk
+            ):
+                entries = unpack(packed)
+                for move in moves.get(pk, []):
+                    position = position_of(move.contribution_id)[1]
+                    held = entries[position]
+                    if held is not None:
+                        entries[position] = (
+                            None
+                            if move.to is None
+                            else (move.to.id, money_to_stored(move.amount), held[2])
+                        )
+                for entry in later.get(pk, []):
+                    stored = (entry.user_target.id, money_to_stored(entry.amount), entry.kind)
+                    if entry.kind == ContributionKind.EXCESS:
+                        excess.append((entry_id(pk, len(entries)), pk, *stored))
+                    entries.append(stored)
+                rows.append((pack(entries), pk))
+        bulk.update(events, ("ledger",), ("id",), rows)
+        return excess
 
     def _save_milestones(self, ws: WorkingSet) -> None:
         """Each trigger the batch touched ends as its user target holds it: a trigger revoked
@@ -560,7 +589,7 @@ class SqlEngineStore:
         bulk.update(user_target_days, ("visited", "max_value"), ("user_target_id", "day"), changed)
 
     def _insert_events(
-        self, org_id: int, now: datetime, accepted: list[AcceptedEvent]
+        self, org_id: int, now: datetime, accepted: list[AcceptedEvent], packs: dict[int, str]
     ) -> dict[int, int]:
         if not accepted:
             return {}
@@ -585,11 +614,31 @@ class SqlEngineStore:
                     else None,
                     0,
                     json_text(item.payload),
+                    packs.get(item.index),
                 )
                 for item, pk in zip(accepted, ids, strict=True)
             ],
         )
         return {item.index: pk for item, pk in zip(accepted, ids, strict=True)}
+
+
+_BROUGHT = (ContributionKind.EVENT, ContributionKind.EXCESS)
+
+
+def _packed(
+    entries: list[LedgerEntry],
+    excess: list[tuple[int, int, int, int, ContributionKind]],
+    index: int,
+) -> str:
+    """One new event's ledger text; its EXCESS entries noted as (index, position, row...)."""
+    stored: list[Packed | None] = []
+    for position, entry in enumerate(entries):
+        row = (entry.user_target.id, money_to_stored(entry.amount), entry.kind)
+        if entry.kind == ContributionKind.EXCESS:
+            entry_id(0, position)  # refuses an event with more entries than ids
+            excess.append((index, position, *row))
+        stored.append(row)
+    return pack(stored)
 
 
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:

@@ -199,6 +199,8 @@ events = Table(
     Column("payload", JSON, nullable=False),
     # Per line of a bill, the quantity and money returned so far (SPEC §10).
     Column("returned_lines", Text),
+    # The event's contributions, packed in the order it made them (store/ledger.py).
+    Column("ledger", Text),
     UniqueConstraint("org_id", "event_id", name="uq_events_org_event"),
     Index("ix_events_org_user", "org_id", "user_id"),
 )
@@ -253,6 +255,8 @@ user_target_days = Table(
     Column("max_value", Money()),
 )
 
+# The ledger itself is packed in ``events.ledger``; its EXCESS entries (what a CAPPING
+# cap left out) are also kept here, by the entry's id, for the one read by user target.
 contributions = Table(
     "contributions",
     metadata,
@@ -261,8 +265,6 @@ contributions = Table(
     Column("user_target_id", BigInteger, nullable=False),
     Column("amount", Money(), nullable=False),
     Column("kind", String(16), nullable=False),
-    # Read by event (a return's bill); by user target only for CAPPING's excess.
-    Index("ix_contributions_event", "event_pk"),
     Index(
         "ix_contributions_excess",
         "user_target_id",
