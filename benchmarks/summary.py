@@ -290,7 +290,8 @@ def _notes(figures: dict[str, Figures]) -> list[str]:
     if standard and floor:
         lines.append(
             f"- Storage floor: {floor['events_per_second']:,.0f} events/s writing "
-            f"{floor['effects_per_event']} user targets and ledger rows per event; the "
+            f"{floor['effects_per_event']} user targets per event and the event's row with its "
+            "packed ledger; the "
             f"standard mix measured {standard['effects_per_event']:.1f} side effects per event."
         )
     typical = figures.get("ingest-typical-sqlite")

@@ -55,7 +55,7 @@ USER_TARGET_COLUMNS = (
     "reached_at",
     "ranked",
 )
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "id",
     "org_id",
     "event_id",
@@ -598,7 +598,7 @@ class SqlEngineStore:
         at_now = bulk.instant(now)
         bulk.insert(
             events,
-            _EVENT_COLUMNS,
+            EVENT_COLUMNS,
             [
                 (
                     pk,
