@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select, text, update
@@ -653,6 +654,5 @@ def _returned_bill(payload: object) -> str | None:
     return original if isinstance(original, str) else None
 
 
-def _index_order(user_target: UserTarget) -> tuple[int, int, int]:
-    """Rows inserted in the order of the unique index land on neighbouring pages."""
-    return (user_target.user_id, user_target.target_id, user_target.period_id)
+# Rows inserted in the order of the unique index land on neighbouring pages.
+_index_order = attrgetter("user_id", "target_id", "period_id")

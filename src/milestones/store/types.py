@@ -12,9 +12,23 @@ from sqlalchemy.types import TypeDecorator
 MILLI = Decimal("0.001")
 
 
+# A batch stores the same few values (targets' values, bills) thousands of times. Equal
+# Decimals give the same thousandths, so the value itself is the key; bounded.
+_STORED: dict[Decimal, int] = {}
+_STORED_MAX = 65_536
+
+
 def money_to_stored(value: Decimal) -> int:
     """Integer thousandths: ``Decimal("1200.5")`` -> ``1200500``."""
-    return int(value.quantize(MILLI).scaleb(3))
+    if not value.is_finite():  # NaN or infinite: refused by quantize, never remembered
+        return int(value.quantize(MILLI).scaleb(3))
+    found = _STORED.get(value)
+    if found is None:
+        found = int(value.quantize(MILLI).scaleb(3))
+        if len(_STORED) >= _STORED_MAX:
+            _STORED.clear()
+        _STORED[value] = found
+    return found
 
 
 def money_from_stored(stored: int) -> Decimal:
