@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Table, insert, select, text, update
 
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.events import EventPrint, event_print
+from milestones.domain.orgs import Org
 from milestones.domain.outcomes import ContributionKind
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
@@ -22,6 +23,7 @@ from milestones.engine.working_set import CustomerState, Day, LedgerEntry, Ledge
 from milestones.store.bulk import BulkSql, Read, optional_money, optional_money_of
 from milestones.store.database import json_text, json_value
 from milestones.store.ledger import Packed, entry_id, pack, position_of, unpack
+from milestones.store.orgs import OrgRepository
 from milestones.store.stored_events import return_state_of, stored_bill, stored_return_state
 from milestones.store.tables import (
     contributions,
@@ -88,6 +90,10 @@ class SqlEngineStore:
         self._db = connection
         self._postgres = connection.dialect.name == "postgresql"
         self._bulk = BulkSql(connection)
+
+    def org(self, org_id: int) -> Org | None:
+        """The org, read in this transaction (see ``api/events/router.py``)."""
+        return OrgRepository(self._db).get_org(org_id)
 
     def lock_customers(self, org_id: int, user_ids: Sequence[int]) -> None:
         """Serialise concurrent batches per customer (SQLite's write lock already does)."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
 from sqlalchemy.exc import DataError, IntegrityError
 
-from milestones.api.auth import CurrentCaller
+from milestones.api.auth import CurrentCaller, CurrentClient
 from milestones.api.dependencies import AppCatalogueCache, AppClock, AppDatabase, AppSettings
 from milestones.api.envelope import EnvelopeResponse, failed, ok
 from milestones.api.events.models import BulkAnswer, OutcomeAnswer, RejectedAnswer
@@ -18,7 +18,7 @@ from milestones.api.events.spool import BulkAnswerSpool
 from milestones.api.events.views import SideEffects, outcome_view
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
-from milestones.domain.errors import InvalidInput, PayloadTooLarge
+from milestones.domain.errors import InvalidInput, PayloadTooLarge, Unauthenticated
 from milestones.domain.json_input import MAX_VALUES
 from milestones.domain.outcomes import EventStatus
 from milestones.engine.chunked import ChunkBudget, ingest_in_chunks
@@ -67,17 +67,20 @@ SideEffectsQuery = Annotated[
     openapi_extra={"requestBody": _ONE_EVENT},
 )
 def ingest_event(
-    caller: CurrentCaller,
+    client: CurrentClient,
     database: AppDatabase,
     clock: AppClock,
     catalogues: AppCatalogueCache,
     body: Any = Body(...),
     side_effects: SideEffectsQuery = SideEffects.FULL,
 ) -> EnvelopeResponse:
-    submissions = [submission(body, caller.org.zone)]
-
     def apply(store: SqlEngineStore) -> list[EventOutcome]:
-        return ingest(store, caller.org, submissions, clock.now(), catalogues)
+        # The org is read in the event's own transaction: for a one-event call, a second
+        # transaction only to read it cost about a fifth of the call.
+        org = store.org(client.org_id)
+        if org is None:
+            raise Unauthenticated("The client's org no longer exists")
+        return ingest(store, org, [submission(body, org.zone)], clock.now(), catalogues)
 
     outcome = _with_retries(database, apply)[0]
     view = outcome_view(outcome, shown=side_effects)
