@@ -330,7 +330,7 @@ class Contributor:
         return self.now >= window.ends_at + self.retro
 
     def _check_open(self, window: PeriodWindow) -> None:
-        if self.now >= window.ends_at + self.retro:
+        if self._too_late(window):
             raise OutOfWindow
 
     def user_target(

@@ -22,7 +22,15 @@ from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import CustomerState, Day, LedgerEntry, LedgerMove, WorkingSet
 from milestones.store.bulk import BulkSql, Read, optional_money, optional_money_of
 from milestones.store.database import json_text, json_value
-from milestones.store.ledger import Packed, entry_id, pack, position_of, unpack
+from milestones.store.ledger import (
+    POSITIONS,
+    LedgerFull,
+    Packed,
+    entry_id,
+    pack,
+    position_of,
+    unpack,
+)
 from milestones.store.orgs import OrgRepository
 from milestones.store.stored_events import return_state_of, stored_bill, stored_return_state
 from milestones.store.tables import (
@@ -638,11 +646,12 @@ def _packed(
     index: int,
 ) -> str:
     """One new event's ledger text; its EXCESS entries noted as (index, position, row...)."""
+    if len(entries) > POSITIONS:
+        raise LedgerFull(f"an event holds at most {POSITIONS} contributions")
     stored: list[Packed | None] = []
     for position, entry in enumerate(entries):
         row = (entry.user_target.id, money_to_stored(entry.amount), entry.kind)
         if entry.kind == ContributionKind.EXCESS:
-            entry_id(0, position)  # refuses an event with more entries than ids
             excess.append((index, position, *row))
         stored.append(row)
     return pack(stored)
