@@ -21,7 +21,6 @@ from milestones.store.database import json_value
 from milestones.store.tables import customers
 from milestones.store.types import money_from_stored
 
-_IN_CHUNK = 1_000
 Json = dict[str, Any]
 
 
