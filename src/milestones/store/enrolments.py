@@ -92,6 +92,16 @@ class EnrolmentRepository:
             found.extend(enrolment_record(row) for row in self._db.execute(query).mappings())
         return found
 
+    def for_users(self, org_id: int, user_ids: Collection[int]) -> list[EnrolmentRecord]:
+        """Every enrolment of ``user_ids`` in the org, for the engine's batch lookups."""
+        found: list[EnrolmentRecord] = []
+        for chunk in _chunks(sorted(user_ids), _IN_CHUNK):
+            query = select(enrolments).where(
+                enrolments.c.org_id == org_id, enrolments.c.user_id.in_(chunk)
+            )
+            found.extend(enrolment_record(row) for row in self._db.execute(query).mappings())
+        return found
+
 
 @dataclass(frozen=True, slots=True)
 class AudienceGroup:
