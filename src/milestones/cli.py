@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from milestones import admin
 from milestones.api.enrolments.service import import_enrolments as apply_enrolment_csv
+from milestones.cli_webhooks import deliver, webhooks_app
 from milestones.clock import Clock
 from milestones.domain.enrolment import MAX_IMPORT_ROWS, ImportSummary, TooManyRows
 from milestones.domain.errors import MilestonesError
@@ -27,6 +28,8 @@ org_app = typer.Typer(help="Orgs, their API clients and connections.", no_args_i
 app.add_typer(org_app, name="org")
 import_app = typer.Typer(help="Bulk imports from files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+app.add_typer(webhooks_app, name="webhooks")
+app.command()(deliver)
 
 DatabaseOption = Annotated[
     str | None,
@@ -71,12 +74,20 @@ def serve(
             "header cannot dodge the failed-credentials throttle"
         ),
     ] = "",
+    deliver: Annotated[
+        bool,
+        typer.Option(
+            "--deliver/--no-deliver",
+            help="Run a webhook delivery worker in each server process (the default)",
+        ),
+    ] = True,
 ) -> None:
-    """Apply migrations, then serve the API."""
+    """Apply migrations, then serve the API (and deliver webhooks)."""
     settings = _settings(database)
     with _database(settings.database_url):
         pass
     os.environ["MILESTONES_DATABASE_URL"] = settings.database_url
+    os.environ["MILESTONES_DELIVERY_WORKER"] = "true" if deliver else "false"
     uvicorn.run(
         "milestones.api.asgi:app",
         host=host,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE = Path("var") / "milestones.db"
@@ -26,3 +27,11 @@ class Settings(BaseSettings):
     bulk_chunk_events: int = 250
     bulk_chunk_side_effects: int = 5_000
     log_level: str = "info"
+    # Notifications and webhooks (SPEC §15). ``milestones serve`` runs a delivery worker
+    # (``delivery_worker``); ``milestones deliver`` runs one alone.
+    delivery_worker: bool = False
+    webhook_retry_seconds: float = Field(default=5.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_concurrency: int = Field(default=8, ge=1)  # attempts in flight per subscription
+    delivery_poll_seconds: float = Field(default=0.2, gt=0)
+    notification_retention_days: int = Field(default=30, ge=1)

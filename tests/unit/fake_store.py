@@ -23,6 +23,7 @@ import simplejson
 
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, EventPrint, event_print
+from milestones.domain.notifications import Notice
 from milestones.domain.outcomes import ContributionKind
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import TargetGroup
@@ -132,6 +133,7 @@ class FakeEngineStore:
     group_periods: dict[tuple[int, int, int], datetime] = field(default_factory=dict)
     locked: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # each lock call
     saves: int = 0
+    notices: list[Notice] = field(default_factory=list)  # the outbox, in the order written
     _event_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _user_target_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     # Entries each event holds (taken back ones included): a ledger entry's id is its
@@ -281,6 +283,10 @@ class FakeEngineStore:
                 )
             )
         return GroupHistory(list(found.values()), ledger)
+
+    def notify(self, org_id: int, now: datetime, notices: Sequence[Notice]) -> None:
+        """The outbox: every notice in the order written."""
+        self.notices.extend(notices)
 
     def save(
         self, org_id: int, now: datetime, accepted: list[AcceptedEvent], ws: WorkingSet

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,11 +20,14 @@ from milestones.api.errors import install_error_handlers
 from milestones.api.events.router import router as events_router
 from milestones.api.events.schemas import EventIn
 from milestones.api.leaderboards.router import router as leaderboards_router
+from milestones.api.notifications.router import router as notifications_router
 from milestones.api.slashes import TrailingSlash
 from milestones.api.target_groups.router import router as target_groups_router
 from milestones.api.user_view.prepared import ViewCache
 from milestones.api.user_view.router import router as user_view_router
+from milestones.api.webhooks.router import router as webhooks_router
 from milestones.clock import Clock
+from milestones.delivery import DeliveryWorker, WorkerThread
 from milestones.engine.catalogue import CatalogueCache
 from milestones.settings import Settings
 from milestones.store.database import Database
@@ -45,6 +50,7 @@ def create_app(
         description="Loyalty milestones and streaks, in the shape of Loyalty+ target groups.",
         # A redirect would name the request's Host; TrailingSlash serves such paths instead.
         redirect_slashes=False,
+        lifespan=_delivery_worker(database, settings, clock) if settings.delivery_worker else None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -70,8 +76,27 @@ def create_app(
     app.include_router(customers_router)
     app.include_router(user_view_router)
     app.include_router(leaderboards_router)
+    app.include_router(notifications_router)
+    app.include_router(webhooks_router)
     _without_unused_422(app)
     return app
+
+
+def _delivery_worker(
+    database: Database, settings: Settings, clock: Clock
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Run a webhook delivery worker beside the server, for as long as it serves."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = WorkerThread(DeliveryWorker(database, settings, clock))
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+
+    return lifespan
 
 
 def _without_unused_422(app: FastAPI) -> None:

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from milestones.api.envelope import EnvelopeResponse, failed
 from milestones.domain.errors import (
     INVALID_INPUT,
+    DeliveryPending,
     InvalidInput,
     MilestonesError,
     NameTaken,
@@ -40,6 +41,7 @@ METHOD_NOT_ALLOWED = 300014
 _STATUS: list[tuple[type[MilestonesError], int]] = [
     (InvalidInput, 400),
     (NameTaken, 409),
+    (DeliveryPending, 409),
     (NotFound, 404),
     (Unauthenticated, 401),
     (OutOfScope, 403),

@@ -9,6 +9,7 @@
     │   │                   not FIXED (310132), a group without leaderboardEnabled (310134)
     ├── NameTaken           a target group name already used in the org (code 310069)
     ├── NotFound            an unknown resource, or one outside the caller's data scope
+    ├── DeliveryPending     a manual retry of a delivery still being sent (code 310150)
     ├── Unauthenticated     missing or bad credentials
     ├── OutOfScope          a DATA-SCOPE-ORG the caller's org is not connected to
     ├── PayloadTooLarge     a body or batch over its limit
@@ -78,6 +79,12 @@ class NotFound(MilestonesError):
     """No such resource for this caller."""
 
     code = 300012
+
+
+class DeliveryPending(MilestonesError):
+    """A manual retry of a webhook delivery that is still PENDING (being sent)."""
+
+    code = 310150
 
 
 class Unauthenticated(MilestonesError):

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, Event, EventPrint, event_print
+from milestones.domain.notifications import Notice
 from milestones.domain.orgs import Org
 from milestones.domain.outcomes import EventStatus
 from milestones.domain.progress import UserTarget
@@ -23,6 +24,7 @@ from milestones.domain.target_groups import TargetGroup
 from milestones.engine.anchors import AnchorMover, GroupHistory
 from milestones.engine.catalogue import Catalogue, CatalogueCache
 from milestones.engine.contribute import Contributor, Effect
+from milestones.engine.notices import notices_of
 from milestones.engine.returns import (
     OriginalBill,
     ReturnRefused,
@@ -119,6 +121,9 @@ class EngineStore(Protocol):
     def save(
         self, org_id: int, now: datetime, accepted: list[AcceptedEvent], ws: WorkingSet
     ) -> None: ...
+    def notify(self, org_id: int, now: datetime, notices: Sequence[Notice]) -> None:
+        """Write the notices to the outbox, in the transaction of the changes they tell."""
+        ...
 
 
 def ingest(
@@ -157,7 +162,11 @@ def ingest(
             outcomes[index] = batch.apply(index, event, payload)
             start = position + 1
         store.save(org.id, now, batch.accepted, batch.ws)
-    return [outcome for outcome in outcomes if outcome is not None]
+    answered = [outcome for outcome in outcomes if outcome is not None]
+    notices = notices_of((outcome.event_id, outcome.effects) for outcome in answered)
+    if notices:
+        store.notify(org.id, now, notices)
+    return answered
 
 
 class _Batch:

@@ -14,6 +14,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from milestones.store import outbox
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # JSON columns keep decimals exact both ways.
 json_text = partial(simplejson.dumps, use_decimal=True)
@@ -43,12 +45,18 @@ class Database:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
-        """Open a transaction: commit when the block ends, roll back if it raises."""
+        """Open a transaction: commit when the block ends, roll back if it raises.
+
+        Notifications the block wrote get their sequences last, just before the commit
+        (:func:`milestones.store.outbox.seal`).
+        """
         with self.engine.connect() as connection:
             if write and self.is_sqlite:
                 connection = connection.execution_options(sqlite_immediate=True)
             with connection.begin():
+                outbox.forget(connection)
                 yield connection
+                outbox.seal(connection)
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Table, insert, select, text, update
 
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.events import EventPrint, event_print
+from milestones.domain.notifications import Notice
 from milestones.domain.orgs import Org
 from milestones.domain.outcomes import ContributionKind
 from milestones.domain.progress import UserTarget
@@ -20,6 +21,7 @@ from milestones.engine.anchors import GroupHistory, StoredContribution
 from milestones.engine.ingest import AcceptedEvent, LoadScope
 from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import CustomerState, Day, LedgerEntry, LedgerMove, WorkingSet
+from milestones.store import outbox
 from milestones.store.bulk import BulkSql, Read, optional_money, optional_money_of
 from milestones.store.database import json_text, json_value
 from milestones.store.ledger import (
@@ -98,6 +100,9 @@ class SqlEngineStore:
         self._db = connection
         self._postgres = connection.dialect.name == "postgresql"
         self._bulk = BulkSql(connection)
+
+    def notify(self, org_id: int, now: datetime, notices: Sequence[Notice]) -> None:
+        outbox.write(self._db, org_id, now, notices)
 
     def org(self, org_id: int) -> Org | None:
         """The org, read in this transaction (see ``api/events/router.py``)."""

@@ -343,3 +343,91 @@ user_group_periods = Table(
     Column("achieved_at", Instant(), nullable=False),
     Index("ix_user_group_periods_user", "user_id"),
 )
+
+# The outbox (SPEC §15): each achievement or revocation, written in the transaction that
+# made it. ``sequence`` is drawn at the end of that transaction, under the org's row of
+# ``notification_counters``, so sequences grow in the order notifications become visible.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("sequence", BigInteger),  # null only until its own transaction commits
+    Column("type", String(32), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("occurred_at", Instant(), nullable=False),
+    Column("created_at", Instant(), nullable=False),
+    Column("replayed", Boolean, nullable=False, server_default=false()),
+    Column("data", Text, nullable=False),  # JSON, written once
+    UniqueConstraint("org_id", "sequence", name="uq_notifications_org_sequence"),
+    Index(
+        "ix_notifications_unsequenced",
+        "org_id",
+        sqlite_where=text("sequence IS NULL"),
+        postgresql_where=text("sequence IS NULL"),
+    ),
+    Index("ix_notifications_created_at", "created_at"),
+)
+
+notification_counters = Table(
+    "notification_counters",
+    metadata,
+    Column("org_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("last_sequence", BigInteger, nullable=False),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, ForeignKey("orgs.id"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("types", Text, nullable=False),  # comma-separated; empty means every type
+    Column("description", String(500), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("include_replayed", Boolean, nullable=False),
+    Column("secret", String(100), nullable=False),  # signs deliveries, so kept as is
+    # Notifications up to this sequence have been turned into deliveries.
+    Column("fanned_out_to", BigInteger, nullable=False),
+    Column("created_at", Instant(), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
+    Index("ix_webhooks_org", "org_id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("webhook_id", BigInteger, nullable=False),
+    Column("notification_id", BigInteger, nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_http_status", Integer),
+    Column("last_error", String(500)),
+    Column("next_attempt_at", Instant(), nullable=False),
+    # The head of its customer's queue for this subscription: the only one that may be sent
+    # (one customer's notifications reach a subscription in sequence order).
+    Column("ready", Boolean, nullable=False),
+    Column("last_attempt_at", Instant()),
+    Column("delivered_at", Instant()),
+    Column("created_at", Instant(), nullable=False),
+    UniqueConstraint("webhook_id", "notification_id", name="uq_webhook_deliveries_notification"),
+    Index("ix_webhook_deliveries_listing", "webhook_id", "id"),
+    Index(
+        "ix_webhook_deliveries_pending",
+        "webhook_id",
+        "user_id",
+        "sequence",
+        sqlite_where=text("status = 'PENDING'"),
+        postgresql_where=text("status = 'PENDING'"),
+    ),
+    Index(
+        "ix_webhook_deliveries_due",
+        "webhook_id",
+        "next_attempt_at",
+        sqlite_where=text("status = 'PENDING' AND ready"),
+        postgresql_where=text("status = 'PENDING' AND ready"),
+    ),
+)

@@ -1,0 +1,215 @@
+"""The webhook delivery worker (SPEC §15): inside ``milestones serve``, or alone as ``deliver``.
+
+Each pass turns new notifications into deliveries (fan-out), claims the due ones of each
+subscription and posts them, signed as the Standard Webhooks specification says, with
+the ``standardwebhooks`` package. A 2xx is DELIVERED; anything else, or no answer within
+the timeout, is tried again after the retry base, doubling, with jitter, up to 8
+attempts, then FAILED. Each subscription has at most ``webhook_concurrency`` attempts in
+flight, so a dead or slow endpoint holds only its own slots: other subscriptions and
+ingestion go on. Sends wait on the network in an event loop of the worker's own thread;
+the database is touched in short transactions between them.
+
+Delivery times (attempts, retries, leases) are the wall clock's: they are about the
+network, not business time, so ``MILESTONES_NOW`` does not pin them. Retention of
+notifications is counted on the app's clock, like their ``createdAt``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from milestones import __version__
+from milestones.clock import Clock
+from milestones.domain.notifications import MAX_ATTEMPTS, retry_delay
+from milestones.settings import Settings
+from milestones.store.database import Database
+from milestones.store.webhooks import Claimed, DeliveryQueue
+
+log = logging.getLogger("milestones.delivery")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is too many
+_LEASE_MARGIN = timedelta(seconds=20)  # past the attempt's timeout, before another may claim it
+_CLEAN_EVERY = timedelta(minutes=10)
+_FAN_OUT_ROUNDS = 10  # of up to 1,000 notifications per subscription per pass
+_MAX_ERROR = 500
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeliveryWorker:
+    """One worker's loop; several (threads or processes) may share a database."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        clock: Clock,
+        *,
+        wall: Callable[[], datetime] = wall_clock,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.wall = wall
+        self.retry_seconds = settings.webhook_retry_seconds
+        self.timeout = settings.webhook_timeout_seconds
+        self.concurrency = settings.webhook_concurrency
+        self.poll = settings.delivery_poll_seconds
+        self.retention = timedelta(days=settings.notification_retention_days)
+        self.lease = timedelta(seconds=self.timeout) + _LEASE_MARGIN
+        self._in_flight: dict[int, set[asyncio.Task[None]]] = {}
+        self._cleaned_at: datetime | None = None
+        self.sent = 0  # attempts made by this worker, for logs and tests
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set; then let attempts in flight end (up to the timeout)."""
+        wake = asyncio.Event()
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+        async with httpx.AsyncClient(limits=limits, follow_redirects=False) as http:
+            while not stop.is_set():
+                try:
+                    self.step(http, wake)
+                except Exception:  # the database is away, say: log, wait, go on
+                    log.exception("delivery pass failed; trying again")
+                wake.clear()
+                await _first_of(stop, wake, self.poll)
+            tasks = [task for tasks in self._in_flight.values() for task in tasks]
+            if tasks:
+                await asyncio.wait(tasks, timeout=self.timeout + 1)
+
+    def step(self, http: httpx.AsyncClient, wake: asyncio.Event) -> None:
+        """One pass: fan out, claim what each subscription has room for, start sending."""
+        now = self.wall()
+        with self.database.transaction(write=False) as connection:
+            queue = DeliveryQueue(connection)
+            webhooks = queue.active_webhooks()
+            latest = queue.latest_sequences()
+        for webhook_id, org_id, fanned_out_to in webhooks:
+            if latest.get(org_id, 0) > fanned_out_to:
+                self._fan_out(webhook_id)
+        for webhook_id, _org, _cursor in webhooks:
+            in_flight = self._in_flight.setdefault(webhook_id, set())
+            room = self.concurrency - len(in_flight)
+            if room <= 0:
+                continue
+            with self.database.transaction(write=False) as connection:
+                if not DeliveryQueue(connection).has_due(webhook_id, now):
+                    continue
+            with self.database.transaction() as connection:
+                claimed = DeliveryQueue(connection).claim(webhook_id, now, self.lease, room)
+            for item in claimed:
+                task = asyncio.get_running_loop().create_task(self._attempt(http, item, wake))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+        if self._cleaned_at is None or now - self._cleaned_at >= _CLEAN_EVERY:
+            self.clean(now)
+
+    def clean(self, now: datetime) -> int:
+        """Drop what retention says is old; how many notifications went."""
+        self._cleaned_at = now
+        with self.database.transaction() as connection:
+            removed = DeliveryQueue(connection).clean(
+                self.clock.now() - self.retention, now - self.retention
+            )
+        if removed:
+            log.info("retention: %d notifications removed", removed)
+        return removed
+
+    def _fan_out(self, webhook_id: int) -> None:
+        for _ in range(_FAN_OUT_ROUNDS):
+            with self.database.transaction() as connection:
+                read = DeliveryQueue(connection).fan_out(webhook_id, self.wall())
+            if read < 1000:
+                return
+
+    async def _attempt(
+        self, http: httpx.AsyncClient, claimed: Claimed, wake: asyncio.Event
+    ) -> None:
+        status: int | None = None
+        error: str | None = None
+        try:
+            status = await self._post(http, claimed)
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except (httpx.HTTPError, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR] or type(exc).__name__
+        self.sent += 1
+        try:
+            self._record(claimed, status, error)
+        except Exception:  # the lease runs out and the delivery is attempted again
+            log.exception("could not record delivery %d", claimed.delivery_id)
+        wake.set()
+
+    async def _post(self, http: httpx.AsyncClient, claimed: Claimed) -> int:
+        body = claimed.notification.body()
+        message_id = str(claimed.notification.id)
+        sent_at = self.wall()
+        headers = {
+            "content-type": "application/json",
+            "user-agent": f"Milestones-Webhooks/{__version__}",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(int(sent_at.timestamp())),
+            "webhook-signature": Webhook(claimed.secret).sign(message_id, sent_at, body.decode()),
+        }
+        async with asyncio.timeout(self.timeout):
+            # The answer's body is never read: an endpoint cannot make the worker hold it.
+            async with http.stream("POST", claimed.url, content=body, headers=headers) as answer:
+                return answer.status_code
+
+    def _record(self, claimed: Claimed, status: int | None, error: str | None) -> None:
+        now = self.wall()
+        with self.database.transaction() as connection:
+            queue = DeliveryQueue(connection)
+            if error is None and status is not None:
+                queue.delivered(claimed, status, now)
+                return
+            retry_at = None
+            if claimed.attempt < MAX_ATTEMPTS:
+                delay = retry_delay(claimed.attempt, self.retry_seconds)
+                retry_at = now + timedelta(seconds=delay)
+            queue.attempt_failed(claimed, status, error or "no answer", now, retry_at)
+
+
+async def _first_of(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+class WorkerThread:
+    """A delivery worker in a thread of its own (how ``milestones serve`` runs one)."""
+
+    def __init__(self, worker: DeliveryWorker) -> None:
+        self.worker = worker
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="milestones-delivery", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(timeout=5)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+
+    def _main(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._ready.set()
+            await self.worker.run(self._stop)
+
+        asyncio.run(main())
