@@ -38,6 +38,7 @@ _LEASE_MARGIN = timedelta(seconds=20)  # past the attempt's timeout, before anot
 _CLEAN_EVERY = timedelta(minutes=10)
 _FAN_OUT_ROUNDS = 10  # of up to 1,000 notifications per subscription per pass
 _MAX_ERROR = 500
+_STOP_GRACE_SECONDS = 3.0
 
 
 def wall_clock() -> datetime:
@@ -69,7 +70,11 @@ class DeliveryWorker:
         self.sent = 0  # attempts made by this worker, for logs and tests
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set; then let attempts in flight end (up to the timeout)."""
+        """Work until ``stop`` is set; then give attempts in flight a moment to end.
+
+        One still waiting after that is abandoned: its lease runs out and a worker sends it
+        again, under the same ``webhook-id`` (at least once).
+        """
         wake = asyncio.Event()
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
         async with httpx.AsyncClient(limits=limits, follow_redirects=False) as http:
@@ -82,7 +87,7 @@ class DeliveryWorker:
                 await _first_of(stop, wake, self.poll)
             tasks = [task for tasks in self._in_flight.values() for task in tasks]
             if tasks:
-                await asyncio.wait(tasks, timeout=self.timeout + 1)
+                await asyncio.wait(tasks, timeout=min(self.timeout, _STOP_GRACE_SECONDS))
 
     def step(self, http: httpx.AsyncClient, wake: asyncio.Event) -> None:
         """One pass: fan out, claim what each subscription has room for, start sending."""

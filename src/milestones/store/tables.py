@@ -413,7 +413,7 @@ webhook_deliveries = Table(
     Column("last_attempt_at", Instant()),
     Column("delivered_at", Instant()),
     Column("created_at", Instant(), nullable=False),
-    UniqueConstraint("webhook_id", "notification_id", name="uq_webhook_deliveries_notification"),
+    UniqueConstraint("notification_id", "webhook_id", name="uq_webhook_deliveries_notification"),
     Index("ix_webhook_deliveries_listing", "webhook_id", "id"),
     Index(
         "ix_webhook_deliveries_pending",

@@ -88,8 +88,9 @@ def upgrade() -> None:
         sa.Column("delivered_at", Instant()),
         sa.Column("created_at", Instant(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_deliveries"),
+        # Led by the notification: retention asks what is pending for a notification.
         sa.UniqueConstraint(
-            "webhook_id", "notification_id", name="uq_webhook_deliveries_notification"
+            "notification_id", "webhook_id", name="uq_webhook_deliveries_notification"
         ),
     )
     op.create_index("ix_webhook_deliveries_listing", "webhook_deliveries", ["webhook_id", "id"])
