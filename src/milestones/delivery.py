@@ -120,9 +120,7 @@ class DeliveryWorker:
         """Drop what retention says is old; how many notifications went."""
         self._cleaned_at = now
         with self.database.transaction() as connection:
-            removed = DeliveryQueue(connection).clean(
-                self.clock.now() - self.retention, now - self.retention
-            )
+            removed = DeliveryQueue(connection).clean(self.clock.now() - self.retention)
         if removed:
             log.info("retention: %d notifications removed", removed)
         return removed

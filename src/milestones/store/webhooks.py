@@ -390,10 +390,11 @@ class DeliveryQueue:
             [True, claimed.webhook_id, claimed.user_id],
         )
 
-    def clean(self, notifications_before: datetime, deliveries_before: datetime) -> int:
-        """Drop notifications (and their ended deliveries) past retention; how many went.
+    def clean(self, before: datetime) -> int:
+        """Drop notifications made before ``before``, with their deliveries; how many went.
 
-        A notification with a PENDING delivery is kept until that delivery ends.
+        A notification with a PENDING delivery is kept, with all its deliveries, until
+        that delivery ends: a FAILED one can be retried by hand until then.
         """
         removed = 0
         while True:
@@ -401,7 +402,7 @@ class DeliveryQueue:
                 "SELECT id FROM notifications n WHERE created_at < ? AND NOT EXISTS ("
                 " SELECT 1 FROM webhook_deliveries d WHERE d.notification_id = n.id"
                 " AND d.status = 'PENDING') ORDER BY id LIMIT 1000",
-                [self._bulk.instant(notifications_before)],
+                [self._bulk.instant(before)],
             )
             if not old:
                 break
@@ -409,12 +410,6 @@ class DeliveryQueue:
             for table in ("webhook_deliveries WHERE notification_id", "notifications WHERE id"):
                 self._bulk.select(f"DELETE FROM {table} {{among}} RETURNING 1", [], among=ids)
             removed += len(ids)
-        while self._bulk.rows(
-            "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries"
-            " WHERE status <> 'PENDING' AND created_at < ? LIMIT 1000) RETURNING 1",
-            [self._bulk.instant(deliveries_before)],
-        ):
-            pass
         return removed
 
     def _customers_waiting(self, webhook_id: int, user_ids: Sequence[int]) -> set[int]:
