@@ -66,6 +66,9 @@ class DeliveryWorker:
         self.retention = timedelta(days=settings.notification_retention_days)
         self.lease = timedelta(seconds=self.timeout) + _LEASE_MARGIN
         self._in_flight: dict[int, set[asyncio.Task[None]]] = {}
+        # Attempts ended since the last pass: (delivery, HTTP status, error); recorded
+        # together, in one transaction (SQLite has one writer, and ingestion needs it too).
+        self._ended: list[tuple[Claimed, int | None, str | None]] = []
         self._cleaned_at: datetime | None = None
         self.sent = 0  # attempts made by this worker, for logs and tests
 
@@ -88,9 +91,12 @@ class DeliveryWorker:
             tasks = [task for tasks in self._in_flight.values() for task in tasks]
             if tasks:
                 await asyncio.wait(tasks, timeout=min(self.timeout, _STOP_GRACE_SECONDS))
+            self.record_ended()
 
     def step(self, http: httpx.AsyncClient, wake: asyncio.Event) -> None:
-        """One pass: fan out, claim what each subscription has room for, start sending."""
+        """One pass: record ended attempts, fan out, claim what each subscription has room
+        for, start sending."""
+        self.record_ended()
         now = self.wall()
         with self.database.transaction(write=False) as connection:
             queue = DeliveryQueue(connection)
@@ -141,13 +147,12 @@ class DeliveryWorker:
             status = await self._post(http, claimed)
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
-        except (httpx.HTTPError, OSError) as exc:
-            error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR] or type(exc).__name__
+        except TimeoutError:
+            error = f"no answer within {self.timeout:g} s"
+        except Exception as exc:  # refused, reset, a URL httpx cannot use...: a failure
+            error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
         self.sent += 1
-        try:
-            self._record(claimed, status, error)
-        except Exception:  # the lease runs out and the delivery is attempted again
-            log.exception("could not record delivery %d", claimed.delivery_id)
+        self._ended.append((claimed, status, error))
         wake.set()
 
     async def _post(self, http: httpx.AsyncClient, claimed: Claimed) -> int:
@@ -166,18 +171,26 @@ class DeliveryWorker:
             async with http.stream("POST", claimed.url, content=body, headers=headers) as answer:
                 return answer.status_code
 
-    def _record(self, claimed: Claimed, status: int | None, error: str | None) -> None:
+    def record_ended(self) -> None:
+        """Record every attempt that ended since the last pass, in one transaction.
+
+        If that fails, the deliveries' leases run out and they are attempted again.
+        """
+        if not self._ended:
+            return
+        ended, self._ended = self._ended, []
         now = self.wall()
         with self.database.transaction() as connection:
             queue = DeliveryQueue(connection)
-            if error is None and status is not None:
-                queue.delivered(claimed, status, now)
-                return
-            retry_at = None
-            if claimed.attempt < MAX_ATTEMPTS:
-                delay = retry_delay(claimed.attempt, self.retry_seconds)
-                retry_at = now + timedelta(seconds=delay)
-            queue.attempt_failed(claimed, status, error or "no answer", now, retry_at)
+            for claimed, status, error in ended:
+                if error is None and status is not None:
+                    queue.delivered(claimed, status, now)
+                    continue
+                retry_at = None
+                if claimed.attempt < MAX_ATTEMPTS:
+                    delay = retry_delay(claimed.attempt, self.retry_seconds)
+                    retry_at = now + timedelta(seconds=delay)
+                queue.attempt_failed(claimed, status, error or "no answer", now, retry_at)
 
 
 async def _first_of(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:
