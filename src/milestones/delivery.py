@@ -80,7 +80,10 @@ class DeliveryWorker:
         """
         wake = asyncio.Event()
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
-        async with httpx.AsyncClient(limits=limits, follow_redirects=False) as http:
+        # httpx's own timeouts (5 s by default) would cut an attempt short: the whole
+        # attempt is bounded by ``asyncio.timeout`` in :meth:`_post` instead.
+        client = httpx.AsyncClient(limits=limits, follow_redirects=False, timeout=None)
+        async with client as http:
             while not stop.is_set():
                 try:
                     self.step(http, wake)
