@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from milestones.cli_webhooks import deliver, webhooks_app
 from milestones.clock import Clock
 from milestones.domain.enrolment import MAX_IMPORT_ROWS, ImportSummary, TooManyRows
 from milestones.domain.errors import MilestonesError
+from milestones.observability.metrics import MULTIPROCESS_DIR
 from milestones.settings import Settings
 from milestones.store.database import Database
 
@@ -81,6 +83,12 @@ def serve(
             help="Run a webhook delivery worker in each server process (the default)",
         ),
     ] = True,
+    shutdown_seconds: Annotated[
+        int,
+        typer.Option(
+            help="On SIGTERM, stop taking requests and give those in flight this long to end"
+        ),
+    ] = 30,
 ) -> None:
     """Apply migrations, then serve the API (and deliver webhooks)."""
     settings = _settings(database)
@@ -88,6 +96,7 @@ def serve(
         pass
     os.environ["MILESTONES_DATABASE_URL"] = settings.database_url
     os.environ["MILESTONES_DELIVERY_WORKER"] = "true" if deliver else "false"
+    _metrics_folder(workers)
     uvicorn.run(
         "milestones.api.asgi:app",
         host=host,
@@ -97,7 +106,26 @@ def serve(
         access_log=False,
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=trusted_proxies or None,
+        timeout_graceful_shutdown=shutdown_seconds,
     )
+
+
+def _metrics_folder(workers: int) -> None:
+    """Prometheus' multiprocess mode for several server processes: each writes its values
+    to one folder, emptied now, before any starts (``milestones.observability.metrics``).
+
+    Set by the operator (``PROMETHEUS_MULTIPROC_DIR``, before the command starts), it is
+    used as it is, so ``milestones deliver`` processes on the host can share it too. One
+    server process keeps its metrics in memory: this process has imported the client
+    already, and the client reads the variable when it is imported.
+    """
+    folder = os.environ.get(MULTIPROCESS_DIR)
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+    elif workers > 1:
+        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="milestones-metrics-")
 
 
 @app.command()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -28,6 +29,7 @@ from standardwebhooks.webhooks import Webhook
 from milestones import __version__
 from milestones.clock import Clock
 from milestones.domain.notifications import MAX_ATTEMPTS, retry_delay
+from milestones.observability import metrics
 from milestones.settings import Settings
 from milestones.store.database import Database
 from milestones.store.webhooks import Claimed, DeliveryQueue
@@ -146,6 +148,7 @@ class DeliveryWorker:
     ) -> None:
         status: int | None = None
         error: str | None = None
+        started = time.perf_counter()
         try:
             status = await self._post(http, claimed)
             if not 200 <= status < 300:
@@ -155,6 +158,7 @@ class DeliveryWorker:
         except Exception as exc:  # refused, reset, a URL httpx cannot use...: a failure
             error = f"{type(exc).__name__}: {exc}"[:_MAX_ERROR]
         self.sent += 1
+        metrics.DELIVERY_SECONDS.observe(time.perf_counter() - started)
         self._ended.append((claimed, status, error))
         wake.set()
 
@@ -188,12 +192,14 @@ class DeliveryWorker:
             for claimed, status, error in ended:
                 if error is None and status is not None:
                     queue.delivered(claimed, status, now)
+                    metrics.DELIVERIES.labels("delivered").inc()
                     continue
                 retry_at = None
                 if claimed.attempt < MAX_ATTEMPTS:
                     delay = retry_delay(claimed.attempt, self.retry_seconds)
                     retry_at = now + timedelta(seconds=delay)
                 queue.attempt_failed(claimed, status, error or "no answer", now, retry_at)
+                metrics.DELIVERIES.labels("failed" if retry_at is None else "retry").inc()
 
 
 async def _first_of(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,8 @@ class Settings(BaseSettings):
     bulk_chunk_events: int = 250
     bulk_chunk_side_effects: int = 5_000
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"
+    metrics_token: str | None = None  # when set, /metrics needs Authorization: Bearer <it>
     # Notifications and webhooks (SPEC §15). ``milestones serve`` runs a delivery worker
     # (``delivery_worker``); ``milestones deliver`` runs one alone.
     delivery_worker: bool = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from milestones import __version__
-from milestones.api import system
+from milestones.api import operations, system
 from milestones.api.audiences.router import router as audiences_router
 from milestones.api.auth import Authenticator
 from milestones.api.body_limit import BodyLimit
@@ -21,6 +20,7 @@ from milestones.api.events.router import router as events_router
 from milestones.api.events.schemas import EventIn
 from milestones.api.leaderboards.router import router as leaderboards_router
 from milestones.api.notifications.router import router as notifications_router
+from milestones.api.observe import Observe
 from milestones.api.slashes import TrailingSlash
 from milestones.api.target_groups.router import router as target_groups_router
 from milestones.api.user_view.prepared import ViewCache
@@ -29,6 +29,7 @@ from milestones.api.webhooks.router import router as webhooks_router
 from milestones.clock import Clock
 from milestones.delivery import DeliveryWorker, WorkerThread
 from milestones.engine.catalogue import CatalogueCache
+from milestones.observability import logs
 from milestones.settings import Settings
 from milestones.store.database import Database
 
@@ -43,7 +44,7 @@ def create_app(
     settings = settings or Settings()
     database = database or Database(settings.database_url)
     clock = clock or Clock(settings.now)
-    logging.basicConfig(level=settings.log_level.upper())
+    logs.configure(settings.log_level, settings.log_format)
     app = FastAPI(
         title="Milestones",
         version=__version__,
@@ -68,7 +69,9 @@ def create_app(
         },
     )
     app.add_middleware(TrailingSlash)
+    app.add_middleware(Observe, database=database)  # outermost: sees every answer
     app.include_router(system.router)
+    app.include_router(operations.router)
     app.include_router(target_groups_router)
     app.include_router(events_router)
     app.include_router(enrolments_router)

@@ -160,8 +160,18 @@ def current_caller(
     scheme, value = _credentials(request)
     if scheme == "basic":
         client_id, secret = decode_basic(value)
-        return authenticator.by_secret(client_id, secret, client_address(request))
-    return authenticator.by_token(value)
+        caller = authenticator.by_secret(client_id, secret, client_address(request))
+    else:
+        caller = authenticator.by_token(value)
+    _noted(request, caller.client)
+    return caller
+
+
+def _noted(request: Request, client: ApiClient) -> ApiClient:
+    """Who the request is, for its access log line (``milestones.api.observe``)."""
+    request.state.org_id = client.org_id
+    request.state.client_id = client.client_id
+    return client
 
 
 def _credentials(request: Request) -> tuple[str, str]:
@@ -197,9 +207,12 @@ async def current_client(
         address = client_address(request)
         verified = authenticator.verified_client(client_id, secret, address)
         if verified is not None:
-            return verified
-        return await run_in_threadpool(authenticator.client_by_secret, client_id, secret, address)
-    return await run_in_threadpool(authenticator.client_by_token, value)
+            return _noted(request, verified)
+        return _noted(
+            request,
+            await run_in_threadpool(authenticator.client_by_secret, client_id, secret, address),
+        )
+    return _noted(request, await run_in_threadpool(authenticator.client_by_token, value))
 
 
 CurrentClient = Annotated[ApiClient, Depends(current_client)]

@@ -11,7 +11,7 @@ from typing import Any
 import simplejson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 from milestones.store import outbox
@@ -58,6 +58,14 @@ class Database:
                 yield connection
                 outbox.seal(connection)
 
+    def schema_revisions(self) -> set[str]:
+        """The Alembic revisions the database is at (empty before the first migration)."""
+        with self.transaction(write=False) as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return set()
+            rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            return {str(row[0]) for row in rows}
+
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
         with self.engine.begin() as connection:
@@ -80,7 +88,15 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def _create_engine(url: str) -> Engine:
     json_options: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": json_value}
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **json_options)
+        return create_engine(
+            url,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            # A server that is down answers at once; an unreachable host within 5 s.
+            connect_args={"connect_timeout": 5},
+            **json_options,
+        )
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, **json_options
     )

@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 
 from milestones.domain.notifications import Notice, NotificationType
 from milestones.domain.times import utc_text
+from milestones.observability import metrics
 from milestones.store.bulk import BulkSql
 from milestones.store.tables import notifications
 
@@ -59,6 +60,8 @@ def write(
     ]
     bulk.insert(notifications, _COLUMNS, rows)
     connection.info.setdefault(_UNSEALED, set()).add(org_id)
+    for notice in notices:
+        metrics.NOTIFICATIONS.labels(notice.type.value).inc()
 
 
 def forget(connection: Connection) -> None:

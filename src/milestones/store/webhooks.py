@@ -227,6 +227,15 @@ class DeliveryQueue:
         )
         return [(int(a), int(b), int(c)) for a, b, c in rows]
 
+    def pending_counts(self) -> list[tuple[int, int]]:
+        """(subscription, deliveries PENDING) of every subscription with some."""
+        rows = self._bulk.rows(
+            "SELECT webhook_id, count(*) FROM webhook_deliveries WHERE status = 'PENDING'"
+            " GROUP BY webhook_id ORDER BY webhook_id",
+            [],
+        )
+        return [(int(w), int(n)) for w, n in rows]
+
     def latest_sequences(self) -> dict[int, int]:
         rows = self._bulk.rows("SELECT org_id, last_sequence FROM notification_counters", [])
         return {int(org): int(last) for org, last in rows}

@@ -23,6 +23,7 @@ from milestones.domain.json_input import MAX_VALUES
 from milestones.domain.outcomes import EventStatus
 from milestones.engine.chunked import ChunkBudget, ingest_in_chunks
 from milestones.engine.ingest import EventOutcome, ingest
+from milestones.observability.metrics import Tally
 from milestones.store.database import Database
 from milestones.store.engine import SqlEngineStore
 
@@ -83,6 +84,9 @@ def ingest_event(
         return ingest(store, org, [submission(body, org.zone)], clock.now(), catalogues)
 
     outcome = _with_retries(database, apply)[0]
+    tally = Tally()
+    tally.add([outcome])
+    tally.publish()
     view = outcome_view(outcome, shown=side_effects)
     if outcome.status is EventStatus.REJECTED:
         response = failed(400, outcome.errors)
@@ -111,21 +115,28 @@ def ingest_bulk(
         max_events=settings.bulk_chunk_events, max_effects=settings.bulk_chunk_side_effects
     )
 
+    tally = Tally()
+
     def answer(store: SqlEngineStore) -> BulkAnswerSpool:
         # Each chunk's results become bytes before the next chunk is applied: the memory
         # a call holds is one chunk's, however big the answer (docs/decisions.md).
+        nonlocal tally
+        tally = Tally()  # a call run again after a conflict counts once
         spool = BulkAnswerSpool(side_effects)
         try:
             now = clock.now()
             chunks = ingest_in_chunks(store, caller.org, submissions, now, catalogues, budget)
             for outcomes in chunks:
+                tally.add(outcomes)
                 spool.add(outcomes)
         except BaseException:
             spool.close()
             raise
         return spool
 
-    return _with_retries(database, answer).response()
+    spool = _with_retries(database, answer)
+    tally.publish()
+    return spool.response()
 
 
 router.add_api_route(
