@@ -29,7 +29,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
-disable_created_metrics()  # no `_created` series: they double the text and nobody reads them
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series: they double the text and nobody reads them
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 HTTP_REQUESTS = Counter(
