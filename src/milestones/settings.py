@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     bulk_chunk_side_effects: int = 5_000
     log_level: str = "info"
     log_format: Literal["text", "json"] = "text"
+    # A streaming replica for the user view and leaderboards (SPEC §19), used while it is
+    # no further behind the primary than this; else, and when it is down, the primary.
+    read_database_url: str | None = None
+    read_max_lag_seconds: float = Field(default=5.0, ge=0)
     metrics_token: str | None = None  # when set, /metrics needs Authorization: Bearer <it>
     # Notifications and webhooks (SPEC §15). ``milestones serve`` runs a delivery worker
     # (``delivery_worker``); ``milestones deliver`` runs one alone.

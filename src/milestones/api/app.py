@@ -32,6 +32,7 @@ from milestones.engine.catalogue import CatalogueCache
 from milestones.observability import logs
 from milestones.settings import Settings
 from milestones.store.database import Database
+from milestones.store.reads import Reads
 
 
 def create_app(
@@ -55,6 +56,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.database = database
+    replica = Database(settings.read_database_url) if settings.read_database_url else None
+    app.state.reads = Reads(database, replica, max_lag_seconds=settings.read_max_lag_seconds)
     app.state.clock = clock
     app.state.authenticator = Authenticator(database, clock)
     app.state.catalogue_cache = CatalogueCache()

@@ -21,6 +21,7 @@ from milestones.clock import Clock
 from milestones.engine.catalogue import CatalogueCache
 from milestones.settings import Settings
 from milestones.store.database import Database
+from milestones.store.reads import Reads
 
 
 async def database(request: Request) -> Database:
@@ -53,7 +54,14 @@ async def user_view_cache(request: Request) -> ViewCache:
     return found
 
 
+async def reads(request: Request) -> Reads:
+    """Where the user view and leaderboards read: the replica when fit, else the primary."""
+    found: Reads = request.app.state.reads
+    return found
+
+
 AppDatabase = Annotated[Database, Depends(database)]
+AppReads = Annotated[Reads, Depends(reads)]
 AppClock = Annotated[Clock, Depends(clock)]
 AppSettings = Annotated[Settings, Depends(settings)]
 AppCatalogueCache = Annotated[CatalogueCache, Depends(catalogue_cache)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
 from milestones.api.auth import CurrentCaller, scope_org_ids
-from milestones.api.dependencies import AppClock, AppDatabase
+from milestones.api.dependencies import AppClock, AppDatabase, AppReads
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.leaderboards import service
 from milestones.api.leaderboards.models import BoardAnswer, UserRanksAnswer
@@ -34,6 +34,7 @@ def get_leaderboard(
     request: Request,
     caller: CurrentCaller,
     database: AppDatabase,
+    reads: AppReads,
     clock: AppClock,
     targetId: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="the target (default: the first)")
@@ -50,10 +51,9 @@ def get_leaderboard(
     query = service.BoardQuery(groupId, targetId, periodId)
     now = clock.now()
     offset = pageOffset * pageSize
-    with database.transaction(write=False) as connection:
-        board, entries, total = service.leaderboard(
-            connection, org_ids, query, pageSize, offset, now
-        )
+    board, entries, total = reads.run(
+        lambda connection: service.leaderboard(connection, org_ids, query, pageSize, offset, now)
+    )
     return ok(
         board_view(board, entries, total, now),
         pagination={"limit": pageSize, "offset": offset, "total": total},
@@ -71,6 +71,7 @@ def get_user_ranks(
     request: Request,
     caller: CurrentCaller,
     database: AppDatabase,
+    reads: AppReads,
     clock: AppClock,
     targetGroupId: Annotated[
         list[AnId], Query(min_length=1, max_length=MAX_BOARDS, description="repeatable")
@@ -87,8 +88,9 @@ def get_user_ranks(
     org_ids = scope_org_ids(caller, request.headers, database)
     queries = service.pair_queries(targetGroupId, targetRuleId, periodId)
     now = clock.now()
-    with database.transaction(write=False) as connection:
-        ranks = service.user_ranks(connection, org_ids, userId, queries, now)
+    ranks = reads.run(
+        lambda connection: service.user_ranks(connection, org_ids, userId, queries, now)
+    )
     return ok(
         {
             "userId": userId,

@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from milestones.api.auth import CurrentClient, scope_org_ids
-from milestones.api.dependencies import AppCatalogueCache, AppClock, AppDatabase, AppViewCache
+from milestones.api.dependencies import (
+    AppCatalogueCache,
+    AppClock,
+    AppDatabase,
+    AppReads,
+    AppViewCache,
+)
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
@@ -29,6 +35,7 @@ async def get_user_target_groups(
     request: Request,
     caller: CurrentClient,
     database: AppDatabase,
+    reads: AppReads,
     clock: AppClock,
     catalogues: AppCatalogueCache,
     views: AppViewCache,
@@ -44,9 +51,11 @@ async def get_user_target_groups(
 ) -> EnvelopeResponse:
     org_ids = scope_org_ids(caller, request.headers, database)
     options = service.ViewOptions(includeInactive, includeInactiveTargets, targetRuleId)
-    with database.transaction(write=False) as connection:
-        data = service.user_view(
-            connection, org_ids, userId, options, clock.now(), catalogues, views
+    now = clock.now()
+    data = reads.run(
+        lambda connection: service.user_view(
+            connection, org_ids, userId, options, now, catalogues, views
         )
+    )
     # Domain values and decimal-read JSON columns only: no binary float in the answer.
     return ok(data, float_free=True)
