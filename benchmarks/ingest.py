@@ -525,11 +525,13 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(url: str, workers: int, log: Path) -> Iterator[Server]:
-    """``milestones serve`` on a free port, stopped on exit."""
+def running_server(
+    url: str, workers: int, log: Path, options: Sequence[str] = ()
+) -> Iterator[Server]:
+    """``milestones serve`` on a free port (more ``options`` of serve given), stopped on exit."""
     port = _free_port()
     command = [sys.executable, "-m", "milestones.cli", "serve", "--port", str(port)]
-    command += ["--database", url, "--workers", str(workers)]
+    command += ["--database", url, "--workers", str(workers), *options]
     env = {**os.environ, "MILESTONES_NOW": NOW.isoformat(), "MILESTONES_LOG_LEVEL": "warning"}
     with log.open("ab") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
