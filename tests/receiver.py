@@ -100,6 +100,9 @@ class Receiver:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver listens with a backlog of 5: more connections opened at once (a worker
+    # sends up to 8 per subscription) have their SYN dropped and retried a second later.
+    request_queue_size = 128
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
@@ -121,6 +124,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             try:
                 if answer == HANG:
                     receiver._stopping.wait()
+                    self.close_connection = True  # else it waits for the client's next request
                     return
                 self.send_response(answer)
                 self.send_header("content-length", "0")
