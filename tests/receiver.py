@@ -34,10 +34,12 @@ class Received:
 class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
-        self.overlaps: list[str] = []  # webhook-ids received while one was still in flight
+        # webhook-ids received at a path while one with that id was still in flight there
+        # (one path per subscription: two subscriptions get the same notification's id)
+        self.overlaps: list[str] = []
         self._plans: dict[str, list[int]] = {}
         self._counts: dict[str, int] = {}
-        self._in_flight: dict[str, int] = {}
+        self._in_flight: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _handler(self))
@@ -87,14 +89,14 @@ class Receiver:
     def _arrived(self, item: Received) -> None:
         with self._lock:
             self.received.append(item)
-            webhook_id = item.headers.get("webhook-id", "")
-            if self._in_flight.get(webhook_id, 0):
-                self.overlaps.append(webhook_id)
-            self._in_flight[webhook_id] = self._in_flight.get(webhook_id, 0) + 1
+            key = (item.path, item.headers.get("webhook-id", ""))
+            if self._in_flight.get(key, 0):
+                self.overlaps.append(key[1])
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
 
     def _left(self, item: Received) -> None:
         with self._lock:
-            self._in_flight[item.headers.get("webhook-id", "")] -= 1
+            self._in_flight[(item.path, item.headers.get("webhook-id", ""))] -= 1
 
 
 class _Server(ThreadingHTTPServer):
