@@ -28,7 +28,14 @@ DatabaseOption = Annotated[
     str | None,
     typer.Option("--database", help="Database URL (default: MILESTONES_DATABASE_URL or SQLite)"),
 ]
-_console = Console()
+
+
+def _show(table: Table) -> None:
+    """A table on the terminal; piped or captured, rows are never wrapped (URLs stay whole)."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=10_000)
+    console.print(table)
 
 
 def _database(url: str | None) -> Database:
@@ -85,7 +92,7 @@ def list_webhooks(
             "yes" if subscription.active else "no",
             "yes" if subscription.include_replayed else "no",
         )
-    _console.print(table)
+    _show(table)
 
 
 @webhooks_app.command("deliveries")
@@ -121,7 +128,7 @@ def list_deliveries(
             "" if item.last_http_status is None else str(item.last_http_status),
             item.last_error or "",
         )
-    _console.print(table)
+    _show(table)
     typer.echo(f"{len(deliveries)} of {total} shown")
 
 
