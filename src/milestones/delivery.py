@@ -17,6 +17,7 @@ notifications is counted on the app's clock, like their ``createdAt``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -226,8 +227,11 @@ class WorkerThread:
         self._ready.wait(timeout=5)
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        """Ask the worker to stop and wait for it; again, once stopped, does nothing."""
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            # The loop may close in between: then the worker has stopped already.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout)
 
     def _main(self) -> None:

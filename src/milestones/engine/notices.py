@@ -19,6 +19,7 @@ from milestones.domain.times import utc_text
 from milestones.engine.contribute import Effect
 
 _MILLI = Decimal("0.001")
+_ZERO = Decimal(0)
 _MILLISECOND = timedelta(milliseconds=1)
 Data = dict[str, object]
 
@@ -79,7 +80,7 @@ def _base(event_id: str | None, effect: Effect) -> Data:
     shown_end = user_target.ends_at
     if group.evaluation_type is not EvaluationType.CYCLIC_WINDOW:
         shown_end -= _MILLISECOND
-    return {
+    base: Data = {
         "eventId": event_id,
         "targetGroupId": group.id,
         "targetGroupName": group.name,
@@ -100,6 +101,10 @@ def _base(event_id: str | None, effect: Effect) -> Data:
         "targetAchievedValueBeforeEvent": effect.move.before.quantize(_MILLI),
         "targetAchievedValueAfterEvent": effect.move.after.quantize(_MILLI),
     }
+    if effect.capped is not None:  # a CAPPING target: what it counted, and what it left out
+        base["cappedValue"] = effect.capped.quantize(_MILLI)
+        base["excessValue"] = (effect.excess or _ZERO).quantize(_MILLI)
+    return base
 
 
 def _milestone(trigger: MilestoneTrigger) -> Data:
