@@ -778,3 +778,19 @@ def test_a_bulk_call_refused_whole_leaves_no_notification_and_the_feed_resumes_u
         assert kinds(page["data"]) == [("target.achieved", "B-1"), ("milestone.achieved", "B-1")]
         assert all(n["sequence"] > last for n in page["data"])
         assert everything(client, org) == handled + page["data"]
+
+
+def test_a_capping_targets_notification_says_what_counted_and_what_was_left_out(
+    client: TestClient, org: OrgCredentials
+) -> None:
+    create_group(client, org, monthly_spend("Capped", trackingType="CAPPING", targets=[spend()]))
+    answer = send(client, org, bill("B-1", 1200, "2024-08-27T09:00:00.000Z"))
+    [notification] = [n for n in everything(client, org) if n["type"] == "target.achieved"]
+    data = notification["data"]
+    [effect] = answer["sideEffects"]
+    assert (exact(data["cappedValue"]), exact(data["excessValue"])) == ("1000.000", "200.000")
+    assert (data["cappedValue"], data["excessValue"]) == (
+        effect["cappedValue"],
+        effect["excessValue"],
+    )
+    assert exact(data["targetAchievedValueAfterEvent"]) == "1000.000"
