@@ -461,15 +461,17 @@ def staggered(webhook_id: str) -> float:
     return 0.05 * (1 + int(webhook_id) % 5)
 
 
-def moment_to_kill(sender: Sender, receiver: HookReceiver, rng: random.Random) -> None:
-    """Wait for an instant inside a batch when the receiver also holds a delivery."""
+def moment_to_kill(sender: Sender, receiver: HookReceiver, rng: random.Random) -> int:
+    """Wait for an instant inside a batch when the receiver also holds some deliveries;
+    how many it holds."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         time.sleep(max(0.0, sender.moment_to_kill(rng) - time.monotonic()))
         with sender.lock:
             batch = sender.in_flight
-        if receiver.in_flight() > 0 and batch is not None and batch[0] not in sender.acked:
-            return
+        held = receiver.in_flight()
+        if held > 0 and batch is not None and batch[0] not in sender.acked:
+            return held
         while sender.in_flight == batch and not sender.failed and time.monotonic() < deadline:
             time.sleep(0.002)  # this batch is missed: try the next
     pytest.fail("no instant with a batch and a delivery both in flight in 60 s")
@@ -500,8 +502,7 @@ def test_a_server_killed_while_delivering_loses_no_notification_and_the_feed_non
             sender = Sender(server, batches)
             thread = threading.Thread(target=sender.run, daemon=True)
             thread.start()
-            moment_to_kill(sender, receiver, rng)
-            in_flight = receiver.in_flight()
+            in_flight = moment_to_kill(sender, receiver, rng)
             code = server.kill()
             thread.join(timeout=REQUEST_SECONDS + 5)
             assert not thread.is_alive(), "the sender still waits on a killed server"
