@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -103,12 +103,26 @@ def free_port() -> int:
 
 
 class Server:
-    """``milestones serve`` in its own process group, so a kill reaches every worker."""
+    """``milestones serve`` in its own process group, so a kill reaches every worker.
 
-    def __init__(self, url: str, log: Path, workers: int) -> None:
+    ``options`` are added to the command line and ``env`` to the environment (the
+    webhook tests shorten the delivery settings this way).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        log: Path,
+        workers: int,
+        *,
+        options: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.url = url
         self.log = log
         self.workers = workers
+        self.options = list(options)
+        self.env = dict(env or {})
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -120,6 +134,7 @@ class Server:
         self.port = free_port()
         env = {**os.environ, "MILESTONES_NOW": NOW.isoformat(), "MILESTONES_LOG_LEVEL": "warning"}
         env.pop("MILESTONES_DATABASE_URL", None)
+        env.update(self.env)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -133,6 +148,7 @@ class Server:
                     self.url,
                     "--workers",
                     str(self.workers),
+                    *self.options,
                 ],
                 cwd=ROOT,
                 env=env,
