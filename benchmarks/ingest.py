@@ -46,7 +46,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -526,13 +526,19 @@ class Server:
 
 @contextlib.contextmanager
 def running_server(
-    url: str, workers: int, log: Path, options: Sequence[str] = ()
+    url: str,
+    workers: int,
+    log: Path,
+    options: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """``milestones serve`` on a free port (more ``options`` of serve given), stopped on exit."""
+    """``milestones serve`` on a free port (more ``options`` of serve given, more variables in
+    its environment), stopped on exit."""
     port = _free_port()
     command = [sys.executable, "-m", "milestones.cli", "serve", "--port", str(port)]
     command += ["--database", url, "--workers", str(workers), *options]
     env = {**os.environ, "MILESTONES_NOW": NOW.isoformat(), "MILESTONES_LOG_LEVEL": "warning"}
+    env.update(extra_env or {})
     with log.open("ab") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -627,8 +633,15 @@ class RunResult:
         return ordered[min(len(ordered) - 1, round(quantile * (len(ordered) - 1)))]
 
 
-def send_all(base: str, batches: Sequence[bytes], clients: int) -> tuple[float, list[Answer]]:
-    """Send every batch from ``clients`` threads; wall time from first send to last answer."""
+def send_all(
+    base: str | Sequence[str], batches: Sequence[bytes], clients: int
+) -> tuple[float, list[Answer]]:
+    """Send every batch from ``clients`` threads; wall time from first send to last answer.
+
+    Given several servers' addresses, client ``n`` sends to the ``n``-th (round robin); all
+    take the next batch from one queue, so a faster server takes more of them.
+    """
+    bases = [base] if isinstance(base, str) else list(base)
     work: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(len(batches)):
         work.put(index)
@@ -637,7 +650,7 @@ def send_all(base: str, batches: Sequence[bytes], clients: int) -> tuple[float, 
     start = threading.Barrier(clients + 1)
     headers = {"content-type": "application/json"}
 
-    def client_loop() -> None:
+    def client_loop(base: str) -> None:
         mine: list[Answer] = []
         with httpx.Client(base_url=base, auth=CLIENT, timeout=300) as client:
             client.get("/health")  # open the connection before the clock starts
@@ -659,7 +672,9 @@ def send_all(base: str, batches: Sequence[bytes], clients: int) -> tuple[float, 
         with lock:
             answers.extend(mine)
 
-    threads = [threading.Thread(target=client_loop) for _ in range(clients)]
+    threads = [
+        threading.Thread(target=client_loop, args=(bases[n % len(bases)],)) for n in range(clients)
+    ]
     for thread in threads:
         thread.start()
     start.wait()
@@ -737,19 +752,27 @@ def measured_run(
     workers: int,
     clients: int,
     label: str,
+    *,
+    processes: int = 1,
+    options: Sequence[str] = (),
 ) -> RunResult:
+    """One run on a fresh copy of ``template``: ``processes`` servers on it (the clients
+    spread over them), each ``milestones serve --workers`` ``workers`` (and ``options``)."""
     url = databases.copy(template)
-    log = databases.workdir / f"server-{label}.log"
+    names = [label] if processes == 1 else [f"{label}-{n}" for n in range(1, processes + 1)]
+    logs = [databases.workdir / f"server-{name}.log" for name in names]
     load = os.getloadavg()[0]
-    with running_server(url, workers, log) as server:
-        warm_up(server.base, workers)
-        cpu_before = server.cpu_seconds()
-        wall, answers = send_all(server.base, batches, clients)
-        cpu = server.cpu_seconds() - cpu_before
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(running_server(url, workers, log, options)) for log in logs]
+        for server in servers:
+            warm_up(server.base, workers)
+        cpu_before = sum(server.cpu_seconds() for server in servers)
+        wall, answers = send_all([server.base for server in servers], batches, clients)
+        cpu = sum(server.cpu_seconds() for server in servers) - cpu_before
     result = check(answers, batches, groups, wall)
     result.server_cpu_seconds = cpu
     result.load_before = load
-    result.problems += [f"server log: {line}" for line in server_errors(log)[:20]]
+    result.problems += [f"server log: {line}" for log in logs for line in server_errors(log)[:20]]
     return result
 
 

@@ -45,6 +45,9 @@ for db in sqlite postgresql; do "$PY" -m benchmarks.user_view --database "$db" -
 for db in sqlite postgresql; do "$PY" -m benchmarks.memory --database "$db" --postgres-url "$MILESTONES_TEST_POSTGRES_URL" --repeat "${BENCH_MEMORY_REPEAT:-3}" || status=$?; done
 # Issue 14: ingestion next to a dead webhook endpoint, delivery throughput, lag (~3 min each).
 for db in sqlite postgresql; do "$PY" -m benchmarks.webhooks --database "$db" --postgres-url "$MILESTONES_TEST_POSTGRES_URL" || status=$?; done
+# Issue 17: the standard ingest mix with 1, 2 and 4 workers and with two servers, then the
+# user view with and without a streaming replica (its own primary and replica, ~8 min).
+"$PY" -m benchmarks.scale --postgres-url "$MILESTONES_TEST_POSTGRES_URL" || status=$?
 # Issue 13's table, from the figures the benchmarks above wrote (var/bench/*.json).
 "$PY" -m benchmarks.summary || status=$?
 # A non-zero status means the engine answered something wrong, or a request grew the
