@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from milestones.cli_webhooks import deliver, webhooks_app
 from milestones.clock import Clock
 from milestones.domain.enrolment import MAX_IMPORT_ROWS, ImportSummary, TooManyRows
 from milestones.domain.errors import MilestonesError
+from milestones.observability import logs
 from milestones.observability.metrics import MULTIPROCESS_DIR
 from milestones.settings import Settings
 from milestones.store.database import Database
@@ -96,21 +98,36 @@ def serve(
         pass
     os.environ["MILESTONES_DATABASE_URL"] = settings.database_url
     os.environ["MILESTONES_DELIVERY_WORKER"] = "true" if deliver else "false"
-    _metrics_folder(workers)
+    made = _metrics_folder(workers)
+    # The same log lines in this process (the supervisor of several workers) as in each
+    # worker's app: uvicorn is told not to set up its own (``log_config=None``).
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        _serve(host, port, workers, settings.log_level, trusted_proxies, shutdown_seconds)
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _serve(
+    host: str, port: int, workers: int, log_level: str, trusted_proxies: str, shutdown: int
+) -> None:
+    """uvicorn on the app; a SIGTERM gives requests in flight ``shutdown`` seconds."""
     uvicorn.run(
         "milestones.api.asgi:app",
         host=host,
         port=port,
         workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
+        log_level=log_level,
+        access_log=False,  # the app writes one access line per request itself
+        log_config=None,
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=trusted_proxies or None,
-        timeout_graceful_shutdown=shutdown_seconds,
+        timeout_graceful_shutdown=shutdown,
     )
 
 
-def _metrics_folder(workers: int) -> None:
+def _metrics_folder(workers: int) -> str | None:
     """Prometheus' multiprocess mode for several server processes: each writes its values
     to one folder, emptied now, before any starts (``milestones.observability.metrics``).
 
@@ -125,7 +142,10 @@ def _metrics_folder(workers: int) -> None:
         for stale in Path(folder).glob("*.db"):
             stale.unlink()
     elif workers > 1:
-        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="milestones-metrics-")
+        made = tempfile.mkdtemp(prefix="milestones-metrics-")
+        os.environ[MULTIPROCESS_DIR] = made
+        return made  # removed when the server stops
+    return None
 
 
 @app.command()

@@ -24,6 +24,7 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = REQUEST_ID.get()
+        record.__dict__.pop("color_message", None)  # uvicorn's terminal copy of the message
         return True
 
 
@@ -50,7 +51,11 @@ def configure(level: str, log_format: str) -> None:
             root.removeHandler(existing)
     handler._milestones = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = []  # through the root handler, in the same format
         logger.propagate = True
+    # The app writes one access line per request itself (``milestones.access``).
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers = []
+    uvicorn_access.propagate = False
