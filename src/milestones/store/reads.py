@@ -115,7 +115,10 @@ class Reads:
                 )
             self._usable = usable
             if lag is None:
-                self._down_until = now + self.retry_seconds
+                # Counted from the check's end: a check that waited out the connect timeout
+                # (a replica that accepts but never answers) must not leave the next read
+                # to wait it out again.
+                self._down_until = self._monotonic() + self.retry_seconds
         return usable
 
     def _mark_down(self, why: str) -> None:
