@@ -23,7 +23,9 @@ lag is asked at most once a second, and an unreachable replica is left alone 5 s
 from __future__ import annotations
 
 import logging
+import os
 import random
+import signal
 import socket
 import threading
 import time
@@ -469,6 +471,77 @@ def test_a_replica_that_never_answers_costs_one_read_its_connect_timeout_not_eve
             database.dispose()
     assert took[0] > 4.0, f"the first read did not wait for the replica: {took}"
     assert sum(took[1:]) < 2.5, f"later reads waited for the replica again: {took}"
+
+
+def _replica_processes(server: PgServer) -> list[int]:
+    """The replica's postmaster and every process it started."""
+    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [postmaster]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue.extend(children.get(pid, []))
+    return found
+
+
+def test_a_frozen_replica_costs_one_read_its_time_limit_and_never_the_event_loop(
+    cluster: Cluster,
+) -> None:
+    """SIGSTOP on the replica: a read on it hangs with no error. It is given up on after the
+    read time limit and answered by the primary; meanwhile /health still answers at once
+    (the wait is off the event loop), and the reads after it go to the primary."""
+    customers = range(7001, 7003)
+    cluster.ingest(customers, per_customer=2)
+    cluster.settle_on_replica(customers)
+    frozen = _replica_processes(cluster.replica)
+
+    def thaw() -> None:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+
+    for pid in frozen:
+        os.kill(pid, signal.SIGSTOP)
+    # Should a read wait on the frozen replica after all, it ends (late, and fails the test)
+    # rather than hang the run.
+    watchdog = threading.Timer(20.0, thaw)
+    watchdog.start()
+    try:
+        health: list[float] = []
+        stop = threading.Event()
+
+        def probe_health() -> None:
+            while not stop.is_set():
+                started = time.monotonic()
+                assert cluster.app.get("/health").status_code == 200
+                health.append(time.monotonic() - started)
+                time.sleep(0.05)
+
+        prober = threading.Thread(target=probe_health)
+        prober.start()
+        took = []
+        before = reads_served(cluster.app)
+        for n in range(4):
+            user = customers[n % len(customers)]
+            started = time.monotonic()
+            assert cluster.totals(cluster.view(cluster.app, user)) == cluster.expected(user)
+            took.append(time.monotonic() - started)
+        stop.set()
+        prober.join()
+    finally:
+        watchdog.cancel()
+        thaw()
+    assert (reads_served(cluster.app) - before) == {"primary": 4}
+    assert took[0] < 8.0, f"the first read waited past the time limit: {took}"
+    assert sum(took[1:]) < 2.5, f"later reads waited for the frozen replica: {took}"
+    assert health and max(health) < 1.0, f"/health waited on the replica: {max(health):.1f} s"
+    cluster.settle_on_replica(customers)  # thawed, the replica serves again
 
 
 # --- Reads alone, with a fake clock ---------------------------------------------------

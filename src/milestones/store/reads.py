@@ -7,9 +7,11 @@ while it is reachable and no further behind the primary than ``max_lag_seconds``
 - its lag is checked at most once a second: zero when it has replayed everything the
   primary had written when asked (``pg_last_wal_replay_lsn() >= pg_current_wal_lsn()``),
   else the age of the last transaction it replayed;
-- a read that fails on the replica for a connection's sake is run again on the primary,
-  at once, so the caller never sees the replica go down; the replica is then left alone
-  for ``retry_seconds`` before it is tried again.
+- a read that fails on the replica for a connection's sake, or takes longer than
+  ``read_timeout_seconds`` (a replica frozen mid-answer), is run again on the primary at
+  once, so the caller never sees the replica go down; the replica is then left alone
+  for ``retry_seconds`` before it is tried again. Replica work runs in a small pool of
+  threads of its own, so that a read stuck there can be given up on.
 
 Writes never come here: they use :class:`milestones.store.database.Database` itself.
 """
@@ -20,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from sqlalchemy import Connection
@@ -47,12 +50,15 @@ class Reads:
         *,
         max_lag_seconds: float = 5.0,
         retry_seconds: float = 5.0,
+        read_timeout_seconds: float = 5.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.primary = primary
         self.replica = replica
         self.max_lag_seconds = max_lag_seconds
         self.retry_seconds = retry_seconds
+        self.read_timeout_seconds = read_timeout_seconds
+        self._replica_threads = ThreadPoolExecutor(8, thread_name_prefix="milestones-replica")
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._checked_at = float("-inf")
@@ -61,10 +67,12 @@ class Reads:
 
     def run(self, read: Callable[[Connection], T]) -> T:
         """``read`` in a read-only transaction, on the replica if it is fit, else the primary."""
-        if self.replica is not None and self._replica_fit():
+        replica = self.replica
+        if replica is not None and self._replica_fit():
             try:
-                with self.replica.transaction(write=False) as connection:
-                    result = read(connection)
+                result = self._on_replica(lambda: _read_on(replica, read))
+            except TimeoutError:
+                self._mark_down(f"a read took over {self.read_timeout_seconds:g} s")
             except (OperationalError, DBAPIError) as exc:
                 if not _connection_lost(exc):
                     raise
@@ -77,10 +85,25 @@ class Reads:
         metrics.READS.labels("primary").inc()
         return result
 
+    @property
+    def has_replica(self) -> bool:
+        return self.replica is not None
+
+    def _on_replica(self, work: Callable[[], T]) -> T:
+        """``work`` in a replica thread, given up on (TimeoutError) after the read timeout."""
+        return self._replica_threads.submit(work).result(timeout=self.read_timeout_seconds)
+
     def lag_seconds(self) -> float | None:
         """How far the replica is behind the primary now; None when it cannot be asked."""
         if self.replica is None:
             return None
+        try:
+            return self._on_replica(self._lag)
+        except TimeoutError:
+            return None
+
+    def _lag(self) -> float | None:
+        assert self.replica is not None
         try:
             with self.primary.transaction(write=False) as connection:
                 written = connection.exec_driver_sql("SELECT pg_current_wal_lsn()").scalar()
@@ -128,8 +151,14 @@ class Reads:
         log.warning("replica left alone for %.0f s: %s", self.retry_seconds, why)
 
     def dispose(self) -> None:
+        self._replica_threads.shutdown(wait=False, cancel_futures=True)
         if self.replica is not None:
             self.replica.dispose()
+
+
+def _read_on(database: Database, read: Callable[[Connection], T]) -> T:
+    with database.transaction(write=False) as connection:
+        return read(connection)
 
 
 def _connection_lost(exc: DBAPIError) -> bool:
