@@ -50,7 +50,13 @@ def configure(level: str, log_format: str) -> None:
             root.removeHandler(existing)
     handler._milestones = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers = []  # through the root handler, in the same format
         logger.propagate = True
+    # milestones.access writes the one access line. uvicorn's own would be a second, with
+    # the client's address and the query string, where a careless client puts its token
+    # or secret: it stays off (uvicorn logs it only when the logger has a handler).
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False
