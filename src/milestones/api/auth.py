@@ -163,11 +163,11 @@ def current_caller(
         caller = authenticator.by_secret(client_id, secret, client_address(request))
     else:
         caller = authenticator.by_token(value)
-    _noted(request, caller.client)
+    noted(request, caller.client)
     return caller
 
 
-def _noted(request: Request, client: ApiClient) -> ApiClient:
+def noted(request: Request, client: ApiClient) -> ApiClient:
     """Who the request is, for its access log line (``milestones.api.observe``)."""
     request.state.org_id = client.org_id
     request.state.client_id = client.client_id
@@ -207,12 +207,12 @@ async def current_client(
         address = client_address(request)
         verified = authenticator.verified_client(client_id, secret, address)
         if verified is not None:
-            return _noted(request, verified)
-        return _noted(
+            return noted(request, verified)
+        return noted(
             request,
             await run_in_threadpool(authenticator.client_by_secret, client_id, secret, address),
         )
-    return _noted(request, await run_in_threadpool(authenticator.client_by_token, value))
+    return noted(request, await run_in_threadpool(authenticator.client_by_token, value))
 
 
 CurrentClient = Annotated[ApiClient, Depends(current_client)]

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from milestones.api.auth import AppAuthenticator, client_address, decode_basic
+from milestones.api.auth import AppAuthenticator, client_address, decode_basic, noted
 from milestones.api.dependencies import AppClock, AppDatabase, AppSettings
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
@@ -83,6 +83,7 @@ async def issue_token(
     caller = await run_in_threadpool(
         authenticator.by_secret, client_id, secret, client_address(request)
     )
+    noted(request, caller.client)  # the access line names who was granted a token
     ttl = int(settings.token_ttl_seconds)
     token = new_token()
     with database.transaction() as connection:

@@ -55,7 +55,9 @@ def configure(level: str, log_format: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers = []  # through the root handler, in the same format
         logger.propagate = True
-    # The app writes one access line per request itself (``milestones.access``).
-    uvicorn_access = logging.getLogger("uvicorn.access")
-    uvicorn_access.handlers = []
-    uvicorn_access.propagate = False
+    # milestones.access writes the one access line. uvicorn's own would be a second, with
+    # the client's address and the query string, where a careless client puts its token
+    # or secret: it stays off (uvicorn logs it only when the logger has a handler).
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False

@@ -48,7 +48,7 @@ class Database:
         """Open a transaction: commit when the block ends, roll back if it raises.
 
         Notifications the block wrote get their sequences last, just before the commit
-        (:func:`milestones.store.outbox.seal`).
+        (:func:`milestones.store.outbox.seal`), and are counted once it has committed.
         """
         with self.engine.connect() as connection:
             if write and self.is_sqlite:
@@ -57,6 +57,7 @@ class Database:
                 outbox.forget(connection)
                 yield connection
                 outbox.seal(connection)
+            outbox.committed(connection)
 
     def schema_revisions(self) -> set[str]:
         """The Alembic revisions the database is at (empty before the first migration)."""

@@ -15,6 +15,7 @@ sequences are increasing and unique per org; they may leave gaps, which §15 all
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from milestones.store.bulk import BulkSql
 from milestones.store.tables import notifications
 
 _UNSEALED = "milestones.outbox.unsealed"  # on connection.info: orgs with unsealed rows
+_WRITTEN = "milestones.outbox.written"  # on connection.info: this transaction's rows, by type
 _COLUMNS = ("org_id", "type", "user_id", "occurred_at", "created_at", "replayed", "data")
 
 
@@ -60,13 +62,21 @@ def write(
     ]
     bulk.insert(notifications, _COLUMNS, rows)
     connection.info.setdefault(_UNSEALED, set()).add(org_id)
-    for notice in notices:
-        metrics.NOTIFICATIONS.labels(notice.type.value).inc()
+    written: Counter[str] = connection.info.setdefault(_WRITTEN, Counter())
+    written.update(notice.type.value for notice in notices)
 
 
 def forget(connection: Connection) -> None:
     """A transaction begins: whatever an earlier one on this connection wrote is settled."""
     connection.info.pop(_UNSEALED, None)
+    connection.info.pop(_WRITTEN, None)
+
+
+def committed(connection: Connection) -> None:
+    """The transaction has committed: count its notifications (one rolled back counts none)."""
+    written: Counter[str] = connection.info.pop(_WRITTEN, Counter())
+    for type_, count in written.items():
+        metrics.NOTIFICATIONS.labels(type_).inc(count)
 
 
 def seal(connection: Connection) -> None:
