@@ -88,7 +88,9 @@ def serve(
     shutdown_seconds: Annotated[
         int,
         typer.Option(
-            help="On SIGTERM, stop taking requests and give those in flight this long to end"
+            min=0,
+            help="On SIGTERM, stop taking requests and give those in flight this long to end "
+            "(a request still running then is rolled back and answered 503)",
         ),
     ] = 30,
 ) -> None:

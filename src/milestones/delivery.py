@@ -195,19 +195,22 @@ class DeliveryWorker:
             return
         ended, self._ended = self._ended, []
         now = self.wall()
+        outcomes: list[str] = []
         with self.database.transaction() as connection:
             queue = DeliveryQueue(connection)
             for claimed, status, error in ended:
                 if error is None and status is not None:
                     queue.delivered(claimed, status, now)
-                    metrics.DELIVERIES.labels("delivered").inc()
+                    outcomes.append("delivered")
                     continue
                 retry_at = None
                 if claimed.attempt < MAX_ATTEMPTS:
                     delay = retry_delay(claimed.attempt, self.retry_seconds)
                     retry_at = now + timedelta(seconds=delay)
                 queue.attempt_failed(claimed, status, error or "no answer", now, retry_at)
-                metrics.DELIVERIES.labels("failed" if retry_at is None else "retry").inc()
+                outcomes.append("failed" if retry_at is None else "retry")
+        for outcome in outcomes:  # counted once recorded: a failed record counts nothing
+            metrics.DELIVERIES.labels(outcome).inc()
 
 
 async def _first_of(stop: asyncio.Event, wake: asyncio.Event, timeout: float) -> None:

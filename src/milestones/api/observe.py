@@ -10,18 +10,24 @@ logged.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+import threading
 import time
 import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from milestones.api.envelope import render
+from milestones.api.errors import error_item
 from milestones.observability import metrics
 from milestones.observability.logs import ACCESS, REQUEST_ID
-from milestones.store.database import Database
+from milestones.store.database import ABANDONED, Database
 
 _GIVEN_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+STOPPING = 300505  # the answer to a request a stopping server gave up on
 
 
 class Observe:
@@ -35,21 +41,34 @@ class Observe:
             return
         request_id = _request_id(scope)
         token = REQUEST_ID.set(request_id)
+        abandoned = threading.Event()
+        guard = ABANDONED.set(abandoned)
         started = time.perf_counter()
         status = 500
+        answered = False
         header = (b"x-request-id", request_id.encode())
 
         async def observed_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answered = True
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
         try:
             await self.app(scope, receive, observed_send)
+        except asyncio.CancelledError:
+            # The server gave up on the request (a shutdown's deadline): the handler's
+            # thread may still run, but its transaction will not commit. Say so if we can.
+            abandoned.set()
+            if not answered:
+                with contextlib.suppress(Exception):
+                    await _stopping(observed_send)
+            raise
         finally:
             self._observe(scope, status, time.perf_counter() - started)
+            ABANDONED.reset(guard)
             REQUEST_ID.reset(token)
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
@@ -79,6 +98,34 @@ class Observe:
                 "client_id": state.get("client_id"),
             },
         )
+
+
+async def _stopping(send: Send) -> None:
+    body = render(
+        {
+            "data": None,
+            "errors": [
+                error_item(
+                    STOPPING,
+                    "The server is stopping and gave up on this request: nothing of it was "
+                    "applied; send it again",
+                )
+            ],
+            "warnings": [],
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", b"1"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _request_id(scope: Scope) -> str:

@@ -11,6 +11,8 @@ import hmac
 from functools import cache
 
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util.exc import CommandError
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -28,8 +30,15 @@ NOT_READY = 300504
 
 
 @cache
-def _newest_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def _known(revision: str) -> bool:
+    try:
+        return _scripts().get_revision(revision) is not None
+    except (CommandError, ResolutionError, KeyError):
+        return False
 
 
 @router.get(
@@ -45,11 +54,15 @@ def ready(database: AppDatabase) -> EnvelopeResponse:
         current = database.schema_revisions()
     except (SQLAlchemyError, OSError):
         return _not_ready("the database does not answer")
-    newest = _newest_revision()
-    if current != {newest}:
-        found = ", ".join(sorted(current)) or "none"
-        return _not_ready(f"migrations pending: the database is at {found}, the code at {newest}")
-    return ok({"status": "READY", "schema": newest})
+    newest = _scripts().get_current_head()
+    found = ", ".join(sorted(current)) or "none"
+    if current == {newest}:
+        return ok({"status": "READY", "schema": newest})
+    if current and not all(_known(revision) for revision in current):
+        # A newer release migrated it (a rolling deploy): migrations only add, so this
+        # older code still serves until it is replaced.
+        return ok({"status": "READY", "schema": found, "codeSchema": newest})
+    return _not_ready(f"migrations pending: the database is at {found}, the code at {newest}")
 
 
 def _not_ready(message: str) -> EnvelopeResponse:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,16 @@ from sqlalchemy.engine import make_url
 from milestones.store import outbox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Set by whoever runs a unit of work that may be given up on (the API, per request): once
+# the event is set, no transaction of that work commits (see ``Database.transaction``).
+ABANDONED: ContextVar[threading.Event | None] = ContextVar("milestones_abandoned", default=None)
+
+
+class Abandoned(Exception):
+    """The request a transaction belongs to was given up on (a shutdown's deadline passed):
+    it is rolled back rather than committed for an answer nobody will read."""
+
+
 # JSON columns keep decimals exact both ways.
 json_text = partial(simplejson.dumps, use_decimal=True)
 json_value = partial(simplejson.loads, use_decimal=True)
@@ -48,7 +60,8 @@ class Database:
         """Open a transaction: commit when the block ends, roll back if it raises.
 
         Notifications the block wrote get their sequences last, just before the commit
-        (:func:`milestones.store.outbox.seal`), and are counted once it has committed.
+        (:func:`milestones.store.outbox.seal`), and are counted once it has committed. A
+        transaction of a request given up on (:data:`ABANDONED`) is rolled back instead.
         """
         with self.engine.connect() as connection:
             if write and self.is_sqlite:
@@ -57,6 +70,9 @@ class Database:
                 outbox.forget(connection)
                 yield connection
                 outbox.seal(connection)
+                abandoned = ABANDONED.get()
+                if abandoned is not None and abandoned.is_set():
+                    raise Abandoned("the request was given up on before its commit")
             outbox.committed(connection)
 
     def schema_revisions(self) -> set[str]:
