@@ -176,6 +176,18 @@ def test_ready_answers_503_naming_the_revisions_while_migrations_are_pending(
         }
 
 
+def test_a_database_a_newer_release_migrated_is_ready_for_this_older_code(tmp_path: Path) -> None:
+    """A rolling deploy: the new release migrates first, the old servers still serve."""
+    newest, _ = newest_and_previous()
+    with app_on(f"sqlite:///{tmp_path / 'newer.db'}") as (client, database):
+        database.migrate()
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+        ready = client.get("/ready")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["data"] == {"status": "READY", "schema": "9999", "codeSchema": newest}
+
+
 # --- SIGTERM while bulk calls stream in ---------------------------------------------------------
 
 SENDERS = 4
