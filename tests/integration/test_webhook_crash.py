@@ -412,6 +412,8 @@ def check_received(received: list[Received], feed: list[Json], secret: str) -> C
     assert not never, f"{len(never)} notifications never accepted by the receiver: {never[:10]}"
     signer = Webhook(secret)
     for webhook_id, requests in by_id.items():
+        # A request the kill cut short (its body not all sent) is not a delivery.
+        requests = [r for r in requests if len(r.body) == int(r.headers["content-length"])]
         bodies = {request.body for request in requests}
         assert len(bodies) == 1, f"webhook-id {webhook_id} came with {len(bodies)} bodies"
         assert json.loads(requests[0].body, parse_float=Decimal) == feed_by_id[webhook_id]

@@ -145,6 +145,11 @@ class WebhookRepository:
         conditions = [webhook_deliveries.c.webhook_id == webhook_id]
         if status is not None:
             conditions.append(webhook_deliveries.c.status == status.value)
+        # The count first: on PostgreSQL each statement reads its own snapshot, and a page
+        # must never hold fewer rows than a total read before it promised.
+        total = self._db.execute(
+            select(func.count()).select_from(webhook_deliveries).where(*conditions)
+        ).scalar_one()
         rows = self._db.execute(
             select(webhook_deliveries, notifications.c.type)
             .select_from(
@@ -157,9 +162,6 @@ class WebhookRepository:
             .limit(limit)
             .offset(offset)
         ).all()
-        total = self._db.execute(
-            select(func.count()).select_from(webhook_deliveries).where(*conditions)
-        ).scalar_one()
         return [_delivery(row) for row in rows], int(total)
 
     def delivery(self, org_id: int, webhook_id: int, delivery_id: int) -> StoredDelivery:
