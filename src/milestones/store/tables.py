@@ -105,6 +105,13 @@ target_groups = Table(
     # Bumped by every change, so caches of compiled targets know when to rebuild.
     Column("revision", Integer, nullable=False, default=0, server_default="0"),
     *_audit_columns(),
+    # Streak care (§17): freezes, repairs, the at-risk notice; periods cut per customer.
+    Column("freezes_max_held", Integer),
+    Column("freezes_grant_every", Integer),
+    Column("repair_window_days", Integer),
+    Column("max_repairs", Integer),
+    Column("at_risk_hours", Integer),
+    Column("period_zone", String(16), nullable=False, server_default="GROUP"),
     UniqueConstraint("org_id", "name_key", name="uq_target_groups_org_name"),
 )
 
@@ -330,6 +337,64 @@ customers = Table(
     Column("loyalty_type", String(50), nullable=False),
     Column("source", String(50)),
     *_audit_columns(),
+)
+
+# Every zone a customer's profile has held (§17): a change applies from their next period.
+customer_zones = Table(
+    "customer_zones",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("zone", String(64), nullable=False),
+    Column("changed_at", Instant(), nullable=False),
+    Index("ix_customer_zones_customer", "org_id", "user_id", "id"),
+)
+
+# --- Streak care (§17) ------------------------------------------------------------
+
+streak_freeze_grants = Table(
+    "streak_freeze_grants",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("target_group_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("granted_at", Instant(), nullable=False),
+    Column("granted_by", String(200), nullable=False),
+    Index("ix_streak_freeze_grants_customer", "target_group_id", "user_id"),
+)
+
+streak_repairs = Table(
+    "streak_repairs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("target_group_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("period_id", BigInteger, nullable=False),
+    Column("repaired_at", Instant(), nullable=False),
+    Column("repaired_by", String(200), nullable=False),
+    UniqueConstraint("target_group_id", "user_id", "period_id"),
+)
+
+# What the sweeper has notified, once each: (group, customer, period, kind).
+streak_marks = Table(
+    "streak_marks",
+    metadata,
+    Column("target_group_id", BigInteger, primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("period_id", BigInteger, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+)
+
+# How far the sweeper has swept each streak group.
+streak_sweeps = Table(
+    "streak_sweeps",
+    metadata,
+    Column("target_group_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("swept_until", Instant(), nullable=False),
 )
 
 # When a unified or streak group as a whole was achieved in a period by a customer:
