@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from milestones.domain.periods import EvaluationType, FrequencyType
+from milestones.domain.streak_care import CareInput
 from milestones.domain.target_groups import (
     AggregateFunction,
     Aggregation,
@@ -130,6 +131,7 @@ class GroupInput:
     unified_threshold: Decimal | None = None
     leaderboard_enabled: bool = False
     user_created: bool = False
+    care: CareInput | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,3 +168,4 @@ class GroupEdit:
     time_zone_name: str | None = None
     periods: tuple[PeriodInput, ...] | None = None
     targets: tuple[TargetEdit, ...] | None = None
+    care: CareInput | None = None

@@ -31,6 +31,7 @@ from milestones.domain.periods import (
     fixed_periods,
     group_close,
 )
+from milestones.domain.streak_care import check_care
 from milestones.domain.target_groups import (
     GROUP_ID_PLACEHOLDER,
     CombinationType,
@@ -95,6 +96,7 @@ def draft_group(group: GroupInput, org: Org) -> tuple[GroupDraft, list[DraftWarn
         end = end or windows[-1].last_instant
     total_periods = len(windows)
     _check_streaks(group, total_periods)
+    care = check_care(group.care, tracking, evaluation, group.frequency_type)
     periods = [
         PeriodDraft(window, given.description if given else None, given.active if given else True)
         for window, given in zip(windows, _period_inputs(group, windows), strict=True)
@@ -137,6 +139,7 @@ def draft_group(group: GroupInput, org: Org) -> tuple[GroupDraft, list[DraftWarn
         periods=periods,
         targets=targets,
         streaks=[(level.name, level.target_count) for level in group.streaks],
+        care=care,
     )
     return draft, warnings
 

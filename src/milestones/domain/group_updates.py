@@ -28,6 +28,7 @@ from milestones.domain.periods import (
     PeriodStatus,
     fixed_periods,
 )
+from milestones.domain.streak_care import care_columns, check_care
 from milestones.domain.target_groups import (
     PeriodDraft,
     Target,
@@ -177,11 +178,28 @@ def new_period_values(
 
 
 def group_changes(
-    grown: TargetGroup, edit: GroupEdit, name: str | None, added: int
+    grown: TargetGroup, edit: GroupEdit, name: str | None, added: int, now: datetime
 ) -> dict[str, object]:
     """The group's own changed fields; ``grown`` already holds the ``added`` new periods,
-    which raise ``total_periods`` and may move ``cycle_end``."""
+    which raise ``total_periods`` and may move ``cycle_end``. Care settings apply to the
+    periods that have not ended; ``periodZone`` changes only before the first one starts."""
     changes: dict[str, object] = {}
+    if edit.care is not None:
+        care = check_care(
+            edit.care,
+            grown.tracking_type,
+            grown.evaluation_type,
+            grown.frequency_type,
+            grown.care,
+        )
+        started = bool(grown.periods) and grown.periods[0].window.starts_at <= now
+        if care.period_zone is not grown.care.period_zone and started:
+            raise HistoryRewrite(
+                "periodZone cannot change once the group's first period has started "
+                "(it would move the running period)",
+                "periodZone",
+            )
+        changes.update(care_columns(care))
     if name is not None:
         changes["name"] = name
     if edit.description is not None:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from milestones.domain.care_settings import NO_CARE, StreakCare
 from milestones.domain.periods import (
     EvaluationType,
     FrequencyType,
@@ -224,6 +225,7 @@ class TargetGroup:
     periods: list[Period] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
     streaks: list[StreakLevel] = field(default_factory=list)
+    care: StreakCare = NO_CARE
 
     @property
     def zone(self) -> ZoneInfo:
@@ -334,3 +336,4 @@ class GroupDraft:
     periods: list[PeriodDraft]
     targets: list[TargetDraft]
     streaks: list[tuple[str, int]]
+    care: StreakCare = NO_CARE

@@ -23,7 +23,9 @@ from sqlalchemy import (
     update,
 )
 
+from milestones.domain.care_settings import PeriodZone, StreakCare
 from milestones.domain.periods import EvaluationType, FrequencyType, PeriodWindow
+from milestones.domain.streak_care import care_columns
 from milestones.domain.target_groups import (
     GROUP_ID_PLACEHOLDER,
     Aggregation,
@@ -107,6 +109,7 @@ class TargetGroupRepository:
             unified_threshold=draft.unified_threshold,
             leaderboard_enabled=draft.leaderboard_enabled,
             user_created=draft.user_created,
+            **care_columns(draft.care),
             **audit,
         )
         period_ids = [
@@ -419,6 +422,14 @@ def _group(
         periods=group_periods,
         targets=group_targets,
         streaks=levels,
+        care=StreakCare(
+            max_held=row["freezes_max_held"],
+            grant_every=row["freezes_grant_every"],
+            repair_window_days=row["repair_window_days"],
+            max_repairs=row["max_repairs"],
+            at_risk_hours=row["at_risk_hours"],
+            period_zone=PeriodZone(row["period_zone"]),
+        ),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from milestones.api.target_groups.schemas import (
+    CareIn,
     DefaultValueIn,
     PeriodIn,
     TargetGroupCreate,
@@ -22,6 +23,7 @@ from milestones.domain.group_input import (
     TargetInput,
     TriggerInput,
 )
+from milestones.domain.streak_care import CareInput
 
 
 def group_input(body: TargetGroupCreate) -> GroupInput:
@@ -51,6 +53,24 @@ def group_input(body: TargetGroupCreate) -> GroupInput:
         unified_threshold=unified.thresholdValue if unified else None,
         leaderboard_enabled=body.leaderboardEnabled,
         user_created=body.userCreated,
+        care=care_input(body),
+    )
+
+
+_CARE_FIELDS = frozenset(CareIn.model_fields)
+
+
+def care_input(body: CareIn) -> CareInput:
+    """A body's streak-care fields, with which of them it gave (null included)."""
+    freezes = body.streakFreezes
+    return CareInput(
+        max_held=freezes.maxHeld if freezes else None,
+        grant_every=freezes.grantEveryAchieved if freezes else None,
+        repair_window_days=body.repairWindowDays,
+        max_repairs=body.maxRepairs,
+        at_risk_hours=body.atRiskHours,
+        period_zone=body.periodZone,
+        given=frozenset(body.model_fields_set & _CARE_FIELDS),
     )
 
 
@@ -118,6 +138,7 @@ def group_edit(body: TargetGroupUpdate) -> GroupEdit:
         time_zone_name=body.timeZoneName,
         periods=None if body.periods is None else tuple(map(period_input, body.periods)),
         targets=None if body.targets is None else tuple(map(_target_edit, body.targets)),
+        care=care_input(body),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from milestones.api.models import ErrorItem, Pagination
+from milestones.domain.care_settings import PeriodZone
 
 
 class Shape(BaseModel):
@@ -114,6 +115,11 @@ class UnifiedOut(Shape):
     ruleExpression: str | None
 
 
+class StreakFreezesOut(Shape):
+    maxHeld: int
+    grantEveryAchieved: int | None = None
+
+
 class TargetGroupOut(Shape):
     id: int
     attribution: Attribution
@@ -140,6 +146,11 @@ class TargetGroupOut(Shape):
     leaderboardEnabled: bool
     userCreated: bool
     timeZoneName: str
+    periodZone: PeriodZone | None = None
+    streakFreezes: StreakFreezesOut | None = None
+    repairWindowDays: int | None = None
+    maxRepairs: int | None = None
+    atRiskHours: int | None = None
 
 
 class GroupAnswer(Shape):

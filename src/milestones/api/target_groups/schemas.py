@@ -24,6 +24,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from milestones.domain.care_settings import PeriodZone
 from milestones.domain.periods import EvaluationType, FrequencyType
 from milestones.domain.target_groups import (
     AggregateFunction,
@@ -218,12 +219,30 @@ class StreakIn(Input):
     targetCountOfSequence: StrictInt
 
 
+class StreakFreezesIn(Input):
+    """``streakFreezes`` (§17): hold up to ``maxHeld``; one granted every
+    ``grantEveryAchieved`` achieved periods (left out: granted only by support)."""
+
+    maxHeld: StrictInt
+    grantEveryAchieved: StrictInt | None = None
+
+
+class CareIn(Input):
+    """The streak-care fields (§17), shared by create and PUT."""
+
+    streakFreezes: StreakFreezesIn | None = None
+    repairWindowDays: StrictInt | None = None
+    maxRepairs: StrictInt | None = None
+    atRiskHours: StrictInt | None = None
+    periodZone: PeriodZone | None = None
+
+
 class UnifiedIn(Input):
     aggregation: Aggregation | None = None
     thresholdValue: Amount | None = None
 
 
-class TargetGroupCreate(Input):
+class TargetGroupCreate(CareIn):
     """Body of ``POST /v3/targetGroups``."""
 
     name: Annotated[Str, Field(min_length=1)]
@@ -267,7 +286,7 @@ class TargetUpdate(Input):
     enrolmentMethod: EnrolmentMethod | None = None
 
 
-class TargetGroupUpdate(Input):
+class TargetGroupUpdate(CareIn):
     """Body of ``PUT /v3/targetGroups/{id}``: only what does not rewrite history may change."""
 
     name: Str | None = None

@@ -51,5 +51,5 @@ def update_group(
         repository.set_default_values(change.target_id, change.values)
     for target_id, values in new_period_values(grown, edit.targets or (), new_period_ids).items():
         repository.set_default_values(target_id, values)
-    changes = group_changes(grown, edit, name, len(new_period_ids))
+    changes = group_changes(grown, edit, name, len(new_period_ids), now)
     repository.update_group(group.id, changes, client_id, now)

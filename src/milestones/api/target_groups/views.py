@@ -6,7 +6,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from milestones.api.attribution import attribution
+from milestones.domain.care_settings import StreakCare
 from milestones.domain.orgs import ApiClient
+from milestones.domain.periods import EvaluationType
 from milestones.domain.target_groups import (
     Audit,
     Period,
@@ -63,6 +65,7 @@ def group_view(
     )
     if group.tracking_type.is_streak:
         view["streaks"] = [streak_view(group, level, zone, clients) for level in group.streaks]
+        view.update(care_view(group.care))
     if group.tracking_type is TrackingType.UNIFIED:
         view["combinationType"] = group.combination_type.value if group.combination_type else "ALL"
         view["unifiedTargetExpression"] = {
@@ -73,6 +76,8 @@ def group_view(
     view["leaderboardEnabled"] = group.leaderboard_enabled
     view["userCreated"] = group.user_created
     view["timeZoneName"] = group.time_zone
+    if group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW:
+        view["periodZone"] = group.care.period_zone.value
     return _without_nulls(view)
 
 
@@ -156,3 +161,18 @@ def streak_view(
 
 def _without_nulls(view: Json) -> Json:
     return {key: value for key, value in view.items() if value is not None}
+
+
+def care_view(care: StreakCare) -> Json:
+    """A streak group's care settings (§17), in the body's field names (null: off)."""
+    freezes = (
+        {"maxHeld": care.max_held, "grantEveryAchieved": care.grant_every}
+        if care.max_held is not None
+        else None
+    )
+    return {
+        "streakFreezes": freezes,
+        "repairWindowDays": care.repair_window_days,
+        "maxRepairs": care.max_repairs,
+        "atRiskHours": care.at_risk_hours,
+    }
