@@ -1,7 +1,9 @@
 """Where an event lands, and which period runs now (SPEC §5): the engine and the user view
 both call these, and nothing else places events.
 
-- FIXED: the group's period containing the instant (periods are sorted and disjoint).
+- FIXED: the group's period containing the instant (periods are sorted and disjoint); for
+  a ``periodZone: CUSTOMER`` group, the customer's own window of it, laid out from their
+  zone history by :mod:`milestones.domain.customer_periods`.
 - CYCLIC: the customer's cycle containing it, laid out from their anchor (their earliest
   accepted qualifying event); without an anchor, nothing is placed yet.
 - AGNOSTIC: every slot spans the group's dates; value flows into the slots in order, so
@@ -14,7 +16,9 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from milestones.domain.customer_periods import CustomerLayout, ZoneHistory, customer_layout
 from milestones.domain.periods import EvaluationType, PeriodWindow, first_containing
 from milestones.domain.progress import UserTarget
 from milestones.domain.target_groups import Period, TargetGroup
@@ -23,10 +27,17 @@ from milestones.domain.target_groups import Period, TargetGroup
 # Made for every target an event reaches: a plain slotted dataclass (see engine.Effect).
 @dataclass(slots=True)
 class Placement:
-    """Where a target counts an event: the period (or cycle, or slot) and its window."""
+    """Where a target counts an event: the period (or cycle, or slot) and its window, and for
+    a per-customer group the customer's zone of that period (their VISIT days)."""
 
     period: Period
     window: PeriodWindow
+    zone: ZoneInfo | None = None
+
+
+def cut_per_customer(group: TargetGroup) -> bool:
+    """Whether each customer lives ``group``'s periods in their own zone (SPEC §17)."""
+    return group.care.per_customer and group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW
 
 
 def starts_of(periods: Sequence[Period]) -> tuple[datetime, ...]:
@@ -88,13 +99,20 @@ def place(
     anchor: datetime | None,
     instant: datetime,
     cycles: Iterable[PeriodWindow] | None = None,
+    layout: CustomerLayout | None = None,
 ) -> Placement | None:
     """The customer's FIXED period or CYCLIC cycle holding ``instant``, if any.
 
     ``cycles``, when given, are the customer's cycles from ``anchor`` already laid out
-    (:class:`LaidCycles`). AGNOSTIC groups are not placed one event at a time: their
+    (:class:`LaidCycles`); ``layout``, the customer's windows of a per-customer group
+    (:func:`cut_per_customer`). AGNOSTIC groups are not placed one event at a time: their
     slots hold the flow of the customer's total (see :func:`slot_being_filled`).
     """
+    if layout is not None:
+        index = layout.index_at(instant)
+        if index is None:
+            return None
+        return Placement(layout.periods[index], layout.windows[index], layout.zones[index])
     if group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW:
         period = fixed_period_at(periods, starts, instant)
         return None if period is None else Placement(period, period.window)
@@ -115,10 +133,13 @@ def in_cycles(
 
 
 def customer_windows(
-    group: TargetGroup, anchor: datetime | None
+    group: TargetGroup, anchor: datetime | None, zones: ZoneHistory = ()
 ) -> list[tuple[Period, PeriodWindow]]:
     """Every period of the group as the customer lives it: a CYCLIC customer's own cycles
-    (from their anchor; without one, the group's stored slots), else the group's periods."""
+    (from their anchor; without one, the group's stored slots), a per-customer group's
+    windows cut in the customer's zones (``zones``, their history), else the group's periods."""
+    if cut_per_customer(group):
+        return customer_layout(group, zones).pairs()
     if group.evaluation_type is not EvaluationType.CYCLIC_WINDOW or anchor is None:
         return [(period, period.window) for period in group.periods]
     return list(zip(group.periods, group.cycles_from(anchor), strict=False))
@@ -164,6 +185,7 @@ def is_current(
 __all__ = [
     "Placement",
     "customer_windows",
+    "cut_per_customer",
     "fixed_period_at",
     "in_cycles",
     "is_current",
