@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    insert,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,7 +20,7 @@ from milestones.domain.events import TRANSACTION_ADD
 from milestones.domain.target_groups import Audit
 from milestones.store.bulk import BulkSql, Read
 from milestones.store.database import json_value
-from milestones.store.tables import customers
+from milestones.store.tables import customer_zones, customers
 from milestones.store.types import money_from_stored
 
 _IN_CHUNK = 1_000
@@ -27,6 +28,17 @@ Json = dict[str, Any]
 
 
 _SPLIT = 1_000_000
+# A cleared zone (``timeZone: null``, the group's zone again) is stored as the empty name.
+_CLEARED = ""
+_ZONES_SQL = (
+    "SELECT org_id, user_id, zone, changed_at FROM customer_zones"
+    " WHERE user_id = ? AND org_id {among} ORDER BY id"
+)
+_BATCH_ZONES_SQL = (
+    "SELECT user_id, zone, changed_at FROM customer_zones"
+    " WHERE org_id = ? AND user_id {among} ORDER BY id"
+)
+ZoneHistories = dict[int, list[tuple[datetime, str | None]]]
 _NET = "(bill_amount - returned_amount)"
 
 
@@ -83,6 +95,7 @@ class Customer:
     user_id: int
     profile: Profile | None
     purchases: Purchases | None
+    time_zone: str | None = None  # the profile's ``timeZone`` (None: the groups' zones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +114,44 @@ def customer_read(org_ids: Sequence[int], user_id: int) -> Read:
     return Read(_customer_sql(len(org_ids)), (user_id, *org_ids, user_id, *org_ids))
 
 
+def zones_read(org_ids: Sequence[int], user_id: int) -> Read:
+    """The read of one customer's zone histories in ``org_ids`` (for :func:`zones_of`)."""
+    return Read(_ZONES_SQL, (user_id,), list(org_ids))
+
+
+def zones_of(bulk: BulkSql, rows: list[tuple[Any, ...]]) -> ZoneHistories:
+    """:func:`zones_read`'s rows as each org's history, oldest first (None: cleared)."""
+    found: ZoneHistories = {}
+    for org_id, _user_id, zone, changed_at in rows:
+        found.setdefault(org_id, []).append((bulk.instant_of(changed_at), zone or None))
+    return found
+
+
+def batch_zones_read(org_id: int, user_ids: Sequence[int]) -> Read:
+    """The read of many customers' zone histories in one org (for :func:`batch_zones_of`)."""
+    return Read(_BATCH_ZONES_SQL, (org_id,), list(user_ids))
+
+
+def batch_zones_of(bulk: BulkSql, rows: list[tuple[Any, ...]], into: ZoneHistories) -> None:
+    """Add :func:`batch_zones_read`'s rows to ``into``, per customer, oldest first."""
+    for user_id, zone, changed_at in rows:
+        into.setdefault(user_id, []).append((bulk.instant_of(changed_at), zone or None))
+
+
+def current_zone(history: Sequence[tuple[datetime, str | None]]) -> str | None:
+    """The zone a customer holds now: their last change (None: never set, or cleared)."""
+    return history[-1][1] if history else None
+
+
 def customer_of(
-    bulk: BulkSql, rows: list[tuple[Any, ...]], org_ids: Sequence[int], user_id: int
+    bulk: BulkSql,
+    rows: list[tuple[Any, ...]],
+    org_ids: Sequence[int],
+    user_id: int,
+    zones: ZoneHistories | None = None,
 ) -> Customer | None:
-    """The customer :func:`customer_read`'s rows describe, in the first org that knows them."""
+    """The customer :func:`customer_read`'s rows describe, in the first org that knows them;
+    ``zones`` (:func:`zones_of`) gives their ``timeZone``."""
     profiles: dict[int, Profile] = {}
     purchases: dict[int, Purchases] = {}
     for row in rows:
@@ -119,7 +166,8 @@ def customer_of(
             )
     for org_id in org_ids:
         if org_id in profiles or org_id in purchases:
-            return Customer(org_id, user_id, profiles.get(org_id), purchases.get(org_id))
+            zone = current_zone((zones or {}).get(org_id, []))
+            return Customer(org_id, user_id, profiles.get(org_id), purchases.get(org_id), zone)
     return None
 
 
@@ -167,8 +215,24 @@ class CustomerRepository:
     def find(self, org_ids: Sequence[int], user_id: int) -> Customer | None:
         """The customer in the first of ``org_ids`` that knows them (a profile or any event)."""
         bulk = BulkSql(self._db)
-        [rows] = bulk.read_all([customer_read(org_ids, user_id)])
-        return customer_of(bulk, rows, org_ids, user_id)
+        rows, zones = bulk.read_all([customer_read(org_ids, user_id), zones_read(org_ids, user_id)])
+        return customer_of(bulk, rows, org_ids, user_id, zones_of(bulk, zones))
+
+    def set_zone(self, org_id: int, user_id: int, zone: str | None, now: datetime) -> bool:
+        """Note the customer's zone from ``now`` on (None clears it), unless it is unchanged.
+
+        Every change is a new row: past periods are laid out from the history and never move.
+        """
+        bulk = BulkSql(self._db)
+        [rows] = bulk.read_all([zones_read([org_id], user_id)])
+        if current_zone(zones_of(bulk, rows).get(org_id, [])) == zone:
+            return False
+        self._db.execute(
+            insert(customer_zones).values(
+                org_id=org_id, user_id=user_id, zone=zone or _CLEARED, changed_at=now
+            )
+        )
+        return True
 
     def custom_fields_of(self, org_id: int, user_ids: Collection[int]) -> dict[int, Json]:
         """Custom fields of many customers at once (absent customers are left out)."""

@@ -48,6 +48,7 @@ class CustomerOut(Shape):
     profiles: list[ProfileOut]
     loyaltyInfo: LoyaltyInfoOut
     customFields: dict[str, Scalar]
+    timeZone: str | None = None  # only when the customer holds one
 
 
 class CustomerAnswer(Shape):

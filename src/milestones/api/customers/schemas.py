@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, StrictBool, StrictInt, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
 
 from milestones.api.target_groups.schemas import MAX_AMOUNT, Input, Str, number_problem
 
@@ -17,6 +25,7 @@ MAX_CUSTOM_FIELDS = 100
 MAX_ATTRIBUTES = 20
 MAX_NAME_LENGTH = 100
 MAX_TEXT_LENGTH = 1000
+MAX_ZONE_LENGTH = 64  # customer_zones.zone
 _NUMBER_LIMIT = MAX_AMOUNT
 
 
@@ -75,6 +84,19 @@ Attributes = Annotated[
     BeforeValidator(_scalars(MAX_ATTRIBUTES)),
     WithJsonSchema(_scalar_map_schema(MAX_ATTRIBUTES)),
 ]
+
+
+def _zone_name(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"'{value}' is not an IANA time zone (e.g. Europe/Berlin)") from exc
+    return value
+
+
+ZoneName = Annotated[
+    Str, Field(min_length=1, max_length=MAX_ZONE_LENGTH), AfterValidator(_zone_name)
+]
 Name = Annotated[Str, Field(max_length=MAX_NAME_LENGTH)]
 Word = Annotated[Str, Field(min_length=1, max_length=50)]
 
@@ -109,3 +131,10 @@ class CustomerIn(Input):
     loyaltyType: Word | None = None
     source: Word | None = None
     customFields: CustomFields | None = None
+    # IANA; null clears it (the groups' zones again). Left out, the stored zone stays.
+    timeZone: ZoneName | None = None
+
+    @property
+    def sets_zone(self) -> bool:
+        """Whether the body names ``timeZone`` (a null clears it; left out, it stays)."""
+        return "timeZone" in self.model_fields_set

@@ -30,6 +30,8 @@ def save_customer(
         profiles = [_profile(profile, user_id, source) for profile in body.profiles]
     changes = ProfileChanges(profiles, body.customFields, body.loyaltyType, body.source)
     repository.save(caller.org_id, user_id, changes, _NEW, caller.client.id, now)
+    if body.sets_zone:
+        repository.set_zone(caller.org_id, user_id, body.timeZone, now)
     saved = repository.find([caller.org_id], user_id)
     if saved is None:  # pragma: no cover - the row was written in this transaction
         raise NotFound(f"Customer {user_id} vanished while being saved", "userId")

@@ -24,10 +24,11 @@ def customer_client_ids(customer: Customer | None) -> set[int]:
 
 
 def customer_view(customer: Customer, clients: dict[int, ApiClient]) -> Json:
-    """``{id, profiles, loyaltyInfo {attribution, loyaltyType, lifetimePurchases}, ...}``."""
+    """``{id, profiles, loyaltyInfo {attribution, loyaltyType, lifetimePurchases}, ...}``,
+    and ``timeZone`` when the customer holds one (the seeds' shape otherwise)."""
     profile = customer.profile
     purchases = customer.purchases
-    return {
+    view: Json = {
         "id": customer.user_id,
         "profiles": profile.profiles if profile else [],
         "loyaltyInfo": {
@@ -37,6 +38,9 @@ def customer_view(customer: Customer, clients: dict[int, ApiClient]) -> Json:
         },
         "customFields": profile.custom_fields if profile else {},
     }
+    if customer.time_zone is not None:
+        view["timeZone"] = customer.time_zone
+    return view
 
 
 def _attribution(customer: Customer, clients: dict[int, ApiClient]) -> Json:
