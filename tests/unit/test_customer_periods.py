@@ -6,6 +6,7 @@ in Europe/Berlin, America/New_York and the zones at the two ends of the date lin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -24,7 +25,10 @@ from milestones.domain.customer_periods import (
 from milestones.domain.periods import FrequencyType
 from milestones.domain.placement import customer_windows, cut_per_customer, place
 from milestones.domain.target_groups import TargetGroup
-from tests.unit.builders import GroupRules, fixed_group, visits
+from milestones.engine.ingest import LoadScope
+from milestones.engine.working_set import CustomerState
+from tests.unit.builders import USER, GroupRules, bill, fixed_group, send, visits
+from tests.unit.fake_store import FakeEngineStore
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
@@ -163,3 +167,45 @@ def test_the_user_views_windows_are_the_engines() -> None:
     plain = replace(group, care=StreakCare())
     assert not cut_per_customer(plain)
     assert customer_windows(plain, None, history) == [(p, p.window) for p in group.periods]
+
+
+# --- The engine: zone histories loaded only when a group needs them -------------------------
+
+
+class ZonedStore(FakeEngineStore):
+    """The fake store, with customers' zone histories, noting what each batch asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.zones: dict[int, list[tuple[datetime, str | None]]] = {}
+        self.scopes: list[LoadScope] = []
+
+    def load_customers(
+        self, org_id: int, user_ids: Sequence[int], scope: LoadScope
+    ) -> CustomerState:
+        self.scopes.append(scope)
+        state = super().load_customers(org_id, user_ids, scope)
+        if scope.zone_histories:
+            state.zones = {user: list(self.zones[user]) for user in user_ids if user in self.zones}
+        return state
+
+
+def test_a_batch_loads_zone_histories_only_when_a_group_is_cut_per_customer() -> None:
+    store = ZonedStore()
+    plain = fixed_group(
+        FrequencyType.DAILY, "2024-08-05", 3, visits(1), rules=GroupRules(zone="UTC")
+    )
+    store.put_group(plain)
+    send(store, utc("2024-08-05T12:00"), bill("B-1", utc("2024-08-05T11:00"), 100))
+    assert [scope.zone_histories for scope in store.scopes] == [False]
+    zoned = per_customer(FrequencyType.DAILY, "2024-08-05", 3)
+    store.put_group(zoned)
+    store.zones[USER] = [(LONG_AGO, NEW_YORK)]
+    # 02:00 UTC on the 6th is 22:00 on the 5th in New York.
+    [outcome] = send(store, utc("2024-08-06T02:30"), bill("B-2", utc("2024-08-06T02:00"), 100))
+    assert store.scopes[-1].zone_histories
+    by_group = {effect.tracked.group.id: effect.user_target for effect in outcome.effects}
+    assert by_group[plain.id].period_id == plain.periods[1].id  # the UTC day 08-06
+    made = by_group[zoned.id]
+    assert made.period_id == zoned.periods[0].id  # New York's 08-05
+    assert (made.starts_at, made.ends_at) == (utc("2024-08-05T04:00"), utc("2024-08-06T04:00"))

@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from milestones.domain.customer_periods import CustomerPeriods
 from milestones.domain.expressions import (
     CompiledExpression,
     compile_expression,
@@ -21,7 +22,7 @@ from milestones.domain.expressions import (
 )
 from milestones.domain.group_progress import tracks_group_progress
 from milestones.domain.periods import EvaluationType
-from milestones.domain.placement import fixed_period_at, starts_of
+from milestones.domain.placement import cut_per_customer, fixed_period_at, starts_of
 from milestones.domain.target_groups import (
     EnrolmentMethod,
     Period,
@@ -53,6 +54,8 @@ class TrackedTarget:
     filtered: bool  # has store, zone or concept filters
     zone: ZoneInfo  # the group's, where its days and dates are cut
     closes_at: datetime | None  # the group's :attr:`TargetGroup.closes_at`
+    # A ``periodZone: CUSTOMER`` group's periods as each customer lives them (one per group).
+    customer_periods: CustomerPeriods | None = None
 
     @property
     def id(self) -> int:
@@ -78,6 +81,11 @@ class Catalogue:
         self.streak_group_ids = frozenset(
             group.id for group in groups if group.tracking_type.is_streak
         )
+        # Groups whose periods each customer lives in their own zone: a batch then loads its
+        # customers' zone histories (no cost for an org without one).
+        self.per_customer: dict[int, CustomerPeriods] = {
+            group.id: CustomerPeriods(group) for group in groups if cut_per_customer(group)
+        }
         for group in groups:
             for target in group.targets:
                 tracked = TrackedTarget(
@@ -98,6 +106,7 @@ class Catalogue:
                     filtered=bool(target.filters),
                     zone=group.zone,
                     closes_at=group.closes_at,
+                    customer_periods=self.per_customer.get(group.id),
                 )
                 self.by_id[target.id] = tracked
                 if group.active and target.active:

@@ -10,7 +10,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
+from milestones.domain.customer_periods import CustomerLayout, CustomerPeriods
 from milestones.domain.event_context import EventContexts
 from milestones.domain.events import Event
 from milestones.domain.group_progress import (
@@ -189,6 +191,8 @@ class Contributor:
         self.re_anchored = False  # the event being applied moved an anchor
         # Customers' cycles by (group, anchor), laid out once for the whole batch.
         self._cycles: dict[tuple[int, datetime], LaidCycles] = {}
+        # Per-customer groups: each customer's windows by (group, customer), once per batch.
+        self._layouts: dict[tuple[int, int], CustomerLayout] = {}
         # The event being applied: its FIXED period per group (every target of a group
         # shares the group's periods), or _TOO_LATE.
         self._fixed: dict[int, Placement | _TooLate | None] = {}
@@ -253,7 +257,7 @@ class Contributor:
         amount = (
             reading.amount
             if reading.day_rule is None
-            else self._after_day_rules(tracked, user_target, event, reading)
+            else self._after_day_rules(tracked, user_target, event, reading, placement.zone)
         )
         if amount == 0:
             return []
@@ -283,11 +287,22 @@ class Contributor:
     def place_at(self, tracked: TrackedTarget, user_id: int, instant: datetime) -> Placement | None:
         """The customer's fixed period or cycle of ``tracked`` that holds ``instant``, if any."""
         group = tracked.group
+        if tracked.customer_periods is not None:
+            layout = self.layout_of(tracked.customer_periods, group.id, user_id)
+            return place(group, tracked.periods, tracked.starts, None, instant, layout=layout)
         anchor = self.ws.anchors.get((group.id, user_id))
         cycles = None
         if anchor is not None and tracked.evaluation is EvaluationType.CYCLIC_WINDOW:
             cycles = self.cycles_of(group, anchor)
         return place(group, tracked.periods, tracked.starts, anchor, instant, cycles)
+
+    def layout_of(self, periods: CustomerPeriods, group_id: int, user_id: int) -> CustomerLayout:
+        """The customer's windows of a per-customer group, from their zone history."""
+        key = (group_id, user_id)
+        found = self._layouts.get(key)
+        if found is None:
+            found = self._layouts[key] = periods.layout(self.ws.zones.get(user_id, ()))
+        return found
 
     def cycles_of(self, group: TargetGroup, anchor: datetime) -> LaidCycles:
         """The customer's cycles of ``group`` from ``anchor`` (laid out once per batch)."""
@@ -374,11 +389,18 @@ class Contributor:
         )
 
     def _after_day_rules(
-        self, tracked: TrackedTarget, user_target: UserTarget, event: Event, reading: Reading
+        self,
+        tracked: TrackedTarget,
+        user_target: UserTarget,
+        event: Event,
+        reading: Reading,
+        zone: ZoneInfo | None = None,
     ) -> Decimal:
+        """VISIT counts once a local day, MAX only what beats the day's best; the day is cut
+        in ``zone`` (a per-customer group's zone of the customer's period), else the group's."""
         if reading.day_rule is None:
             return reading.amount
-        day_key = event.event_time.astimezone(tracked.zone).date().isoformat()
+        day_key = event.event_time.astimezone(zone or tracked.zone).date().isoformat()
         day = self.ws.day(user_target, day_key)
         if reading.day_rule is DayRule.VISIT:
             if day.visited:

@@ -54,6 +54,8 @@ class CustomerState:
     memberships: set[tuple[int, int]] = field(default_factory=set)
     custom_fields: dict[int, dict[str, object]] = field(default_factory=dict)
     group_achievements: dict[tuple[int, int, int], datetime] = field(default_factory=dict)
+    # Zone histories (oldest first; None: cleared), loaded only for per-customer groups.
+    zones: dict[int, list[tuple[datetime, str | None]]] = field(default_factory=dict)
 
 
 class WorkingSet:
@@ -71,6 +73,7 @@ class WorkingSet:
         self.memberships = state.memberships
         self.custom_fields = state.custom_fields
         self.group_achievements = state.group_achievements
+        self.zones = state.zones
         self.group_achievements_added: dict[tuple[int, int, int], datetime] = {}
         self.group_achievements_removed: set[tuple[int, int, int]] = set()
         self.enrolments: dict[tuple[int, int], list[EnrolmentRecord]] = {}

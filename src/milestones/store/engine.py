@@ -23,6 +23,7 @@ from milestones.engine.returns import OriginalBill
 from milestones.engine.working_set import CustomerState, Day, LedgerEntry, LedgerMove, WorkingSet
 from milestones.store import outbox
 from milestones.store.bulk import BulkSql, Read, optional_money, optional_money_of
+from milestones.store.customers import batch_zones_of, batch_zones_read
 from milestones.store.database import json_text, json_value
 from milestones.store.ledger import (
     POSITIONS,
@@ -166,42 +167,45 @@ class SqlEngineStore:
         for chunk in _chunks(list(user_ids)):
             # Driver-level reads, sent together (one round trip on PostgreSQL): a one-event
             # call makes them all, and SQLAlchemy's statement building cost more than they do.
-            targets_, cycles, enrolled, members, fields, achieved = bulk.read_all(
-                [
-                    self._user_targets_read(org_id, chunk, scope),
-                    Read(
-                        "SELECT target_group_id, user_id, anchor_at FROM user_cycles"
-                        " WHERE user_id {among}",
-                        (),
-                        chunk,
-                    ),
-                    Read(
-                        "SELECT target_id, user_id, period_id, target_value, initial_value,"
-                        " reset_streak, enrolled_at FROM enrolments"
-                        " WHERE org_id = ? AND user_id {among}",
-                        (org_id,),
-                        chunk,
-                    ),
-                    Read(
-                        "SELECT audience_group_id, user_id FROM audience_members"
-                        " WHERE user_id {among}",
-                        (),
-                        chunk,
-                    ),
-                    Read(
-                        "SELECT user_id, CAST(custom_fields AS TEXT) FROM customers"
-                        " WHERE org_id = ? AND user_id {among}",
-                        (org_id,),
-                        chunk,
-                    ),
-                    Read(
-                        "SELECT target_group_id, period_id, user_id, achieved_at"
-                        " FROM user_group_periods WHERE user_id {among}",
-                        (),
-                        chunk,
-                    ),
-                ]
-            )
+            reads = [
+                self._user_targets_read(org_id, chunk, scope),
+                Read(
+                    "SELECT target_group_id, user_id, anchor_at FROM user_cycles"
+                    " WHERE user_id {among}",
+                    (),
+                    chunk,
+                ),
+                Read(
+                    "SELECT target_id, user_id, period_id, target_value, initial_value,"
+                    " reset_streak, enrolled_at FROM enrolments"
+                    " WHERE org_id = ? AND user_id {among}",
+                    (org_id,),
+                    chunk,
+                ),
+                Read(
+                    "SELECT audience_group_id, user_id FROM audience_members WHERE user_id {among}",
+                    (),
+                    chunk,
+                ),
+                Read(
+                    "SELECT user_id, CAST(custom_fields AS TEXT) FROM customers"
+                    " WHERE org_id = ? AND user_id {among}",
+                    (org_id,),
+                    chunk,
+                ),
+                Read(
+                    "SELECT target_group_id, period_id, user_id, achieved_at"
+                    " FROM user_group_periods WHERE user_id {among}",
+                    (),
+                    chunk,
+                ),
+            ]
+            if scope.zone_histories:
+                reads.append(batch_zones_read(org_id, chunk))
+            found = bulk.read_all(reads)
+            targets_, cycles, enrolled, members, fields, achieved = found[:6]
+            if scope.zone_histories:
+                batch_zones_of(bulk, found[6], state.zones)
             state.user_targets.extend(user_target_read(bulk, row) for row in targets_)
             for group_id, user_id, anchor_at in cycles:
                 state.anchors[(group_id, user_id)] = instant_of(anchor_at)

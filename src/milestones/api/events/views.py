@@ -178,11 +178,19 @@ def _place(effect: Effect) -> Json:
     """The period's part of a side effect: the same for every customer in that window."""
     group = effect.tracked.group
     user_target = effect.user_target
+    if effect.tracked.customer_periods is not None:
+        # The customer's window of the period, cut in their zone, covers the period's dates.
+        window = effect.period.window
+        start_date = window.start_date(group.zone).isoformat()
+        end_date = window.end_date(group.zone).isoformat()
+    else:
+        start_date = user_target.starts_at.astimezone(group.zone).date().isoformat()
+        end_date = _last_day(user_target, group.zone)
     return {
         "periodId": effect.period.id,
         "periodRefCode": effect.period.ref_code,
-        "periodStartDate": user_target.starts_at.astimezone(group.zone).date().isoformat(),
-        "periodEndDate": _last_day(user_target, group.zone),
+        "periodStartDate": start_date,
+        "periodEndDate": end_date,
         "periodStartDateWithTimeStamp": utc_text(user_target.starts_at),
         "periodEndDateWithTimeStamp": utc_text(_shown_end(effect)),
         "targetEvaluationType": group.evaluation_type.value,
