@@ -2,7 +2,9 @@
 
 Pure rules, no storage: a group and what is known of the customer in, rows out.
 
-* FIXED: the group's periods; a period is current when it contains now.
+* FIXED: the group's periods; a period is current when it contains now. A
+  ``periodZone: CUSTOMER`` group shows the customer's own windows, cut in their zones
+  (:mod:`milestones.domain.customer_periods`); a user target shows its stored window.
 * CYCLIC: the customer's own cycles, laid out from their anchor (their earliest accepted
   qualifying event), the last one clipped at the group's end; a customer without an anchor sees the
   group's stored slots spanning its dates, slot 1 current while the group runs.
@@ -12,14 +14,20 @@ Pure rules, no storage: a group and what is known of the customer in, rows out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from milestones.domain.customer_periods import ZoneHistory
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.group_progress import GroupPeriodState, period_state, streak_progress
 from milestones.domain.periods import EvaluationType, PeriodWindow
-from milestones.domain.placement import customer_windows, is_current, slot_being_filled
+from milestones.domain.placement import (
+    customer_windows,
+    cut_per_customer,
+    is_current,
+    slot_being_filled,
+)
 from milestones.domain.progress import UserTarget
 from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import (
@@ -40,6 +48,8 @@ class Known:
     audiences: frozenset[int]
     progressed: frozenset[int]
     group_achievements: dict[tuple[int, int], datetime]
+    # Per org, the customer's zone history (oldest first): their per-customer windows.
+    zones: dict[int, ZoneHistory] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -49,6 +59,7 @@ class Known:
         enrolments: list[EnrolmentRecord],
         audiences: set[int],
         group_achievements: dict[tuple[int, int], datetime] | None = None,
+        zones: dict[int, ZoneHistory] | None = None,
     ) -> Known:
         """Index a customer's stored standing."""
         by_target: dict[int, list[EnrolmentRecord]] = {}
@@ -61,6 +72,7 @@ class Known:
             audiences=frozenset(audiences),
             progressed=frozenset(ut.target_id for ut in user_targets),
             group_achievements=group_achievements or {},
+            zones=zones or {},
         )
 
     def touches(self, group: TargetGroup) -> bool:
@@ -106,19 +118,24 @@ def rows_of(
     """Every period of ``targets`` the customer can be in, in period order, then target order.
 
     ``periods`` narrows a FIXED group's layout to those periods (the ones containing ``now``
-    when only current rows are wanted); other groups always lay out all their periods.
+    when only current rows are wanted); other groups, and per-customer ones (whose running
+    period is the customer's own), always lay out all their periods.
     """
-    if periods is not None and group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW:
+    per_customer = cut_per_customer(group)
+    fixed = group.evaluation_type is EvaluationType.FIXED_CALENDAR_WINDOW
+    if periods is not None and fixed and not per_customer:
         windows = [(period, period.window) for period in periods]
     else:
-        windows = customer_windows(group, known.anchors.get(group.id))
+        zones = known.zones.get(group.org_id, ())
+        windows = customer_windows(group, known.anchors.get(group.id), zones)
     exclusive = group.evaluation_type is EvaluationType.CYCLIC_WINDOW
+    stored_window = exclusive or per_customer
     rows = []
     for period, period_window in windows:
         for target in targets:
             user_target = known.user_targets.get((target.id, period.id))
             window = period_window
-            if user_target is not None and exclusive:
+            if user_target is not None and stored_window:
                 window = PeriodWindow(window.ref_code, user_target.starts_at, user_target.ends_at)
             enrolment = _enrolment(known.enrolments.get(target.id, []), period.id)
             rows.append(

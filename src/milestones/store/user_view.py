@@ -16,7 +16,14 @@ from sqlalchemy import Connection
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.progress import UserTarget
 from milestones.store.bulk import BulkSql, Read, optional_money_of
-from milestones.store.customers import Customer, customer_of, customer_read
+from milestones.store.customers import (
+    Customer,
+    ZoneHistories,
+    customer_of,
+    customer_read,
+    zones_of,
+    zones_read,
+)
 from milestones.store.user_targets import USER_TARGET_READ, USER_TARGET_WIDTH, user_target_read
 
 
@@ -30,6 +37,7 @@ class Standing:
     audiences: set[int] = field(default_factory=set)
     group_achievements: dict[tuple[int, int], datetime] = field(default_factory=dict)
     customer: Customer | None = None
+    zones: ZoneHistories = field(default_factory=dict)  # per org, the zone history
 
 
 _PROGRESS = (
@@ -71,13 +79,14 @@ class UserViewRepository:
         whole_target_ids: Collection[int],
     ) -> Standing:
         """User targets (with their triggers reached), cycle anchors, enrolments, audiences,
-        the customer; and, when a unified or streak group is in scope (``whole_target_ids``,
-        their targets), when such groups were achieved as a whole."""
+        the customer and their zone history; and, when a unified or streak group is in scope
+        (``whole_target_ids``, their targets), when such groups were achieved as a whole."""
         bulk = self._bulk
         reads = {
             "progress": Read(_PROGRESS, (user_id,), org_ids),
             "enrolments": Read(_ENROLMENTS, (user_id,), org_ids),
             "customer": customer_read(org_ids, user_id),
+            "zones": zones_read(org_ids, user_id),
         }
         if whole_target_ids:
             reads["wholes"] = Read(_GROUP_ACHIEVEMENTS, (user_id,))
@@ -118,5 +127,6 @@ class UserViewRepository:
             )
         ]
         standing.audiences = {row[0] for row in found.get("audiences", ())}
-        standing.customer = customer_of(bulk, found["customer"], org_ids, user_id)
+        standing.zones = zones_of(bulk, found["zones"])
+        standing.customer = customer_of(bulk, found["customer"], org_ids, user_id, standing.zones)
         return standing

@@ -20,6 +20,7 @@ from milestones.api.user_view.prepared import PreparedGroup, StandingKeys, ViewC
 from milestones.api.user_view.views import EntryWriter, IdleGroup, Json, ShownGroup
 from milestones.domain.errors import NotFound
 from milestones.domain.orgs import ApiClient
+from milestones.domain.placement import cut_per_customer
 from milestones.domain.standing import (
     Known,
     group_periods_in,
@@ -82,6 +83,7 @@ def user_view(
         standing.enrolments,
         standing.audiences,
         standing.group_achievements,
+        dict(standing.zones),
     )
     every_target = options.include_inactive_targets or options.target_rule_id is not None
     shown: list[ShownGroup | IdleGroup] = []
@@ -99,7 +101,12 @@ def user_view(
             ]
         if not targets:
             continue
-        periods = None if options.include_inactive else entry.current_periods(now)
+        # A per-customer group's running period is the customer's own: laid out in full.
+        periods = (
+            None
+            if options.include_inactive or cut_per_customer(group)
+            else entry.current_periods(now)
+        )
         unified = group.tracking_type is TrackingType.UNIFIED
         if periods is not None and not known.touches(group):
             # Nothing stored for the customer here: the group's prepared default entry.

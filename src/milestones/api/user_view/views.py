@@ -15,6 +15,7 @@ from milestones.api.envelope import Prerendered, render_float_free
 from milestones.api.user_view.prepared import PreparedGroup, milestones
 from milestones.domain.group_progress import GroupPeriodState
 from milestones.domain.orgs import ApiClient
+from milestones.domain.placement import cut_per_customer
 from milestones.domain.standing import Row
 from milestones.domain.streaks import StreakStatus
 from milestones.domain.target_groups import Period, Target, TargetGroup, TrackingType
@@ -171,14 +172,17 @@ def target_entry(group: TargetGroup, row: Row, now: datetime) -> Json:
     window = row.window
     target = row.target
     progress = row.user_target
+    # A customer's own window of a per-customer period covers the period's local dates, cut
+    # in their zone: the dates shown are the period's.
+    dates = row.period.window if cut_per_customer(group) else window
     enrolled_at = (progress.enrolled_at if progress else None) or row.enrolled_at or now
     return {
         "targetId": progress.id if progress else None,
         "orgId": group.org_id,
         "periodId": row.period.id,
         "periodRefCode": row.period.ref_code,
-        "periodStartDate": window.start_date(zone).isoformat(),
-        "periodEndDate": window.end_date(zone).isoformat(),
+        "periodStartDate": dates.start_date(zone).isoformat(),
+        "periodEndDate": dates.end_date(zone).isoformat(),
         "targetValue": row.target_value,
         "targetAchievedValue": progress.achieved_value if progress else Decimal(0),
         "targetName": target.name,
