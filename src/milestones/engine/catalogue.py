@@ -78,6 +78,12 @@ class Catalogue:
         self.streak_group_ids = frozenset(
             group.id for group in groups if group.tracking_type.is_streak
         )
+        # Streak groups whose customers may hold freezes or repairs (§17).
+        self.care_group_ids = frozenset(
+            group.id
+            for group in groups
+            if group.tracking_type.is_streak and (group.care.freezes or group.care.repairs)
+        )
         for group in groups:
             for target in group.targets:
                 tracked = TrackedTarget(

@@ -151,8 +151,9 @@ class GroupWatch:
             else outcome
             for period, outcome in zip(group.periods, outcomes, strict=True)
         ]
-        statuses = streak_statuses_of(group, outcomes)
-        earlier = streak_statuses_of(group, earlier_outcomes)
+        record = self.ws.care_of(group.id, self.user_id)
+        statuses = streak_statuses_of(group, outcomes, record, self.now)
+        earlier = streak_statuses_of(group, earlier_outcomes, record, self.now)
         was, now = achieved_levels(earlier), achieved_levels(statuses)
         effect.streaks_achieved = tuple(s for s in statuses if s.rule.id in now - was)
         effect.streaks_revoked = tuple(s for s in statuses if s.rule.id in was - now)

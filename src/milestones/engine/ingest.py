@@ -76,6 +76,7 @@ class LoadScope:
     ended_before: datetime  # user targets ending at or before this instant are not loaded
     whole_groups: frozenset[int]  # groups whose every period is loaded
     since_day: str  # first local day of the VISIT and MAX day records loaded
+    care_groups: frozenset[int] = frozenset()  # streak groups whose care records are loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +193,7 @@ class _Batch:
             ended_before=min(earliest, now),  # a return carries into the period open now
             whole_groups=self.catalogue.streak_group_ids,
             since_day=(earliest - timedelta(days=2)).date().isoformat(),
+            care_groups=self.catalogue.care_group_ids,
         )
         self.ws = WorkingSet(store.load_customers(org.id, user_ids, scope))
         self.contributor = Contributor(self.ws, org, now)
