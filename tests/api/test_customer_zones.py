@@ -54,7 +54,12 @@ def put_zone(client: TestClient, org: OrgCredentials, user: int, zone: str | Non
 
 
 def per_customer_group(
-    client: TestClient, org: OrgCredentials, frequency: str, start_day: str, total: int
+    client: TestClient,
+    org: OrgCredentials,
+    frequency: str,
+    start_day: str,
+    total: int,
+    **changes: Any,
 ) -> Json:
     """A FIXED group of ``total`` periods from ``start_day`` (UTC), one VISIT a period."""
     body = {
@@ -77,6 +82,7 @@ def per_customer_group(
             }
         ],
     }
+    body.update(changes)
     data: Json = decoded(client.post("/v3/targetGroups", json=body, auth=org.auth))["data"]
     assert data["periodZone"] == "CUSTOMER"
     return data
@@ -105,14 +111,17 @@ class Shop:
         return data
 
     def view(self, user: int, include_inactive: bool = True) -> list[Json]:
+        targets: list[Json] = self.group_view(user, include_inactive)["targets"]
+        return targets
+
+    def group_view(self, user: int, include_inactive: bool = True) -> Json:
         response = self.client.get(
             f"/v3.1/users/{user}/targetGroups",
             params={"includeInactive": str(include_inactive).lower()},
             auth=self.org.auth,
         )
         [group] = decoded(response)["data"]["targetGroups"]
-        targets: list[Json] = group["targets"]
-        return targets
+        return group
 
 
 def landed(data: Json) -> tuple[str, str, str, Decimal]:
@@ -333,3 +342,46 @@ def test_a_zone_change_mid_week_keeps_the_running_week_and_the_next_follows_the_
         week_3,
         week_4,
     ]
+
+
+# --- Streaks run on the customer's own days -------------------------------------------------
+
+
+def test_a_per_customer_streak_runs_on_each_customers_own_days(
+    client: TestClient, org: OrgCredentials, clock: Clock
+) -> None:
+    clock.set(utc("2024-03-07T00:00"))
+    put_zone(client, org, BERLIN_USER, BERLIN)
+    put_zone(client, org, NEW_YORK_USER, NEW_YORK)
+    streaks = [{"name": "two days", "targetCountOfSequence": 2}]
+    visit = {"name": "a visit", "targetEntity": "TRANSACTION", "targetType": "VISIT"}
+    targets = [{**visit, "defaultValue": 1}]
+    changes = {"trackingType": "STREAKS", "streaks": streaks, "targets": targets}
+    per_customer_group(client, org, "DAILY", "2024-03-08", 5, **changes)
+    shop = Shop(client, org, clock)
+    shop.bill(BERLIN_USER, utc("2024-03-08T10:00"))  # 11:00 on the 8th in Berlin
+    shop.bill(NEW_YORK_USER, utc("2024-03-08T15:00"))  # 10:00 on the 8th in New York
+    # 03:00 on the 9th in Berlin (its day 9 runs, unachieved); 21:00 on the 8th in New York
+    # (achieved, the 9th not begun).
+    clock.set(utc("2024-03-09T02:00"))
+    outcomes = {
+        user: {e["periodStartDate"]: e["periodOutcome"] for e in shop.view(user)}
+        for user in (BERLIN_USER, NEW_YORK_USER)
+    }
+    assert [outcomes[BERLIN_USER][day] for day in ("2024-03-08", "2024-03-09")] == [
+        "ACHIEVED",
+        "RUNNING",
+    ]
+    assert [outcomes[NEW_YORK_USER][day] for day in ("2024-03-08", "2024-03-09")] == [
+        "ACHIEVED",
+        "NOT_STARTED",
+    ]
+    [berlin] = shop.group_view(BERLIN_USER)["streaks"]
+    assert (berlin["atRisk"], berlin["runEndsAt"]) == (True, "2024-03-09T23:00:00.000Z")
+    [new_york] = shop.group_view(NEW_YORK_USER)["streaks"]
+    assert (new_york["atRisk"], new_york["runEndsAt"]) == (False, None)
+    # New York's second day, achieved at 01:00 UTC on the 10th (20:00 on the 9th there),
+    # completes the level: the engine walks the customer's days too.
+    data = shop.bill(NEW_YORK_USER, utc("2024-03-10T01:00"))
+    [effect] = data["sideEffects"]
+    assert [level["streakName"] for level in effect["streaksAchieved"]] == ["two days"]

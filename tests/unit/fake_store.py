@@ -26,6 +26,7 @@ from milestones.domain.events import RETURN_BILL, TRANSACTION_ADD, EventPrint, e
 from milestones.domain.notifications import Notice
 from milestones.domain.outcomes import ContributionKind
 from milestones.domain.progress import UserTarget
+from milestones.domain.streaks import NO_RECORD, CareRecord
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.anchors import GroupHistory, StoredContribution
 from milestones.engine.ingest import AcceptedEvent, LoadScope
@@ -504,6 +505,9 @@ class FakeEngineStore:
 
     def group_achieved_at(self, group_id: int, period_id: int, user_id: int) -> datetime | None:
         return self.group_periods.get((group_id, period_id, user_id))
+
+    def care_of(self, group_id: int, user_id: int) -> CareRecord:
+        return NO_RECORD
 
     def ledger_of(self, user_target_id: int) -> list[tuple[str, Decimal]]:
         """The (kind, amount) ledger rows of one user target, in ledger order."""

@@ -439,5 +439,5 @@ def test_a_new_period_takes_each_targets_last_value_and_moves_the_group_end() ->
         group, periods=[*group.periods, replace(group.periods[-1], id=104, window=draft.window)]
     )
     assert new_period_values(grown, (), [104]) == {9: {104: Decimal(30)}}
-    changes = group_changes(grown, GroupEdit(), None, 1)
+    changes = group_changes(grown, GroupEdit(), None, 1, NOW)
     assert changes == {"total_periods": 4, "cycle_end": draft.window.last_instant}

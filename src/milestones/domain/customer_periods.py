@@ -67,6 +67,13 @@ class CustomerLayout:
             return None
         return index
 
+    def in_order_of(self, periods: Sequence[Period]) -> list[PeriodWindow]:
+        """The customer's windows of ``periods``, in that order (the streak walk's)."""
+        by_id = {
+            period.id: window for period, window in zip(self.periods, self.windows, strict=True)
+        }
+        return [by_id[period.id] for period in periods]
+
     def pairs(self) -> list[tuple[Period, PeriodWindow]]:
         """Every period with the customer's window of it."""
         return list(zip(self.periods, self.windows, strict=True))

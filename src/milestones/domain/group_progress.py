@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from milestones.domain.periods import PeriodStatus
+from milestones.domain.periods import PeriodWindow
 from milestones.domain.progress import UserTarget
 from milestones.domain.streaks import (
+    NO_RECORD,
+    CareRecord,
     PeriodOutcome,
     StreakRule,
     StreakState,
     StreakStatus,
-    streak_statuses,
+    Walk,
+    statuses_of,
+    walk,
 )
 from milestones.domain.target_groups import (
     Aggregation,
@@ -30,6 +34,7 @@ from milestones.domain.target_groups import (
 )
 
 ZERO = Decimal(0)
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 class UserTargetLookup(Protocol):
@@ -39,6 +44,10 @@ class UserTargetLookup(Protocol):
 
     def group_achieved_at(self, group_id: int, period_id: int, user_id: int) -> datetime | None:
         """When the group as a whole was achieved in the period, if that was recorded."""
+        ...
+
+    def care_of(self, group_id: int, user_id: int) -> CareRecord:
+        """The freezes granted and repairs made for the customer in a streak group (§17)."""
         ...
 
 
@@ -92,21 +101,63 @@ def period_state(
 
 
 def streak_progress(
-    group: TargetGroup, lookup: UserTargetLookup, user_id: int, now: datetime
+    group: TargetGroup,
+    lookup: UserTargetLookup,
+    user_id: int,
+    now: datetime,
+    windows: Sequence[PeriodWindow] | None = None,
 ) -> list[StreakStatus]:
     """The customer's status on each streak level of a streak group."""
-    return streak_statuses_of(group, period_outcomes(group, lookup, user_id, now))
+    return statuses_of(group_rules(group), streak_walk(group, lookup, user_id, now, windows))
+
+
+def streak_walk(
+    group: TargetGroup,
+    lookup: UserTargetLookup,
+    user_id: int,
+    now: datetime,
+    windows: Sequence[PeriodWindow] | None = None,
+) -> Walk:
+    """The customer's streak in the group at ``now``: each period's outcome (freezes and
+    repairs applied), the run, freezes held, when the run would reset, whether at risk."""
+    outcomes = period_outcomes(group, lookup, user_id, now, windows)
+    return walk_of(group, outcomes, lookup.care_of(group.id, user_id), now)
+
+
+def walk_of(
+    group: TargetGroup, outcomes: list[PeriodOutcome], record: CareRecord, now: datetime
+) -> Walk:
+    """:func:`~milestones.domain.streaks.walk` with the group's levels and care settings."""
+    return walk(
+        group_rules(group),
+        outcomes,
+        continuous=group.tracking_type is TrackingType.STREAKS,
+        care=group.care,
+        record=record,
+        now=now,
+    )
 
 
 def period_outcomes(
-    group: TargetGroup, lookup: UserTargetLookup, user_id: int, now: datetime
+    group: TargetGroup,
+    lookup: UserTargetLookup,
+    user_id: int,
+    now: datetime,
+    windows: Sequence[PeriodWindow] | None = None,
 ) -> list[PeriodOutcome]:
-    """What each period of a streak group holds for the customer, in order."""
+    """What each period of a streak group holds for the customer, in order; ``windows``
+    are the customer's own windows of the periods where they differ from the group's."""
     return [
         period_outcome(
-            group, lookup, user_id, now, period, period_state(group, lookup, user_id, period.id)
+            group,
+            lookup,
+            user_id,
+            now,
+            period,
+            period_state(group, lookup, user_id, period.id),
+            windows[index] if windows is not None else None,
         )
-        for period in group.periods
+        for index, period in enumerate(group.periods)
     ]
 
 
@@ -117,6 +168,7 @@ def period_outcome(
     now: datetime,
     period: Period,
     state: GroupPeriodState,
+    window: PeriodWindow | None = None,
 ) -> PeriodOutcome:
     """One period's outcome: its achievement, and the user target that made it."""
     user_target = (
@@ -132,19 +184,31 @@ def period_outcome(
         if state.achieved
         else None
     )
+    window = window or period.window
     return PeriodOutcome(
         position=period.position,
         achieved_at=state.achieved_at,
         user_target_id=user_target.id if user_target else None,
-        ended=period.status(now) is PeriodStatus.ENDED,
+        ended=now >= window.ends_at,
+        period_id=period.id,
+        starts_at=window.starts_at,
+        ends_at=window.ends_at,
+        started=now >= window.starts_at,
     )
 
 
-def streak_statuses_of(group: TargetGroup, outcomes: list[PeriodOutcome]) -> list[StreakStatus]:
+def streak_statuses_of(
+    group: TargetGroup,
+    outcomes: list[PeriodOutcome],
+    record: CareRecord = NO_RECORD,
+    now: datetime | None = None,
+) -> list[StreakStatus]:
     """The group's streak levels over its periods' outcomes."""
-    rules = [StreakRule(level.id, level.name, level.target_count) for level in group.streaks]
-    continuous = group.tracking_type is TrackingType.STREAKS
-    return streak_statuses(rules, outcomes, continuous=continuous)
+    return statuses_of(group_rules(group), walk_of(group, outcomes, record, now or _NEVER))
+
+
+def group_rules(group: TargetGroup) -> list[StreakRule]:
+    return [StreakRule(level.id, level.name, level.target_count) for level in group.streaks]
 
 
 def achieved_levels(statuses: Sequence[StreakStatus]) -> set[int]:

@@ -18,9 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from milestones.domain.customer_periods import ZoneHistory
+from milestones.domain.customer_periods import ZoneHistory, customer_layout
 from milestones.domain.enrolment import EnrolmentRecord
-from milestones.domain.group_progress import GroupPeriodState, period_state, streak_progress
+from milestones.domain.group_progress import (
+    GroupPeriodState,
+    group_rules,
+    period_state,
+    streak_walk,
+)
 from milestones.domain.periods import EvaluationType, PeriodWindow
 from milestones.domain.placement import (
     customer_windows,
@@ -29,7 +34,7 @@ from milestones.domain.placement import (
     slot_being_filled,
 )
 from milestones.domain.progress import UserTarget
-from milestones.domain.streaks import StreakStatus
+from milestones.domain.streaks import NO_RECORD, CareRecord, StreakStatus, Walk, statuses_of
 from milestones.domain.target_groups import (
     EnrolmentMethod,
     Period,
@@ -50,6 +55,7 @@ class Known:
     group_achievements: dict[tuple[int, int], datetime]
     # Per org, the customer's zone history (oldest first): their per-customer windows.
     zones: dict[int, ZoneHistory] = field(default_factory=dict)
+    care: dict[int, CareRecord] = field(default_factory=dict)  # streak care, by group
 
     @classmethod
     def of(
@@ -60,6 +66,7 @@ class Known:
         audiences: set[int],
         group_achievements: dict[tuple[int, int], datetime] | None = None,
         zones: dict[int, ZoneHistory] | None = None,
+        care: dict[int, CareRecord] | None = None,
     ) -> Known:
         """Index a customer's stored standing."""
         by_target: dict[int, list[EnrolmentRecord]] = {}
@@ -73,11 +80,12 @@ class Known:
             progressed=frozenset(ut.target_id for ut in user_targets),
             group_achievements=group_achievements or {},
             zones=zones or {},
+            care=care or {},
         )
 
     def touches(self, group: TargetGroup) -> bool:
         """Whether anything is stored for the customer on ``group``'s targets."""
-        return any(
+        return group.id in self.care or any(
             target.id in self.progressed or target.id in self.enrolments for target in group.targets
         )
 
@@ -165,10 +173,23 @@ class _KnownLookup:
     def group_achieved_at(self, group_id: int, period_id: int, user_id: int) -> datetime | None:
         return self.known.group_achievements.get((group_id, period_id))
 
+    def care_of(self, group_id: int, user_id: int) -> CareRecord:
+        return self.known.care.get(group_id, NO_RECORD)
+
 
 def streaks_of(group: TargetGroup, known: Known, now: datetime) -> list[StreakStatus]:
     """The streak levels of a streak group, by the same rule the engine reports them."""
-    return streak_progress(group, _KnownLookup(known), 0, now)
+    return statuses_of(group_rules(group), streak_of(group, known, now))
+
+
+def streak_of(group: TargetGroup, known: Known, now: datetime) -> Walk:
+    """The customer's streak in a streak group (§17): outcomes, run, freezes, risk; a
+    per-customer group's periods end when the customer's own windows do."""
+    windows = None
+    if cut_per_customer(group):
+        zones = known.zones.get(group.org_id, ())
+        windows = customer_layout(group, zones).in_order_of(group.periods)
+    return streak_walk(group, _KnownLookup(known), 0, now, windows)
 
 
 def group_periods_of(group: TargetGroup, known: Known, rows: list[Row]) -> list[GroupPeriodState]:

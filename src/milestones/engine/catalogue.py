@@ -86,6 +86,12 @@ class Catalogue:
         self.per_customer: dict[int, CustomerPeriods] = {
             group.id: CustomerPeriods(group) for group in groups if cut_per_customer(group)
         }
+        # Streak groups whose customers may hold freezes or repairs (§17).
+        self.care_group_ids = frozenset(
+            group.id
+            for group in groups
+            if group.tracking_type.is_streak and (group.care.freezes or group.care.repairs)
+        )
         for group in groups:
             for target in group.targets:
                 tracked = TrackedTarget(

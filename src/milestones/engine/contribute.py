@@ -145,16 +145,26 @@ class GroupWatch:
         self, effect: Effect, group: TargetGroup, befores: dict[int, GroupPeriodState]
     ) -> None:
         """Streak levels can only move when a period's achievement flips: report what moved."""
-        outcomes = period_outcomes(group, self.ws, self.user_id, self.now)
+        windows = self._customer_windows(effect.tracked, group)
+        outcomes = period_outcomes(group, self.ws, self.user_id, self.now, windows)
         # Before the event only the flipped periods differ.
         earlier_outcomes = [
-            period_outcome(group, self.ws, self.user_id, self.now, period, befores[period.id])
+            period_outcome(
+                group,
+                self.ws,
+                self.user_id,
+                self.now,
+                period,
+                befores[period.id],
+                windows[index] if windows is not None else None,
+            )
             if period.id in befores
             else outcome
-            for period, outcome in zip(group.periods, outcomes, strict=True)
+            for index, (period, outcome) in enumerate(zip(group.periods, outcomes, strict=True))
         ]
-        statuses = streak_statuses_of(group, outcomes)
-        earlier = streak_statuses_of(group, earlier_outcomes)
+        record = self.ws.care_of(group.id, self.user_id)
+        statuses = streak_statuses_of(group, outcomes, record, self.now)
+        earlier = streak_statuses_of(group, earlier_outcomes, record, self.now)
         was, now = achieved_levels(earlier), achieved_levels(statuses)
         effect.streaks_achieved = tuple(s for s in statuses if s.rule.id in now - was)
         effect.streaks_revoked = tuple(s for s in statuses if s.rule.id in was - now)
@@ -163,6 +173,15 @@ class GroupWatch:
             for s in statuses
             if s.achieved_user_target_id in self.ws.by_id
         )
+
+    def _customer_windows(
+        self, tracked: TrackedTarget, group: TargetGroup
+    ) -> list[PeriodWindow] | None:
+        """A per-customer group's windows of the customer, in period order (else None)."""
+        if tracked.customer_periods is None:
+            return None
+        layout = tracked.customer_periods.layout(self.ws.zones.get(self.user_id, ()))
+        return layout.in_order_of(group.periods)
 
 
 class OutOfWindow(Exception):

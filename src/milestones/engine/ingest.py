@@ -77,6 +77,7 @@ class LoadScope:
     whole_groups: frozenset[int]  # groups whose every period is loaded
     since_day: str  # first local day of the VISIT and MAX day records loaded
     zone_histories: bool = False  # the customers' zone histories (a per-customer group)
+    care_groups: frozenset[int] = frozenset()  # streak groups whose care records are loaded
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,7 @@ class _Batch:
             whole_groups=self.catalogue.streak_group_ids,
             since_day=(earliest - timedelta(days=2)).date().isoformat(),
             zone_histories=bool(self.catalogue.per_customer),
+            care_groups=self.catalogue.care_group_ids,
         )
         self.ws = WorkingSet(store.load_customers(org.id, user_ids, scope))
         self.contributor = Contributor(self.ws, org, now)

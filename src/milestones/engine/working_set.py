@@ -11,6 +11,7 @@ from decimal import Decimal
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.outcomes import ContributionKind
 from milestones.domain.progress import UserTarget
+from milestones.domain.streaks import NO_RECORD, CareRecord
 
 
 @dataclass(slots=True)
@@ -56,6 +57,7 @@ class CustomerState:
     group_achievements: dict[tuple[int, int, int], datetime] = field(default_factory=dict)
     # Zone histories (oldest first; None: cleared), loaded only for per-customer groups.
     zones: dict[int, list[tuple[datetime, str | None]]] = field(default_factory=dict)
+    care: dict[tuple[int, int], CareRecord] = field(default_factory=dict)  # (group, user)
 
 
 class WorkingSet:
@@ -74,6 +76,7 @@ class WorkingSet:
         self.custom_fields = state.custom_fields
         self.group_achievements = state.group_achievements
         self.zones = state.zones
+        self.care = state.care
         self.group_achievements_added: dict[tuple[int, int, int], datetime] = {}
         self.group_achievements_removed: set[tuple[int, int, int]] = set()
         self.enrolments: dict[tuple[int, int], list[EnrolmentRecord]] = {}
@@ -121,6 +124,9 @@ class WorkingSet:
 
     def group_achieved_at(self, group_id: int, period_id: int, user_id: int) -> datetime | None:
         return self.group_achievements.get((group_id, period_id, user_id))
+
+    def care_of(self, group_id: int, user_id: int) -> CareRecord:
+        return self.care.get((group_id, user_id), NO_RECORD)
 
     def record_group_achievement(self, key: tuple[int, int, int], at: datetime | None) -> None:
         """Note (``at``) or take back (None) a group's achievement in a period."""

@@ -36,6 +36,7 @@ from milestones.store.ledger import (
 )
 from milestones.store.orgs import OrgRepository
 from milestones.store.stored_events import return_state_of, stored_bill, stored_return_state
+from milestones.store.streak_care import StreakCareRepository
 from milestones.store.tables import (
     contributions,
     events,
@@ -225,6 +226,7 @@ class SqlEngineStore:
             state.custom_fields.update((row[0], dict(json_value(row[1]))) for row in fields)
             for group_id, period_id, user_id, at in achieved:
                 state.group_achievements[(group_id, period_id, user_id)] = instant_of(at)
+        state.care = StreakCareRepository(self._db).records_of(user_ids, scope.care_groups)
         by_id = {user_target.id: user_target for user_target in state.user_targets}
         self._add_milestones(by_id)
         bulk = self._bulk

@@ -363,7 +363,7 @@ streak_freeze_grants = Table(
     Column("count", Integer, nullable=False),
     Column("granted_at", Instant(), nullable=False),
     Column("granted_by", String(200), nullable=False),
-    Index("ix_streak_freeze_grants_customer", "target_group_id", "user_id"),
+    Index("ix_streak_freeze_grants_customer", "user_id", "target_group_id"),
 )
 
 streak_repairs = Table(
@@ -376,7 +376,7 @@ streak_repairs = Table(
     Column("period_id", BigInteger, nullable=False),
     Column("repaired_at", Instant(), nullable=False),
     Column("repaired_by", String(200), nullable=False),
-    UniqueConstraint("target_group_id", "user_id", "period_id"),
+    UniqueConstraint("user_id", "target_group_id", "period_id"),
 )
 
 # What the sweeper has notified, once each: (group, customer, period, kind).

@@ -38,6 +38,7 @@ class UserTargetOut(Shape):
     targetAchievedDateTime: str | None
     currentPeriod: bool
     milestones: list[MilestoneOut] | None
+    periodOutcome: str | None = None
 
 
 class UserStreakOut(Shape):
@@ -49,6 +50,9 @@ class UserStreakOut(Shape):
     totalTargetCountOfSequence: int
     streakAchievedDateTime: str | None
     streakAchievedUserTargetId: int | None
+    freezesHeld: int
+    runEndsAt: str | None
+    atRisk: bool
 
 
 class GroupPeriodOut(Shape):

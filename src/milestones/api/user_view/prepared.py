@@ -28,7 +28,7 @@ from milestones.domain.periods import EvaluationType
 from milestones.domain.placement import fixed_period_at, starts_of
 from milestones.domain.progress import UserTarget
 from milestones.domain.standing import Known, streaks_of, target_value
-from milestones.domain.streaks import StreakStatus
+from milestones.domain.streaks import PeriodResult, StreakStatus
 from milestones.domain.target_groups import (
     EnrolmentMethod,
     Period,
@@ -141,6 +141,8 @@ def _idle(cell: Json, target: Target, period: Period) -> Json:
     idle["targetAchievedValue"] = Decimal(0)
     idle["currentPeriod"] = True
     idle["milestones"] = milestones(target, None)
+    if "periodOutcome" in idle:
+        idle["periodOutcome"] = PeriodResult.RUNNING.value
     return idle
 
 
@@ -154,7 +156,7 @@ def _cell(
     ends_text: str,
 ) -> Json:
     # Key order is the answer's key order; None marks what each customer fills in.
-    return {
+    cell: Json = {
         "targetId": None,
         "orgId": group.org_id,
         "periodId": period.id,
@@ -175,6 +177,9 @@ def _cell(
         "currentPeriod": None,
         "milestones": None,
     }
+    if group.tracking_type.is_streak:
+        cell["periodOutcome"] = None
+    return cell
 
 
 def _open_targets(group: TargetGroup) -> list[Target] | None:

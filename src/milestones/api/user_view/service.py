@@ -19,6 +19,7 @@ from milestones.api.customers.views import customer_client_ids, customer_view
 from milestones.api.user_view.prepared import PreparedGroup, StandingKeys, ViewCache
 from milestones.api.user_view.views import EntryWriter, IdleGroup, Json, ShownGroup
 from milestones.domain.errors import NotFound
+from milestones.domain.group_progress import group_rules
 from milestones.domain.orgs import ApiClient
 from milestones.domain.placement import cut_per_customer
 from milestones.domain.standing import (
@@ -26,14 +27,16 @@ from milestones.domain.standing import (
     group_periods_in,
     group_periods_of,
     rows_of,
-    streaks_of,
+    streak_of,
 )
+from milestones.domain.streaks import statuses_of
 from milestones.domain.target_groups import (
     TrackingType,
 )
 from milestones.engine.catalogue import CatalogueCache
 from milestones.store.engine import SqlEngineStore
 from milestones.store.orgs import clients_by_id
+from milestones.store.streak_care import StreakCareRepository
 from milestones.store.user_view import UserViewRepository
 
 
@@ -77,13 +80,21 @@ def user_view(
         keys.audience_ids,
         whole_target_ids=keys.whole_target_ids,
     )
+    care_groups = [
+        entry.group.id
+        for entry in prepared
+        if entry.group.tracking_type.is_streak
+        and (entry.group.care.freezes or entry.group.care.repairs)
+    ]
+    care = StreakCareRepository(connection).records_of([user_id], care_groups)
     known = Known.of(
         standing.user_targets,
         standing.anchors,
         standing.enrolments,
         standing.audiences,
         standing.group_achievements,
-        dict(standing.zones),
+        zones=dict(standing.zones),
+        care={group_id: record for (group_id, _), record in care.items()},
     )
     every_target = options.include_inactive_targets or options.target_rule_id is not None
     shown: list[ShownGroup | IdleGroup] = []
@@ -121,9 +132,10 @@ def user_view(
             if options.include_inactive or row.current
         ]
         if rows:
-            streaks = streaks_of(group, known, now) if group.tracking_type.is_streak else []
+            streak = streak_of(group, known, now) if group.tracking_type.is_streak else None
+            streaks = statuses_of(group_rules(group), streak) if streak else []
             group_periods = group_periods_of(group, known, rows) if unified else []
-            shown.append(ShownGroup(entry, rows, streaks, group_periods))
+            shown.append(ShownGroup(entry, rows, streaks, group_periods, streak))
     customer = standing.customer
     client_ids = audit_client_ids([item.prepared.group.audit for item in shown])
     clients = _clients(connection, client_ids | customer_client_ids(customer), views)

@@ -17,7 +17,7 @@ from milestones.domain.group_progress import GroupPeriodState
 from milestones.domain.orgs import ApiClient
 from milestones.domain.placement import cut_per_customer
 from milestones.domain.standing import Row
-from milestones.domain.streaks import StreakStatus
+from milestones.domain.streaks import PeriodResult, StreakStatus, Walk
 from milestones.domain.target_groups import Period, Target, TargetGroup, TrackingType
 from milestones.domain.times import offset_text, utc_text
 
@@ -38,6 +38,7 @@ class ShownGroup:
     rows: list[Row]
     streaks: list[StreakStatus]
     group_periods: list[GroupPeriodState]
+    streak: Walk | None = None  # a streak group's walk: outcomes, freezes, risk
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +80,11 @@ class EntryWriter:
         """A shown group's entry."""
         if isinstance(shown, IdleGroup):
             return self.idle_group_entry(shown)
-        targets = [self.target_entry(shown.prepared, row) for row in shown.rows]
-        return self.group_of(shown.prepared, targets, shown.streaks, shown.group_periods)
+        outcomes = outcomes_of(shown.streak)
+        targets = [self.target_entry(shown.prepared, row, outcomes) for row in shown.rows]
+        return self.group_of(
+            shown.prepared, targets, shown.streaks, shown.group_periods, shown.streak
+        )
 
     def idle_group_entry(self, idle: IdleGroup) -> Prerendered:
         """An untouched group's entry: the same for every customer but for ``enrolledOn``
@@ -110,6 +114,7 @@ class EntryWriter:
         targets: list[Json],
         streaks: list[StreakStatus],
         group_periods: list[GroupPeriodState],
+        streak: Walk | None = None,
     ) -> Json:
         """A group's entry around its ``targets[]`` entries."""
         group = prepared.group
@@ -127,18 +132,20 @@ class EntryWriter:
             "targets": targets,
         }
         if group.tracking_type.is_streak:
-            view["streaks"] = [streak_entry(status) for status in streaks]
+            view["streaks"] = [streak_entry(status, streak) for status in streaks]
         if group.tracking_type is TrackingType.UNIFIED:
             view["groupPeriods"] = _group_periods(group, group_periods)
         view["targetEvaluationType"] = group.evaluation_type.value
         view["trackingType"] = group.tracking_type.value
         return view
 
-    def target_entry(self, prepared: PreparedGroup, row: Row) -> Json:
+    def target_entry(
+        self, prepared: PreparedGroup, row: Row, outcomes: dict[int, str] | None = None
+    ) -> Json:
         """As :func:`target_entry`, from the prepared skeleton when the window is the period's."""
         cell = prepared.cell(row.target.id, row.period.id)
         if cell is None or row.window is not row.period.window:
-            return target_entry(prepared.group, row, self._now)
+            return target_entry(prepared.group, row, self._now, outcomes)
         progress = row.user_target
         entry = dict(cell)
         if progress is None:
@@ -156,6 +163,8 @@ class EntryWriter:
             offset_text(enrolled_at, _UTC) if enrolled_at is not None else self._now_text
         )
         entry["currentPeriod"] = row.current
+        if "periodOutcome" in entry:
+            entry["periodOutcome"] = _outcome(outcomes, row)
         return entry
 
     def _actor(self, client_id: int) -> dict[str, object]:
@@ -166,8 +175,11 @@ class EntryWriter:
         return found
 
 
-def target_entry(group: TargetGroup, row: Row, now: datetime) -> Json:
-    """One target in one period: the customer's progress, or zero where they have none."""
+def target_entry(
+    group: TargetGroup, row: Row, now: datetime, outcomes: dict[int, str] | None = None
+) -> Json:
+    """One target in one period: the customer's progress, or zero where they have none;
+    in a streak group, the period's outcome for the customer's streak (§17)."""
     zone = group.zone
     window = row.window
     target = row.target
@@ -176,7 +188,7 @@ def target_entry(group: TargetGroup, row: Row, now: datetime) -> Json:
     # in their zone: the dates shown are the period's.
     dates = row.period.window if cut_per_customer(group) else window
     enrolled_at = (progress.enrolled_at if progress else None) or row.enrolled_at or now
-    return {
+    entry: Json = {
         "targetId": progress.id if progress else None,
         "orgId": group.org_id,
         "periodId": row.period.id,
@@ -199,10 +211,28 @@ def target_entry(group: TargetGroup, row: Row, now: datetime) -> Json:
         "currentPeriod": row.current,
         "milestones": milestones(target, progress),
     }
+    if group.tracking_type.is_streak:
+        entry["periodOutcome"] = _outcome(outcomes, row)
+    return entry
 
 
-def streak_entry(status: StreakStatus) -> Json:
-    """One streak level: where the customer stands on it."""
+def outcomes_of(streak: Walk | None) -> dict[int, str] | None:
+    """Each period's outcome by period id, from a streak walk."""
+    if streak is None:
+        return None
+    return {step.outcome.period_id: step.result.value for step in streak.steps}
+
+
+def _outcome(outcomes: dict[int, str] | None, row: Row) -> str:
+    found = outcomes.get(row.period.id) if outcomes else None
+    if found is not None:
+        return found
+    return PeriodResult.RUNNING.value if row.current else PeriodResult.NOT_STARTED.value
+
+
+def streak_entry(status: StreakStatus, streak: Walk | None = None) -> Json:
+    """One streak level: where the customer stands on it, and (§17) the freezes they hold,
+    when their run resets if nothing more is achieved, and whether it is at risk now."""
     return {
         "userStreakId": None,
         "streakId": status.rule.id,
@@ -212,6 +242,9 @@ def streak_entry(status: StreakStatus) -> Json:
         "totalTargetCountOfSequence": status.rule.target_count,
         "streakAchievedDateTime": _utc_or_none(status.achieved_at),
         "streakAchievedUserTargetId": status.achieved_user_target_id,
+        "freezesHeld": streak.freezes_held if streak else 0,
+        "runEndsAt": _utc_or_none(streak.run_ends_at if streak else None),
+        "atRisk": streak.at_risk if streak else False,
     }
 
 

@@ -57,7 +57,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_streak_freeze_grants_customer",
         "streak_freeze_grants",
-        ["target_group_id", "user_id"],
+        ["user_id", "target_group_id"],
     )
     op.create_table(
         "streak_repairs",
@@ -70,7 +70,7 @@ def upgrade() -> None:
         sa.Column("repaired_by", sa.String(200), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_streak_repairs"),
         sa.UniqueConstraint(
-            "target_group_id", "user_id", "period_id", name="uq_streak_repairs_target_group_id"
+            "user_id", "target_group_id", "period_id", name="uq_streak_repairs_user_id"
         ),
     )
     op.create_table(
