@@ -674,9 +674,11 @@ def test_the_seeds_streak_groups_show_every_level_not_started_for_a_customer_wit
         ]
         assert [row["periodId"] for row in ours["targets"]] == [p["id"] for p in group["periods"]]
         assert {row["targetRuleId"] for row in ours["targets"]} == {group["targets"][0]["id"]}
-        # Every level as the seed shows it (NOT_STARTED, 0, no date), with this org's ids.
+        # Every level as the seed shows it (NOT_STARTED, 0, no date), with this org's ids,
+        # and §17's streak-care fields: no freeze held, no run to end, nothing at risk.
+        care = {"freezesHeld": 0, "runEndsAt": None, "atRisk": False}
         expected = [
-            streak | {"streakId": level["id"], "streakAchievedUserTargetId": None}
+            streak | {"streakId": level["id"], "streakAchievedUserTargetId": None} | care
             for streak, level in zip(seed["streaks"], group["streaks"], strict=True)
         ]
         assert ours["streaks"] == expected

@@ -720,6 +720,10 @@ def test_streak_levels_count_achieved_periods_in_a_row(
             "totalTargetCountOfSequence": 2,
             "streakAchievedDateTime": "2024-08-25T06:00:00.000Z",
             "streakAchievedUserTargetId": first_two[1],
+            # §17: the run was reset by the missed 26th, so nothing is held or at risk.
+            "freezesHeld": 0,
+            "runEndsAt": None,
+            "atRisk": False,
         },
         {
             "userStreakId": None,
@@ -730,8 +734,13 @@ def test_streak_levels_count_achieved_periods_in_a_row(
             "totalTargetCountOfSequence": 4,
             "streakAchievedDateTime": None,
             "streakAchievedUserTargetId": None,
+            "freezesHeld": 0,
+            "runEndsAt": None,
+            "atRisk": False,
         },
     ]
+    outcomes = [t["periodOutcome"] for t in data["targets"][:4]]
+    assert outcomes == ["ACHIEVED", "ACHIEVED", "MISSED", "RUNNING"]
 
 
 # --- Data scope ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from milestones.api.leaderboards.router import router as leaderboards_router
 from milestones.api.notifications.router import router as notifications_router
 from milestones.api.observe import Observe
 from milestones.api.slashes import TrailingSlash
+from milestones.api.streak_care.router import router as streak_care_router
 from milestones.api.target_groups.router import router as target_groups_router
 from milestones.api.user_view.prepared import ViewCache
 from milestones.api.user_view.router import router as user_view_router
@@ -84,6 +85,7 @@ def create_app(
     app.include_router(leaderboards_router)
     app.include_router(notifications_router)
     app.include_router(webhooks_router)
+    app.include_router(streak_care_router)
     _without_unused_422(app)
     return app
 

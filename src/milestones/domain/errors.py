@@ -10,6 +10,8 @@
     ├── NameTaken           a target group name already used in the org (code 310069)
     ├── NotFound            an unknown resource, or one outside the caller's data scope
     ├── DeliveryPending     a manual retry of a delivery still being sent (code 310150)
+    ├── StreakCareRefused   a freeze or repair the group or the customer's streak does not
+    │                       allow now (code 310160)
     ├── Unauthenticated     missing or bad credentials
     ├── OutOfScope          a DATA-SCOPE-ORG the caller's org is not connected to
     ├── PayloadTooLarge     a body or batch over its limit
@@ -85,6 +87,12 @@ class DeliveryPending(MilestonesError):
     """A manual retry of a webhook delivery that is still PENDING (being sent)."""
 
     code = 310150
+
+
+class StreakCareRefused(MilestonesError):
+    """A freeze grant or a repair that the group's settings or the streak do not allow."""
+
+    code = 310160
 
 
 class Unauthenticated(MilestonesError):

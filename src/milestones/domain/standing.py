@@ -53,9 +53,9 @@ class Known:
     audiences: frozenset[int]
     progressed: frozenset[int]
     group_achievements: dict[tuple[int, int], datetime]
+    care: dict[int, CareRecord] = field(default_factory=dict)  # streak care, by group
     # Per org, the customer's zone history (oldest first): their per-customer windows.
     zones: dict[int, ZoneHistory] = field(default_factory=dict)
-    care: dict[int, CareRecord] = field(default_factory=dict)  # streak care, by group
 
     @classmethod
     def of(
@@ -65,8 +65,8 @@ class Known:
         enrolments: list[EnrolmentRecord],
         audiences: set[int],
         group_achievements: dict[tuple[int, int], datetime] | None = None,
-        zones: dict[int, ZoneHistory] | None = None,
         care: dict[int, CareRecord] | None = None,
+        zones: dict[int, ZoneHistory] | None = None,
     ) -> Known:
         """Index a customer's stored standing."""
         by_target: dict[int, list[EnrolmentRecord]] = {}
@@ -79,8 +79,8 @@ class Known:
             audiences=frozenset(audiences),
             progressed=frozenset(ut.target_id for ut in user_targets),
             group_achievements=group_achievements or {},
-            zones=zones or {},
             care=care or {},
+            zones=zones or {},
         )
 
     def touches(self, group: TargetGroup) -> bool:

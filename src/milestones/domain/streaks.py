@@ -164,9 +164,13 @@ def walk(
     steps: list[PeriodStep] = []
     reached: dict[int, PeriodStep] = {}
 
-    def take_grants(before: datetime | None) -> None:
+    def take_grants(before: datetime | None, *, at_or_before: bool = False) -> None:
         nonlocal held, granted
-        while granted < len(grants) and (before is None or grants[granted].granted_at < before):
+        while granted < len(grants) and (
+            before is None
+            or grants[granted].granted_at < before
+            or (at_or_before and grants[granted].granted_at == before)
+        ):
             held = min(held + grants[granted].count, limit)
             granted += 1
 
@@ -202,7 +206,7 @@ def walk(
             for rule in rules:
                 if run >= rule.target_count and rule.id not in reached:
                     reached[rule.id] = step
-    take_grants(now)
+    take_grants(now, at_or_before=True)
     run_ends_at, at_risk = _risk(steps, run, held, continuous)
     return Walk(tuple(steps), run, held, run_ends_at, at_risk, reached)
 
@@ -211,14 +215,19 @@ def _risk(
     steps: list[PeriodStep], run: int, held: int, continuous: bool
 ) -> tuple[datetime | None, bool]:
     """When the run resets if nothing more is achieved, and whether the running period puts
-    it at risk. Without continuity nothing resets; past the last period nothing runs."""
-    index = next((i for i, s in enumerate(steps) if s.result is PeriodResult.RUNNING), None)
+    it at risk (it is not achieved yet). Without continuity nothing resets; outside the
+    periods nothing runs."""
+    index = next(
+        (i for i, s in enumerate(steps) if s.outcome.started and not s.outcome.ended), None
+    )
     if not continuous or run == 0 or index is None:
         return None, False
-    # The running period, if unachieved, and then each following one, uses a freeze.
-    last = index + held
+    at_risk = steps[index].result is PeriodResult.RUNNING
+    # The first period that can still miss is the running one (or, once it is achieved,
+    # the next); each miss after it uses a freeze while one is held.
+    last = index + held + (0 if at_risk else 1)
     ends_at = steps[last].outcome.ends_at if last < len(steps) else None
-    return ends_at, True
+    return ends_at, at_risk
 
 
 def streak_statuses(
