@@ -321,3 +321,36 @@ def test_put_changes_the_care_settings_and_null_turns_one_off(
     )
     assert zone.status_code == 400, zone.text
     assert zone.json()["errors"][0]["message"].startswith("periodZone cannot change")
+
+
+def test_a_put_applies_to_periods_not_ended_and_an_ended_frozen_period_stays_frozen(
+    client: TestClient, org: OrgCredentials, clock: Clock
+) -> None:
+    walker = Walker(client, org, clock)
+    for day in (1, 2, 3):
+        walker.buy(day)
+    clock.set(DAY[5] + timedelta(hours=9))  # day 4 ended FROZEN under the first settings
+    changed = client.put(
+        f"/v3/targetGroups/{walker.group['id']}",
+        json={"streakFreezes": {"maxHeld": 2, "grantEveryAchieved": 1}},
+        auth=org.auth,
+    )
+    assert changed.status_code == 200, changed.text
+    assert walker.outcomes(DAY[5] + timedelta(hours=10))[:5] == [
+        "ACHIEVED",
+        "ACHIEVED",
+        "ACHIEVED",
+        "FROZEN",
+        "RUNNING",
+    ]
+    walker.buy(5)  # one achieved day grants one freeze under the new settings
+    streak = walker.streak(DAY[5] + timedelta(hours=11))
+    assert (streak["currentCount"], streak["freezesHeld"]) == (4, 1)
+    off = client.put(
+        f"/v3/targetGroups/{walker.group['id']}", json={"streakFreezes": None}, auth=org.auth
+    )
+    assert off.status_code == 200, off.text
+    # Day 6 closes with freezes off: MISSED, the run reset; day 4 is still FROZEN.
+    outcomes = walker.outcomes(DAY[7] + timedelta(hours=1))
+    assert outcomes[3:7] == ["FROZEN", "ACHIEVED", "MISSED", "RUNNING"]
+    assert walker.streak(DAY[7] + timedelta(hours=1))["freezesHeld"] == 0
