@@ -72,7 +72,7 @@ class Walker:
         self.period_ids = [period["id"] for period in self.group["periods"]]
         self.bills = 0
 
-    def buy(self, day: int, user: int = USER) -> None:
+    def buy(self, day: int, user: int = USER) -> Json:
         at = DAY[day] + timedelta(hours=10)
         self.clock.set(at + timedelta(minutes=5))
         self.bills += 1
@@ -88,7 +88,9 @@ class Walker:
             auth=self.org.auth,
         )
         assert response.status_code == 200, response.text
-        assert response.json()["data"]["status"] == "APPLIED", response.text
+        data: Json = response.json()["data"]
+        assert data["status"] == "APPLIED", response.text
+        return data
 
     def view(self, at: datetime, user: int = USER) -> Json:
         self.clock.set(at)
@@ -159,8 +161,10 @@ def test_a_daily_walk_freezes_then_breaks_then_a_repair_in_its_window_restores_t
     assert data["repairedAt"] == "2024-03-06T12:00:00.000Z"
     assert walker.outcomes(noon6)[4] == "REPAIRED"
     assert walker.streak(noon6)["currentCount"] == 4
-    # Buying on day 6 makes five: the second level is reached.
-    walker.buy(6)
+    # Buying on day 6 makes five: the event's answer reports the second level reached.
+    answer_6 = walker.buy(6)
+    reached = [s["streakName"] for e in answer_6["sideEffects"] for s in e["streaksAchieved"]]
+    assert reached == ["five days"]
     levels = walker.view(DAY[6] + timedelta(hours=13))["streaks"]
     assert [(lv["status"], lv["currentCount"]) for lv in levels] == [
         ("ACHIEVED", 5),
