@@ -72,7 +72,7 @@ class Walker:
         self.period_ids = [period["id"] for period in self.group["periods"]]
         self.bills = 0
 
-    def buy(self, day: int, user: int = USER) -> None:
+    def buy(self, day: int, user: int = USER) -> Json:
         at = DAY[day] + timedelta(hours=10)
         self.clock.set(at + timedelta(minutes=5))
         self.bills += 1
@@ -88,7 +88,9 @@ class Walker:
             auth=self.org.auth,
         )
         assert response.status_code == 200, response.text
-        assert response.json()["data"]["status"] == "APPLIED", response.text
+        data: Json = response.json()["data"]
+        assert data["status"] == "APPLIED", response.text
+        return data
 
     def view(self, at: datetime, user: int = USER) -> Json:
         self.clock.set(at)
@@ -159,8 +161,10 @@ def test_a_daily_walk_freezes_then_breaks_then_a_repair_in_its_window_restores_t
     assert data["repairedAt"] == "2024-03-06T12:00:00.000Z"
     assert walker.outcomes(noon6)[4] == "REPAIRED"
     assert walker.streak(noon6)["currentCount"] == 4
-    # Buying on day 6 makes five: the second level is reached.
-    walker.buy(6)
+    # Buying on day 6 makes five: the event's answer reports the second level reached.
+    answer_6 = walker.buy(6)
+    reached = [s["streakName"] for e in answer_6["sideEffects"] for s in e["streaksAchieved"]]
+    assert reached == ["five days"]
     levels = walker.view(DAY[6] + timedelta(hours=13))["streaks"]
     assert [(lv["status"], lv["currentCount"]) for lv in levels] == [
         ("ACHIEVED", 5),
@@ -321,3 +325,36 @@ def test_put_changes_the_care_settings_and_null_turns_one_off(
     )
     assert zone.status_code == 400, zone.text
     assert zone.json()["errors"][0]["message"].startswith("periodZone cannot change")
+
+
+def test_a_put_applies_to_periods_not_ended_and_an_ended_frozen_period_stays_frozen(
+    client: TestClient, org: OrgCredentials, clock: Clock
+) -> None:
+    walker = Walker(client, org, clock)
+    for day in (1, 2, 3):
+        walker.buy(day)
+    clock.set(DAY[5] + timedelta(hours=9))  # day 4 ended FROZEN under the first settings
+    changed = client.put(
+        f"/v3/targetGroups/{walker.group['id']}",
+        json={"streakFreezes": {"maxHeld": 2, "grantEveryAchieved": 1}},
+        auth=org.auth,
+    )
+    assert changed.status_code == 200, changed.text
+    assert walker.outcomes(DAY[5] + timedelta(hours=10))[:5] == [
+        "ACHIEVED",
+        "ACHIEVED",
+        "ACHIEVED",
+        "FROZEN",
+        "RUNNING",
+    ]
+    walker.buy(5)  # one achieved day grants one freeze under the new settings
+    streak = walker.streak(DAY[5] + timedelta(hours=11))
+    assert (streak["currentCount"], streak["freezesHeld"]) == (4, 1)
+    off = client.put(
+        f"/v3/targetGroups/{walker.group['id']}", json={"streakFreezes": None}, auth=org.auth
+    )
+    assert off.status_code == 200, off.text
+    # Day 6 closes with freezes off: MISSED, the run reset; day 4 is still FROZEN.
+    outcomes = walker.outcomes(DAY[7] + timedelta(hours=1))
+    assert outcomes[3:7] == ["FROZEN", "ACHIEVED", "MISSED", "RUNNING"]
+    assert walker.streak(DAY[7] + timedelta(hours=1))["freezesHeld"] == 0

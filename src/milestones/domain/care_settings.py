@@ -6,6 +6,7 @@ The rules that check them are in :mod:`milestones.domain.streak_care`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -43,3 +44,23 @@ class StreakCare:
 
 
 NO_CARE = StreakCare()
+
+
+@dataclass(frozen=True, slots=True)
+class CareTimeline:
+    """A group's care settings through time: ``current`` since the last change, and each
+    earlier version with the instant it stopped applying (``before``, in that order).
+
+    A period is judged by the settings in force when it ended, an achievement by those in
+    force when it was made: a PUT applies to the periods that have not ended yet.
+    """
+
+    current: StreakCare = NO_CARE
+    before: tuple[tuple[datetime, StreakCare], ...] = ()
+
+    def at(self, instant: datetime | None) -> StreakCare:
+        if instant is not None:
+            for until, care in self.before:
+                if instant < until:
+                    return care
+        return self.current

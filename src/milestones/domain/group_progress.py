@@ -132,7 +132,7 @@ def walk_of(
         group_rules(group),
         outcomes,
         continuous=group.tracking_type is TrackingType.STREAKS,
-        care=group.care,
+        care=group.care_timeline,
         record=record,
         now=now,
     )

@@ -113,3 +113,9 @@ def care_columns(care: StreakCare) -> dict[str, object]:
         "at_risk_hours": care.at_risk_hours,
         "period_zone": care.period_zone.value,
     }
+
+
+def care_changed(stored: StreakCare, changes: dict[str, object]) -> bool:
+    """Whether a group's ``changes`` (stored columns) change its care settings."""
+    before = care_columns(stored)
+    return any(name in changes and changes[name] != value for name, value in before.items())

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from milestones.domain.care_settings import NO_CARE, StreakCare
+from milestones.domain.care_settings import NO_CARE, CareTimeline, StreakCare
 
 
 class StreakState(StrEnum):
@@ -144,11 +144,15 @@ def walk(
     outcomes: Sequence[PeriodOutcome],
     *,
     continuous: bool,
-    care: StreakCare = NO_CARE,
+    care: StreakCare | CareTimeline = NO_CARE,
     record: CareRecord = NO_RECORD,
     now: datetime | None = None,
 ) -> Walk:
     """Walk the periods in order, using freezes and repairs; see the module's rules.
+
+    Each close of a period is judged by the care settings in force when it ended, each
+    grant by those in force when it was made (``care`` as a :class:`CareTimeline`); a
+    lower ``maxHeld`` trims what is held from then on.
 
     >>> day = lambda d: datetime(2024, 1, d, tzinfo=UTC)
     >>> o = [PeriodOutcome(d, day(d) if d < 3 else None, None, d < 4, d, day(d), day(d + 1))
@@ -157,8 +161,8 @@ def walk(
     >>> [s.result.value for s in w.steps], w.run, w.freezes_held
     (['ACHIEVED', 'ACHIEVED', 'FROZEN', 'RUNNING'], 2, 0)
     """
+    timeline = care if isinstance(care, CareTimeline) else CareTimeline(care)
     grants = sorted(record.grants, key=lambda g: g.granted_at)
-    limit = care.max_held or 0
     held = achieved = run = 0
     granted = 0  # grants taken so far
     steps: list[PeriodStep] = []
@@ -171,6 +175,7 @@ def walk(
             or grants[granted].granted_at < before
             or (at_or_before and grants[granted].granted_at == before)
         ):
+            limit = timeline.at(grants[granted].granted_at).max_held or 0
             held = min(held + grants[granted].count, limit)
             granted += 1
 
@@ -183,8 +188,9 @@ def walk(
             achieved += 1
             counted_at = outcome.achieved_at
             result = PeriodResult.ACHIEVED
-            if care.grant_every and achieved % care.grant_every == 0:
-                held = min(held + 1, limit)
+            then = timeline.at(counted_at)
+            if then.grant_every and achieved % then.grant_every == 0:
+                held = min(held + 1, then.max_held or 0)
         elif not outcome.ended:
             result = PeriodResult.RUNNING if outcome.started else PeriodResult.NOT_STARTED
         elif (repair := record.repair_of(outcome.period_id)) is not None:
@@ -193,6 +199,7 @@ def walk(
             result = PeriodResult.REPAIRED
         else:
             take_grants(outcome.ends_at)
+            held = min(held, timeline.at(outcome.ends_at).max_held or 0)
             if continuous and run > 0 and held > 0:
                 held -= 1
                 result = PeriodResult.FROZEN
@@ -207,6 +214,7 @@ def walk(
                 if run >= rule.target_count and rule.id not in reached:
                     reached[rule.id] = step
     take_grants(now, at_or_before=True)
+    held = min(held, timeline.at(now).max_held or 0)
     run_ends_at, at_risk = _risk(steps, run, held, continuous)
     return Walk(tuple(steps), run, held, run_ends_at, at_risk, reached)
 
@@ -235,7 +243,7 @@ def streak_statuses(
     outcomes: Sequence[PeriodOutcome],
     *,
     continuous: bool,
-    care: StreakCare = NO_CARE,
+    care: StreakCare | CareTimeline = NO_CARE,
     record: CareRecord = NO_RECORD,
     now: datetime | None = None,
 ) -> list[StreakStatus]:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from milestones.domain.care_settings import NO_CARE, StreakCare
+from milestones.domain.care_settings import NO_CARE, CareTimeline, StreakCare
 from milestones.domain.periods import (
     EvaluationType,
     FrequencyType,
@@ -226,6 +226,11 @@ class TargetGroup:
     targets: list[Target] = field(default_factory=list)
     streaks: list[StreakLevel] = field(default_factory=list)
     care: StreakCare = NO_CARE
+    care_before: tuple[tuple[datetime, StreakCare], ...] = ()  # replaced settings, by until
+
+    @property
+    def care_timeline(self) -> CareTimeline:
+        return CareTimeline(self.care, self.care_before)
 
     @property
     def zone(self) -> ZoneInfo:

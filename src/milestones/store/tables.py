@@ -339,6 +339,20 @@ customers = Table(
     *_audit_columns(),
 )
 
+# Care settings a PUT replaced (§17), each with the instant it stopped applying.
+streak_care_versions = Table(
+    "streak_care_versions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("target_group_id", BigInteger, nullable=False, index=True),
+    Column("until", Instant(), nullable=False),
+    Column("freezes_max_held", Integer),
+    Column("freezes_grant_every", Integer),
+    Column("repair_window_days", Integer),
+    Column("max_repairs", Integer),
+    Column("at_risk_hours", Integer),
+)
+
 # Every zone a customer's profile has held (§17): a change applies from their next period.
 customer_zones = Table(
     "customer_zones",

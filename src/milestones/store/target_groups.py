@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -48,6 +48,7 @@ from milestones.domain.target_groups import (
 from milestones.store.tables import (
     milestone_triggers,
     periods,
+    streak_care_versions,
     streaks,
     target_groups,
     target_period_values,
@@ -202,6 +203,14 @@ class TargetGroupRepository:
                 .values(ranked=bool(values["leaderboard_enabled"]))
             )
 
+    def keep_care_version(self, group_id: int, care: StreakCare, until: datetime) -> None:
+        """Keep the care settings a change replaces, with the instant they stop applying."""
+        columns = care_columns(care)
+        del columns["period_zone"]
+        self._db.execute(
+            insert(streak_care_versions).values(target_group_id=group_id, until=until, **columns)
+        )
+
     def update_target(
         self, target_id: int, changes: dict[str, object], client_id: int, now: datetime
     ) -> None:
@@ -272,6 +281,12 @@ class TargetGroupRepository:
         triggers = self._children(
             milestone_triggers, milestone_triggers.c.target_id, target_ids, milestone_triggers.c.id
         )
+        care_versions = self._children(
+            streak_care_versions,
+            streak_care_versions.c.target_group_id,
+            ids,
+            streak_care_versions.c.until,
+        )
         loaded = []
         for group_id in ids:
             row = group_rows[group_id]
@@ -286,12 +301,16 @@ class TargetGroupRepository:
                         for t in target_rows[group_id]
                     ],
                     [_streak(s) for s in streak_rows[group_id]],
+                    tuple(
+                        (version["until"], _care(version, PeriodZone(row["period_zone"])))
+                        for version in care_versions[group_id]
+                    ),
                 )
             )
         return loaded
 
     def _children(
-        self, table: Table, key: Column[int], ids: list[int], order: Column[int]
+        self, table: Table, key: Column[int], ids: list[int], order: Column[Any]
     ) -> dict[int, list[RowMapping]]:
         grouped: dict[int, list[RowMapping]] = defaultdict(list)
         if not ids:
@@ -392,6 +411,7 @@ def _group(
     group_periods: list[Period],
     group_targets: list[Target],
     levels: list[StreakLevel],
+    care_before: tuple[tuple[datetime, StreakCare], ...] = (),
 ) -> TargetGroup:
     return TargetGroup(
         id=row["id"],
@@ -422,14 +442,19 @@ def _group(
         periods=group_periods,
         targets=group_targets,
         streaks=levels,
-        care=StreakCare(
-            max_held=row["freezes_max_held"],
-            grant_every=row["freezes_grant_every"],
-            repair_window_days=row["repair_window_days"],
-            max_repairs=row["max_repairs"],
-            at_risk_hours=row["at_risk_hours"],
-            period_zone=PeriodZone(row["period_zone"]),
-        ),
+        care=_care(row, PeriodZone(row["period_zone"])),
+        care_before=care_before,
+    )
+
+
+def _care(row: RowMapping, zone: PeriodZone) -> StreakCare:
+    return StreakCare(
+        max_held=row["freezes_max_held"],
+        grant_every=row["freezes_grant_every"],
+        repair_window_days=row["repair_window_days"],
+        max_repairs=row["max_repairs"],
+        at_risk_hours=row["at_risk_hours"],
+        period_zone=zone,
     )
 
 

@@ -24,6 +24,7 @@ from milestones.domain.group_updates import (
     target_changes,
 )
 from milestones.domain.orgs import Caller
+from milestones.domain.streak_care import care_changed
 from milestones.store.target_groups import TargetGroupRepository
 
 
@@ -52,4 +53,6 @@ def update_group(
     for target_id, values in new_period_values(grown, edit.targets or (), new_period_ids).items():
         repository.set_default_values(target_id, values)
     changes = group_changes(grown, edit, name, len(new_period_ids), now)
+    if care_changed(grown.care, changes):
+        repository.keep_care_version(group.id, grown.care, now)
     repository.update_group(group.id, changes, client_id, now)

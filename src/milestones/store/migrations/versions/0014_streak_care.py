@@ -1,7 +1,9 @@
 """Streak care (SPEC §17): freezes, repairs, customer time zones, the sweeper's marks
 
 ``target_groups`` gains the care settings (``streakFreezes``, ``repairWindowDays``,
-``maxRepairs``, ``atRiskHours``) and ``period_zone`` (``GROUP`` or ``CUSTOMER``).
+``maxRepairs``, ``atRiskHours``) and ``period_zone`` (``GROUP`` or ``CUSTOMER``);
+``streak_care_versions`` keeps the settings a PUT replaced, each with the instant it
+stopped applying, so a period that ended before a change keeps the rules it ended under.
 ``customer_zones`` keeps every zone a customer's profile has held, with when it was set:
 a changed zone applies from the customer's next period, so past periods are laid out
 from this history and never move. ``streak_freeze_grants`` and ``streak_repairs`` are
@@ -33,6 +35,21 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("period_zone", sa.String(16), nullable=False, server_default="GROUP")
         )
+    op.create_table(
+        "streak_care_versions",
+        sa.Column("id", Id, primary_key=True),
+        sa.Column("target_group_id", sa.BigInteger(), nullable=False),
+        sa.Column("until", Instant(), nullable=False),
+        sa.Column("freezes_max_held", sa.Integer()),
+        sa.Column("freezes_grant_every", sa.Integer()),
+        sa.Column("repair_window_days", sa.Integer()),
+        sa.Column("max_repairs", sa.Integer()),
+        sa.Column("at_risk_hours", sa.Integer()),
+        sa.PrimaryKeyConstraint("id", name="pk_streak_care_versions"),
+    )
+    op.create_index(
+        "ix_streak_care_versions_target_group_id", "streak_care_versions", ["target_group_id"]
+    )
     op.create_table(
         "customer_zones",
         sa.Column("id", Id, primary_key=True),
@@ -99,6 +116,8 @@ def downgrade() -> None:
     op.drop_table("streak_freeze_grants")
     op.drop_index("ix_customer_zones_customer", "customer_zones")
     op.drop_table("customer_zones")
+    op.drop_index("ix_streak_care_versions_target_group_id", "streak_care_versions")
+    op.drop_table("streak_care_versions")
     with op.batch_alter_table("target_groups") as batch:
         for column in (
             "period_zone",
