@@ -118,13 +118,14 @@ def downgrade() -> None:
     op.drop_table("customer_zones")
     op.drop_index("ix_streak_care_versions_target_group_id", "streak_care_versions")
     op.drop_table("streak_care_versions")
-    with op.batch_alter_table("target_groups") as batch:
-        for column in (
-            "period_zone",
-            "at_risk_hours",
-            "max_repairs",
-            "repair_window_days",
-            "freezes_grant_every",
-            "freezes_max_held",
-        ):
-            batch.drop_column(column)
+    # Dropped in place (SQLite 3.35+ and PostgreSQL): a batch would copy target_groups,
+    # which other tables' foreign keys point at.
+    for column in (
+        "period_zone",
+        "at_risk_hours",
+        "max_repairs",
+        "repair_window_days",
+        "freezes_grant_every",
+        "freezes_max_held",
+    ):
+        op.drop_column("target_groups", column)
