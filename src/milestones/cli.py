@@ -85,6 +85,13 @@ def serve(
             help="Run a webhook delivery worker in each server process (the default)",
         ),
     ] = True,
+    jobs: Annotated[
+        bool,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="Run a job worker (event imports) in each server process (the default)",
+        ),
+    ] = True,
     shutdown_seconds: Annotated[
         int,
         typer.Option(
@@ -94,12 +101,13 @@ def serve(
         ),
     ] = 30,
 ) -> None:
-    """Apply migrations, then serve the API (and deliver webhooks)."""
+    """Apply migrations, then serve the API (and deliver webhooks, and run jobs)."""
     settings = _settings(database)
     with _database(settings.database_url):
         pass
     os.environ["MILESTONES_DATABASE_URL"] = settings.database_url
     os.environ["MILESTONES_DELIVERY_WORKER"] = "true" if deliver else "false"
+    os.environ["MILESTONES_JOB_WORKER"] = "true" if jobs else "false"
     made = _metrics_folder(workers)
     # The same log lines in this process (the supervisor of several workers) as in each
     # worker's app: uvicorn is told not to set up its own (``log_config=None``).

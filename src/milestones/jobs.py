@@ -1,0 +1,257 @@
+"""The job worker (SPEC §16): inside ``milestones serve``, and in process for the CLI import.
+
+A worker claims a job (QUEUED, or RUNNING with its lease run out: its worker died) and
+runs it. An event import reads its NDJSON file from the job's checkpoint, a chunk of
+lines at a time; each chunk goes through the bulk endpoint's engine path
+(:func:`milestones.engine.chunked.ingest_in_chunks`), each event as of its own time, its
+notifications ``replayed``, and the job's new checkpoint (the byte offset after the
+chunk's last line, the lines done, the outcomes, the first bad lines) is written in the
+same transaction. A crash at any moment loses the chunk in flight and nothing else: the
+next claim resumes after the last committed chunk, so no event is counted twice (and an
+event seen again is a ``DUPLICATE`` anyway, by its ``eventId``).
+
+Lease and job times are the wall clock's (they are about the work, not business time);
+events are applied at the app's clock, like the bulk endpoint's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+
+from milestones.api.events.ndjson import Line, NdjsonReader, error_message, line_submission
+from milestones.clock import Clock
+from milestones.domain.errors import MilestonesError
+from milestones.domain.jobs import JobProgress, JobStatus, JobType
+from milestones.domain.outcomes import EventStatus
+from milestones.engine.catalogue import CatalogueCache
+from milestones.engine.chunked import ChunkBudget, ingest_in_chunks
+from milestones.engine.ingest import EventOutcome, Submission
+from milestones.observability.metrics import Tally
+from milestones.settings import Settings
+from milestones.store.database import Database
+from milestones.store.engine import SqlEngineStore
+from milestones.store.jobs import JobRepository, LeaseLost, StoredJob
+
+log = logging.getLogger("milestones.jobs")
+_FAILURES_IN_A_ROW = 3  # a chunk failing this often fails the job
+_RETRIES = 3  # of a chunk that met another writer's eventId (IntegrityError)
+OnChunk = Callable[[StoredJob, JobProgress], None]
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def host_name() -> str:
+    """The host whose disk holds a spooled import: only its workers can run that job."""
+    return socket.gethostname()
+
+
+def spool_folder(settings: Settings) -> Path:
+    """Where ``POST /v3/events/import`` spools its bodies: ``imports/`` of the data directory."""
+    return settings.data_dir / "imports"
+
+
+@dataclass
+class JobWorker:
+    """Claims jobs and runs them; several (threads, processes, the CLI) share a database."""
+
+    database: Database
+    settings: Settings
+    clock: Clock
+    catalogues: CatalogueCache = field(default_factory=CatalogueCache)
+    wall: Callable[[], datetime] = wall_clock
+    name: str = field(default_factory=lambda: f"{host_name()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.job_lease_seconds)
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                ran = self.run_one(stop)
+            except Exception:  # the database is away, say: log, wait, go on
+                log.exception("job pass failed; trying again")
+                ran = False
+            if not ran:
+                stop.wait(self.settings.job_poll_seconds)
+
+    def run_pending(self, stop: threading.Event | None = None) -> int:
+        """Run claimable jobs until there is none; how many were run (for tests and tools)."""
+        ran = 0
+        while self.run_one(stop or threading.Event()):
+            ran += 1
+        return ran
+
+    def run_one(self, stop: threading.Event, on_chunk: OnChunk | None = None) -> bool:
+        """Claim one job and run it (until it ends or ``stop`` is set); False if none."""
+        job = self.claim()
+        if job is None:
+            return False
+        self.run_claimed(job, stop, on_chunk)
+        return True
+
+    def claim(self) -> StoredJob | None:
+        now = self.wall()
+        with self.database.transaction() as connection:
+            jobs = JobRepository(connection)
+            for job_id in jobs.claimable(now, host_name()):
+                if jobs.claim(job_id, self.name, now, self.lease):
+                    return jobs.by_id(job_id)
+        return None
+
+    def run_claimed(
+        self, job: StoredJob, stop: threading.Event, on_chunk: OnChunk | None = None
+    ) -> JobStatus:
+        """Run a job this worker holds; its status when this worker let go of it."""
+        log.info("job %d (%s) started at line %d", job.id, job.type, job.progress.done)
+        try:
+            if job.type is JobType.EVENT_IMPORT:
+                finished = EventImport(self, job, on_chunk).run(stop)
+            else:  # pragma: no cover - every type is run above
+                raise AssertionError(f"no runner for {job.type}")
+        except LeaseLost:
+            log.warning("job %d: lease lost, another worker has it", job.id)
+            return JobStatus.RUNNING
+        except Exception as exc:
+            log.exception("job %d failed", job.id)
+            self._end(job, JobStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            return JobStatus.FAILED
+        if not finished:
+            with self.database.transaction() as connection:
+                JobRepository(connection).release(job.id, self.name, self.wall())
+            return JobStatus.RUNNING
+        self._end(job, JobStatus.DONE, None)
+        return JobStatus.DONE
+
+    def _end(self, job: StoredJob, status: JobStatus, failure: str | None) -> None:
+        with self.database.transaction() as connection:
+            ended = JobRepository(connection).finish(
+                job.id, self.name, status, self.wall(), failure
+            )
+        if ended and status is JobStatus.DONE and job.input:
+            spooled = Path(job.input)
+            if spooled.parent.resolve() == spool_folder(self.settings).resolve():
+                spooled.unlink(missing_ok=True)  # a body spooled by the API, not a CLI's file
+        log.info("job %d %s", job.id, status)
+
+
+class EventImport:
+    """An event import's run, from the job's checkpoint to the end of its file."""
+
+    def __init__(self, worker: JobWorker, job: StoredJob, on_chunk: OnChunk | None) -> None:
+        assert job.input is not None, "an import has a file"
+        self.worker = worker
+        self.job = job
+        self.on_chunk = on_chunk
+        self.progress = job.progress
+        settings = worker.settings
+        self.chunk_lines = settings.import_chunk_lines
+        self.budget = ChunkBudget(
+            max_events=settings.bulk_chunk_events, max_effects=settings.bulk_chunk_side_effects
+        )
+
+    def run(self, stop: threading.Event) -> bool:
+        """Apply chunk after chunk; True once the file is done, False if stopped before."""
+        job = self.job
+        with NdjsonReader(Path(job.input or ""), job.checkpoint, job.progress.done) as reader:
+            failures = 0
+            while not stop.is_set():
+                lines = [line for _, line in zip(range(self.chunk_lines), reader, strict=False)]
+                if not lines:
+                    return True
+                while True:
+                    try:
+                        self.progress = self._apply(lines)
+                        failures = 0
+                        break
+                    except (LeaseLost, MilestonesError):
+                        raise
+                    except Exception:
+                        failures += 1
+                        if failures >= _FAILURES_IN_A_ROW:
+                            raise
+                        log.exception("job %d: chunk failed; trying again", job.id)
+                        stop.wait(self.worker.settings.job_poll_seconds)
+                if self.on_chunk is not None:
+                    self.on_chunk(job, self.progress)
+        return False
+
+    def _apply(self, lines: list[Line]) -> JobProgress:
+        """One chunk and its checkpoint, in one transaction; the progress after it."""
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                return self._transaction(lines)
+            except IntegrityError:
+                # Another writer stored one of these eventIds first: now a DUPLICATE.
+                if attempt == _RETRIES:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _transaction(self, lines: list[Line]) -> JobProgress:
+        worker, job = self.worker, self.job
+        progress = JobProgress(
+            self.progress.done, dict(self.progress.counts), list(self.progress.errors)
+        )
+        tally = Tally()
+        with worker.database.transaction() as connection:
+            store = SqlEngineStore(connection, replayed=True)
+            org = store.org(job.org_id)
+            if org is None:
+                raise MilestonesError(f"org {job.org_id} no longer exists")
+            numbers: list[int] = []
+            submissions: list[Submission] = []
+            for line in lines:
+                if line.text is not None and not line.text.strip():
+                    progress.skip()
+                    continue
+                numbers.append(line.number)
+                submissions.append(line_submission(line.text, org.zone))
+            now = worker.clock.now()
+            answered: list[EventOutcome] = []
+            chunks = ingest_in_chunks(
+                store, org, submissions, now, worker.catalogues, self.budget, as_of_events=True
+            )
+            for outcomes in chunks:
+                tally.add(outcomes)
+                answered.extend(EventOutcome(o.event_id, o.status, [], o.errors) for o in outcomes)
+            for number, outcome in zip(numbers, answered, strict=True):
+                if outcome.status is EventStatus.REJECTED:
+                    progress.reject(number, error_message(outcome.errors))
+                else:
+                    progress.count(outcome.status)
+            JobRepository(connection).checkpoint(
+                job.id, worker.name, lines[-1].end, progress, worker.wall(), worker.lease
+            )
+        tally.publish()
+        return progress
+
+
+class JobThread:
+    """A job worker in a thread of its own (how ``milestones serve`` runs one)."""
+
+    def __init__(self, worker: JobWorker) -> None:
+        self.worker = worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.worker.run, args=(self._stop,), daemon=True)
+        self._thread.name = "milestones-jobs"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask the worker to stop after its chunk in flight, and wait for it."""
+        self._stop.set()
+        self._thread.join(timeout)
