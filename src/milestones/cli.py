@@ -18,6 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from milestones import admin
 from milestones.api.enrolments.service import import_enrolments as apply_enrolment_csv
+from milestones.cli_events import import_events
 from milestones.cli_webhooks import deliver, webhooks_app
 from milestones.clock import Clock
 from milestones.domain.enrolment import MAX_IMPORT_ROWS, ImportSummary, TooManyRows
@@ -32,6 +33,7 @@ org_app = typer.Typer(help="Orgs, their API clients and connections.", no_args_i
 app.add_typer(org_app, name="org")
 import_app = typer.Typer(help="Bulk imports from files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+import_app.command("events")(import_events)
 app.add_typer(webhooks_app, name="webhooks")
 app.command()(deliver)
 
