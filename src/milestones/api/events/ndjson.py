@@ -68,7 +68,8 @@ class _Spooled:
             raise PayloadTooLarge(f"an import takes at most {MAX_IMPORT_LINES:,} lines")
         if not self.checked:
             self.head += piece
-            self._check_head(complete=False)
+            if len(parts) > 1:  # a line has ended: the first may be whole now
+                self._check_head(complete=False)
 
     def finish(self) -> int:
         if not self.checked:
