@@ -366,3 +366,43 @@ def test_a_lines_numbers_count_from_a_resumed_checkpoint(
     done = get_job(app_client, org, job["id"])
     assert [error["line"] for error in done["errors"]] == [6]
     assert done["counts"] == {"APPLIED": 6, "REJECTED": 1}
+
+
+def test_the_servers_own_job_worker_runs_an_import_and_lets_go_when_it_stops(
+    database: Database, clock: Clock, org: OrgCredentials, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=database.url,
+        data_dir=tmp_path / "data",
+        job_worker=True,
+        job_poll_seconds=0.05,
+        import_chunk_lines=5,
+    )
+    app = create_app(settings, database=database, clock=clock)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        spend_group(client, org)
+        job = post_import(client, org, ndjson(*(bill(f"w-{n}", 10) for n in range(40))))
+        deadline = wall_clock() + timedelta(seconds=20)
+        while get_job(client, org, job["id"])["status"] != "DONE":
+            assert wall_clock() < deadline, get_job(client, org, job["id"])
+            threading.Event().wait(0.05)
+    assert achieved(database, org.org_id) == {USER: Decimal(400)}
+
+
+def test_a_worker_stopped_between_chunks_lets_go_of_its_job_at_once(
+    app_client: TestClient,
+    org: OrgCredentials,
+    database: Database,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    spend_group(app_client, org)
+    job = post_import(app_client, org, ndjson(*(bill(f"s-{n}", 1) for n in range(9))))
+    stop = threading.Event()
+    JobWorker(database, settings, clock).run_one(stop, on_chunk=lambda *_: stop.set())
+    with database.transaction(write=False) as connection:
+        worker, lease_until = connection.execute(select(jobs.c.worker, jobs.c.lease_until)).one()
+    assert worker is None and lease_until <= wall_clock()
+    assert run_jobs(database, settings, clock) == 1, "claimed again without waiting for a lease"
+    done = get_job(app_client, org, job["id"])
+    assert done["status"] == "DONE" and done["resumed"] == 1 and done["counts"] == {"APPLIED": 9}
