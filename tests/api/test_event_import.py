@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -406,3 +406,34 @@ def test_a_worker_stopped_between_chunks_lets_go_of_its_job_at_once(
     assert run_jobs(database, settings, clock) == 1, "claimed again without waiting for a lease"
     done = get_job(app_client, org, job["id"])
     assert done["status"] == "DONE" and done["resumed"] == 1 and done["counts"] == {"APPLIED": 9}
+
+
+def test_a_return_in_an_import_is_taken_back_as_of_its_own_time(
+    app_client: TestClient,
+    org: OrgCredentials,
+    database: Database,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """Live, a return after its bill's period closed is carried into the period open now;
+    imported, it is taken back where it would have been on its own day."""
+    spend_group(app_client, org)
+    clock.set(clock.now() + timedelta(days=40))  # October 6th: August has closed
+    returned = {
+        "eventId": "back-1",
+        "eventName": "ReturnBill",
+        "userId": USER,
+        "eventTime": "2024-08-25T10:00:00.000Z",
+        "return": {"originalEventId": "bill-1", "amount": 600},
+    }
+    job = post_import(app_client, org, ndjson(bill("bill-1", 600), returned))
+    run_jobs(database, settings, clock)
+    assert get_job(app_client, org, job["id"])["counts"] == {"APPLIED": 2}
+    with database.transaction(write=False) as connection:
+        rows = connection.execute(
+            select(user_targets.c.starts_at, user_targets.c.achieved_value).order_by(
+                user_targets.c.starts_at
+            )
+        ).all()
+    august = datetime(2024, 7, 31, 18, 30, tzinfo=UTC)  # in Asia/Kolkata
+    assert rows == [(august, Decimal(0))]
