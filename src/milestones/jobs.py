@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from milestones.api.events.ndjson import Line, NdjsonReader, error_message, line_submission
 from milestones.clock import Clock
@@ -45,6 +45,10 @@ from milestones.store.jobs import JobRepository, LeaseLost, StoredJob
 log = logging.getLogger("milestones.jobs")
 _FAILURES_IN_A_ROW = 3  # a chunk failing this often fails the job
 _RETRIES = 3  # of a chunk that met another writer's eventId (IntegrityError)
+_TOO_BIG = (
+    "this event would take a running total past 9,223,372,036,854,775.807, the largest "
+    "value the engine keeps"
+)
 OnChunk = Callable[[StoredJob, JobProgress], None]
 
 
@@ -198,10 +202,24 @@ class EventImport:
                 # Another writer stored one of these eventIds first: now a DUPLICATE.
                 if attempt == _RETRIES:
                     raise
+            except (OverflowError, DataError) as exc:
+                if isinstance(exc, DataError) and "out of range" not in str(exc.orig):
+                    raise
+                return self._line_by_line(lines)
         raise AssertionError("unreachable")
 
-    def _transaction(self, lines: list[Line]) -> JobProgress:
+    def _line_by_line(self, lines: list[Line]) -> JobProgress:
+        """A chunk that took a running total past what the engine keeps (64 bits of
+        thousandths): its lines one at a time, so only the line at fault is rejected."""
+        if len(lines) == 1:
+            return self._transaction(lines, too_big=True)
+        for line in lines:
+            self.progress = self._apply([line])
+        return self.progress
+
+    def _transaction(self, lines: list[Line], *, too_big: bool = False) -> JobProgress:
         worker, job = self.worker, self.job
+        end = lines[-1].end
         progress = JobProgress(
             self.progress.done, dict(self.progress.counts), list(self.progress.errors)
         )
@@ -211,6 +229,9 @@ class EventImport:
             org = store.org(job.org_id)
             if org is None:
                 raise MilestonesError(f"org {job.org_id} no longer exists")
+            if too_big:
+                progress.reject(lines[0].number, _TOO_BIG)
+                lines = []
             numbers: list[int] = []
             submissions: list[Submission] = []
             for line in lines:
@@ -233,7 +254,7 @@ class EventImport:
                 else:
                     progress.count(outcome.status)
             JobRepository(connection).checkpoint(
-                job.id, worker.name, lines[-1].end, progress, worker.wall(), worker.lease
+                job.id, worker.name, end, progress, worker.wall(), worker.lease
             )
         tally.publish()
         return progress

@@ -437,3 +437,30 @@ def test_a_return_in_an_import_is_taken_back_as_of_its_own_time(
         ).all()
     august = datetime(2024, 7, 31, 18, 30, tzinfo=UTC)  # in Asia/Kolkata
     assert rows == [(august, Decimal(0))]
+
+
+def test_a_line_taking_a_total_past_the_largest_value_kept_is_the_only_one_rejected(
+    app_client: TestClient,
+    org: OrgCredentials,
+    database: Database,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    spend_group(app_client, org)
+    most = "999999999999999.999"  # the largest number an event may hold
+    lines: list[Json | str] = [
+        json.dumps(bill(f"max-{n}", 0)).replace('"billAmount": 0', f'"billAmount": {most}')
+        for n in range(10)
+    ]
+    lines.append(bill("small", 5, user=USER + 1))
+    job = post_import(app_client, org, ndjson(*lines))
+    run_jobs(database, settings, clock)
+    done = get_job(app_client, org, job["id"])
+    assert done["status"] == "DONE", done
+    assert done["counts"] == {"APPLIED": 10, "REJECTED": 1}
+    assert [error["line"] for error in done["errors"]] == [10]
+    assert "largest value" in done["errors"][0]["message"]
+    assert achieved(database, org.org_id) == {
+        USER: Decimal(most) * 9,
+        USER + 1: Decimal(5),
+    }
