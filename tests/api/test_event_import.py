@@ -464,3 +464,19 @@ def test_a_line_taking_a_total_past_the_largest_value_kept_is_the_only_one_rejec
         USER: Decimal(most) * 9,
         USER + 1: Decimal(5),
     }
+
+
+def test_a_job_whose_file_is_gone_fails_and_says_why(
+    app_client: TestClient,
+    org: OrgCredentials,
+    database: Database,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    job = post_import(app_client, org, ndjson(bill("gone", 1)))
+    for spooled in spool_folder(settings).iterdir():
+        spooled.unlink()
+    run_jobs(database, settings, clock)
+    failed = get_job(app_client, org, job["id"])
+    assert failed["status"] == "FAILED" and "FileNotFoundError" in failed["failure"]
+    assert failed["finishedAt"] is not None
