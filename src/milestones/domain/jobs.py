@@ -32,6 +32,7 @@ class JobStatus(StrEnum):
 
 class JobType(StrEnum):
     EVENT_IMPORT = "EVENT_IMPORT"
+    BACKFILL = "BACKFILL"  # a group's stored events applied to it alone
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ class StoredJob:
     org_id: int
     type: JobType
     status: JobStatus
+    target_group_id: int | None
     input: str | None
     host: str | None
     total: int | None
@@ -57,6 +58,8 @@ class JobRepository:
         input_path: str | None = None,
         host: str | None = None,
         total: int | None = None,
+        target_group_id: int | None = None,
+        checkpoint: int = 0,
     ) -> StoredJob:
         job_id = self._db.execute(
             insert(jobs)
@@ -64,11 +67,12 @@ class JobRepository:
                 org_id=org_id,
                 type=type_.value,
                 status=JobStatus.QUEUED.value,
+                target_group_id=target_group_id,
                 input=input_path,
                 host=host,
                 total=total,
                 done=0,
-                checkpoint=0,
+                checkpoint=checkpoint,
                 counts="{}",
                 errors="[]",
                 resumed=0,
@@ -104,6 +108,19 @@ class JobRepository:
             .offset(offset)
         ).all()
         return [_job(row) for row in rows], int(total)
+
+    def backfills_of(self, org_id: int, group_id: int) -> list[StoredJob]:
+        """The group's backfill jobs, oldest first."""
+        rows = self._db.execute(
+            select(jobs)
+            .where(
+                jobs.c.org_id == org_id,
+                jobs.c.target_group_id == group_id,
+                jobs.c.type == JobType.BACKFILL.value,
+            )
+            .order_by(jobs.c.id)
+        ).all()
+        return [_job(row) for row in rows]
 
     def claimable(self, now: datetime, host: str, limit: int = 10) -> list[int]:
         """Jobs a worker on ``host`` may claim: queued, or running with a lease run out."""
@@ -220,6 +237,7 @@ def _job(row: Row[tuple[object, ...]]) -> StoredJob:
         org_id=int(m["org_id"]),
         type=JobType(m["type"]),
         status=JobStatus(m["status"]),
+        target_group_id=None if m["target_group_id"] is None else int(m["target_group_id"]),
         input=m["input"],
         host=m["host"],
         total=None if m["total"] is None else int(m["total"]),

@@ -498,7 +498,8 @@ webhook_deliveries = Table(
 )
 
 # Jobs (SPEC §16): long work run by a worker holding a lease, resumed from ``checkpoint``
-# (for an import, the byte offset after the last line applied) after a worker stopped.
+# (for an import, the byte offset after the last line applied; for a backfill, the id of
+# the last stored event replayed) after a worker stopped.
 jobs = Table(
     "jobs",
     metadata,
@@ -506,6 +507,7 @@ jobs = Table(
     Column("org_id", BigInteger, ForeignKey("orgs.id"), nullable=False),
     Column("type", String(32), nullable=False),
     Column("status", String(16), nullable=False),
+    Column("target_group_id", BigInteger),  # a backfill's group
     Column("input", String(1000)),  # an import's NDJSON file
     Column("host", String(255)),  # the host whose disk holds ``input``
     Column("total", BigInteger),  # lines, once known

@@ -1,9 +1,10 @@
 """Jobs (SPEC §16): long work in the background, with a lease and a checkpoint
 
 ``jobs`` holds one row per job: its type, its org, its status, its input (for an event
-import, the NDJSON file spooled under the data directory, and the host that holds it),
-how far it got (``checkpoint``: the byte offset after the last line applied, and
-``done`` lines), its outcomes by status and a sample of bad lines (JSON), the lease of
+import, the NDJSON file spooled under the data directory, and the host that holds it;
+for a backfill, its group), how far it got (``checkpoint``: for an import the byte offset
+after the last line applied, for a backfill the id of the last event replayed; ``done``
+lines or events), its outcomes by status and a sample of bad lines (JSON), the lease of
 the worker running it and how many times it was resumed after a worker stopped.
 
 Revision ID: 0015
@@ -30,6 +31,7 @@ def upgrade() -> None:
         sa.Column("org_id", sa.BigInteger(), nullable=False),
         sa.Column("type", sa.String(32), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("target_group_id", sa.BigInteger()),
         sa.Column("input", sa.String(1000)),
         sa.Column("host", sa.String(255)),
         sa.Column("total", sa.BigInteger()),
