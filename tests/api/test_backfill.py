@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ import pytest
 import simplejson
 from fastapi.testclient import TestClient
 
+from milestones import admin
 from milestones.clock import Clock
 from milestones.jobs import JobWorker
 from milestones.settings import Settings
@@ -68,8 +70,9 @@ def visits(value: Any = 3) -> Json:
 HALF = [{"triggerName": "half", "triggerValueType": "PERCENTAGE", "triggerValue": 50}]
 KINDS: dict[str, Callable[[str], Json]] = {
     "fixed": lambda name: monthly_spend(
-        name, targets=[spend(1500, targetMilestoneTriggers=HALF), bills(6)]
+        name, targets=[spend(1500, targetMilestoneTriggers=HALF), bills(6)], leaderboardEnabled=True
     ),
+    "capping": lambda name: monthly_spend(name, trackingType="CAPPING", targets=[spend(2500)]),
     "cyclic": lambda name: monthly_spend(
         name,
         targetEvaluationType="CYCLIC_WINDOW",
@@ -90,6 +93,12 @@ KINDS: dict[str, Callable[[str], Json]] = {
         name, trackingType="UNIFIED", targets=[spend(1200), visits(4)]
     ),
 }
+
+
+@pytest.fixture(autouse=True)
+def leaderboards(database: Database, utc_org: OrgCredentials) -> None:
+    """The org's leaderboards on, for the FIXED group's board."""
+    admin.set_org(database, utc_org.org_id, leaderboards_enabled=True)
 
 
 def history(seed: int) -> list[Json]:
@@ -200,6 +209,22 @@ def _same(got: Any, expected: Any, path: str = "") -> None:
     assert not differences, "\n".join(differences[:15])
 
 
+def boards(client: TestClient, org: OrgCredentials, group: Json) -> dict[str, list[Json]]:
+    """The running period's leaderboard of each target, by target name."""
+    found: dict[str, list[Json]] = {}
+    for target in group["targets"]:
+        response = client.get(
+            f"/v3.1/leaderboards/targetGroups/{group['id']}",
+            params={"targetId": target["id"], "pageSize": 100},
+            auth=org.auth,
+        )
+        assert response.status_code == 200, response.text
+        entries = json.loads(response.content, parse_float=Decimal)["data"]["entries"]
+        assert entries, response.text
+        found[target["name"]] = [_normal(entry, str(group["id"])) for entry in entries]
+    return found
+
+
 def backfill(client: TestClient, org: OrgCredentials, group_id: int) -> Json:
     response = client.post(f"/v3/targetGroups/{group_id}/backfill", auth=org.auth)
     assert response.status_code == 202, response.text
@@ -245,6 +270,8 @@ def test_a_backfilled_group_shows_what_the_same_group_made_before_the_events_sho
 
     _same(views(client, org, late), before)
     assert views(client, org, live) == before, "the backfill moved another group"
+    if live["leaderboardEnabled"]:
+        assert boards(client, org, late) == boards(client, org, live)
 
     again = backfill(client, org, late["id"])
     assert again["id"] != job["id"] and again["total"] == 0
@@ -312,7 +339,7 @@ def test_a_backfill_of_another_orgs_group_is_not_found(
     client: TestClient, utc_org: OrgCredentials, database: Database, clock: Clock
 ) -> None:
     other = make_org(database, clock, 4242)
-    theirs = create(client, other, KINDS["fixed"]("theirs"))
+    theirs = create(client, other, KINDS["capping"]("theirs"))
     response = client.post(f"/v3/targetGroups/{theirs['id']}/backfill", auth=utc_org.auth)
     assert_refused(response, 404, "groupId")
     assert_refused(client.post("/v3/targetGroups/0/backfill", auth=utc_org.auth), 400, "groupId")
@@ -325,3 +352,24 @@ def test_a_backfill_asked_for_while_one_is_queued_answers_that_one(
     group = create(client, utc_org, KINDS["fixed"]("group"))
     first = backfill(client, utc_org, group["id"])
     assert backfill(client, utc_org, group["id"])["id"] == first["id"]
+
+
+def test_a_backfill_stopped_after_a_chunk_resumes_and_counts_nothing_twice(
+    client: TestClient, utc_org: OrgCredentials, database: Database, clock: Clock
+) -> None:
+    org = utc_org
+    clock.set(datetime(2024, 8, 1, tzinfo=UTC))
+    live = create(client, org, KINDS["capping"]("live"))
+    events = history(seed=21)
+    send_live(client, org, clock, events)
+    clock.set(datetime(2024, 8, 27, 10, 0, tzinfo=UTC))
+    late = create(client, org, KINDS["capping"]("late"))
+    job = backfill(client, org, late["id"])
+    settings = Settings(database_url=database.url, import_chunk_lines=50, job_lease_seconds=0.01)
+    stop = threading.Event()
+    JobWorker(database, settings, clock).run_one(stop, on_chunk=lambda *_: stop.set())
+    assert get_job(client, org, job["id"])["done"] == 50
+    JobWorker(database, settings, clock).run_pending()
+    done = get_job(client, org, job["id"])
+    assert done["status"] == "DONE" and done["resumed"] == 1 and done["done"] == len(events)
+    _same(views(client, org, late), views(client, org, live))
