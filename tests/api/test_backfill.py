@@ -373,3 +373,45 @@ def test_a_backfill_stopped_after_a_chunk_resumes_and_counts_nothing_twice(
     done = get_job(client, org, job["id"])
     assert done["status"] == "DONE" and done["resumed"] == 1 and done["done"] == len(events)
     _same(views(client, org, late), views(client, org, live))
+
+
+def test_a_backfill_re_anchors_cyclic_customers_as_events_that_came_out_of_order_did(
+    client: TestClient, utc_org: OrgCredentials, database: Database, clock: Clock
+) -> None:
+    """Events sent in shuffled order re-anchor customers' cycles live; replayed in the order
+    they were stored, they re-anchor the backfilled group the same way. A 30-day retro
+    buffer keeps every late one inside its cycle live too; ``enrolledOn`` is left out: live
+    it is when the event was processed, backfilled when it happened."""
+    org = utc_org
+    admin.set_org(database, org.org_id, retro_buffer_days=30)
+    clock.set(datetime(2024, 8, 27, 10, 0, tzinfo=UTC))
+    live = create(client, org, KINDS["cyclic"]("live"))
+    purchases = [e for e in history(seed=9) if e["eventName"] == "TransactionAdd"]
+    random.Random(4).shuffle(purchases)
+    replaced = 0
+    for start in range(0, len(purchases), 25):
+        response = client.post(
+            "/v3/events/bulk",
+            content=simplejson.dumps({"events": purchases[start : start + 25]}, use_decimal=True),
+            headers={"content-type": "application/json"},
+            auth=org.auth,
+        )
+        assert response.status_code == 200, response.text
+        results = response.json()["data"]["results"]
+        assert {r["status"] for r in results} <= {"APPLIED", "NO_MATCH"}, results
+        replaced += sum(
+            effect["contributionType"] == "REPLACE" for r in results for effect in r["sideEffects"]
+        )
+    assert replaced, "no customer was re-anchored: the test shows nothing"
+    clock.advance(timedelta(minutes=1))
+    late = create(client, org, KINDS["cyclic"]("late"))
+    backfill(client, org, late["id"])
+    run_jobs(database, clock)
+
+    def without_enrolment(found: dict[int, Json]) -> dict[int, Json]:
+        for entry in found.values():
+            for target in entry["targets"]:
+                target.pop("enrolledOn")
+        return found
+
+    _same(without_enrolment(views(client, org, late)), without_enrolment(views(client, org, live)))
