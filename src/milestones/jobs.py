@@ -116,9 +116,14 @@ class JobWorker:
 
     def claim(self) -> StoredJob | None:
         now = self.wall()
+        # Looked for in a read first: an idle worker takes no write lock (SQLite has one).
+        with self.database.transaction(write=False) as connection:
+            candidates = JobRepository(connection).claimable(now, host_name())
+        if not candidates:
+            return None
         with self.database.transaction() as connection:
             jobs = JobRepository(connection)
-            for job_id in jobs.claimable(now, host_name()):
+            for job_id in candidates:
                 if jobs.claim(job_id, self.name, now, self.lease):
                     return jobs.by_id(job_id)
         return None
