@@ -1,6 +1,6 @@
 """SIGKILL of a server mid-import: after a restart the job resumes and counts each event once.
 
-A real ``milestones serve`` takes an NDJSON body of 200,000 purchases on SQLite (40,000
+A real ``milestones serve`` takes an NDJSON body of 200,000 purchases on SQLite (30,000
 on PostgreSQL, where 200,000 take about 75 s: the module is kept under a minute; 400
 customers, two groups, three targets) through ``POST /v3/events/import``. Once its job has applied
 a part of the file (but not all of it), the server's whole process group is killed.
@@ -47,7 +47,7 @@ from tests.integration.test_crash import (
 )
 
 # MILESTONES_IMPORT_CRASH_EVENTS sets one size for both databases (to try others).
-EVENTS = {"sqlite": 200_000, "postgresql": 40_000}
+EVENTS = {"sqlite": 200_000, "postgresql": 30_000}
 SIZE = os.environ.get("MILESTONES_IMPORT_CRASH_EVENTS")
 CUSTOMERS = range(1000, 1400)
 LEASE_SECONDS = 2
