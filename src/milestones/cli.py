@@ -18,6 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from milestones import admin
 from milestones.api.enrolments.service import import_enrolments as apply_enrolment_csv
+from milestones.cli_events import import_events
 from milestones.cli_webhooks import deliver, webhooks_app
 from milestones.clock import Clock
 from milestones.domain.enrolment import MAX_IMPORT_ROWS, ImportSummary, TooManyRows
@@ -32,6 +33,7 @@ org_app = typer.Typer(help="Orgs, their API clients and connections.", no_args_i
 app.add_typer(org_app, name="org")
 import_app = typer.Typer(help="Bulk imports from files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+import_app.command("events")(import_events)
 app.add_typer(webhooks_app, name="webhooks")
 app.command()(deliver)
 
@@ -85,6 +87,13 @@ def serve(
             help="Run a webhook delivery worker in each server process (the default)",
         ),
     ] = True,
+    jobs: Annotated[
+        bool,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="Run a job worker (event imports) in each server process (the default)",
+        ),
+    ] = True,
     shutdown_seconds: Annotated[
         int,
         typer.Option(
@@ -94,12 +103,13 @@ def serve(
         ),
     ] = 30,
 ) -> None:
-    """Apply migrations, then serve the API (and deliver webhooks)."""
+    """Apply migrations, then serve the API (and deliver webhooks, and run jobs)."""
     settings = _settings(database)
     with _database(settings.database_url):
         pass
     os.environ["MILESTONES_DATABASE_URL"] = settings.database_url
     os.environ["MILESTONES_DELIVERY_WORKER"] = "true" if deliver else "false"
+    os.environ["MILESTONES_JOB_WORKER"] = "true" if jobs else "false"
     made = _metrics_folder(workers)
     # The same log lines in this process (the supervisor of several workers) as in each
     # worker's app: uvicorn is told not to set up its own (``log_config=None``).

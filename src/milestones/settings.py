@@ -42,3 +42,12 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(default=8, ge=1)  # attempts in flight per subscription
     delivery_poll_seconds: float = Field(default=0.2, gt=0)
     notification_retention_days: int = Field(default=30, ge=1)
+    # Jobs (SPEC §16). ``milestones serve`` runs a job worker (``job_worker``). An event
+    # import's body is spooled under ``data_dir``; its job applies ``import_chunk_lines``
+    # lines per transaction and checkpoint, under a lease renewed at each one.
+    data_dir: Path = Path("var")
+    job_worker: bool = False
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    job_poll_seconds: float = Field(default=1.0, gt=0)
+    import_chunk_lines: int = Field(default=500, ge=1, le=10_000)
+    max_event_import_body_bytes: int = 4 * 1024 * 1024 * 1024

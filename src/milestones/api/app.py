@@ -18,6 +18,8 @@ from milestones.api.enrolments.router import router as enrolments_router
 from milestones.api.errors import install_error_handlers
 from milestones.api.events.router import router as events_router
 from milestones.api.events.schemas import EventIn
+from milestones.api.jobs.backfill import router as backfill_router
+from milestones.api.jobs.router import router as jobs_router
 from milestones.api.leaderboards.router import router as leaderboards_router
 from milestones.api.notifications.router import router as notifications_router
 from milestones.api.observe import Observe
@@ -30,6 +32,7 @@ from milestones.api.webhooks.router import router as webhooks_router
 from milestones.clock import Clock
 from milestones.delivery import DeliveryWorker, WorkerThread
 from milestones.engine.catalogue import CatalogueCache
+from milestones.jobs import JobThread, JobWorker
 from milestones.observability import logs
 from milestones.settings import Settings
 from milestones.store.database import Database
@@ -46,6 +49,7 @@ def create_app(
     settings = settings or Settings()
     database = database or Database(settings.database_url)
     clock = clock or Clock(settings.now)
+    catalogues = CatalogueCache()
     logs.configure(settings.log_level, settings.log_format)
     app = FastAPI(
         title="Milestones",
@@ -53,7 +57,9 @@ def create_app(
         description="Loyalty milestones and streaks, in the shape of Loyalty+ target groups.",
         # A redirect would name the request's Host; TrailingSlash serves such paths instead.
         redirect_slashes=False,
-        lifespan=_delivery_worker(database, settings, clock) if settings.delivery_worker else None,
+        lifespan=_workers(database, settings, clock, catalogues)
+        if settings.delivery_worker or settings.job_worker
+        else None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -61,7 +67,7 @@ def create_app(
     app.state.reads = Reads(database, replica, max_lag_seconds=settings.read_max_lag_seconds)
     app.state.clock = clock
     app.state.authenticator = Authenticator(database, clock)
-    app.state.catalogue_cache = CatalogueCache()
+    app.state.catalogue_cache = catalogues
     app.state.user_view_cache = ViewCache()
     install_error_handlers(app)
     app.add_middleware(
@@ -70,6 +76,7 @@ def create_app(
         by_path={
             "/v3/events/bulk": settings.max_bulk_body_bytes,
             "/enrolments/import": settings.max_import_body_bytes,
+            "/v3/events/import": settings.max_event_import_body_bytes,
         },
     )
     app.add_middleware(TrailingSlash)
@@ -86,23 +93,33 @@ def create_app(
     app.include_router(notifications_router)
     app.include_router(webhooks_router)
     app.include_router(streak_care_router)
+    app.include_router(jobs_router)
+    app.include_router(backfill_router)
     _without_unused_422(app)
     return app
 
 
-def _delivery_worker(
-    database: Database, settings: Settings, clock: Clock
+def _workers(
+    database: Database, settings: Settings, clock: Clock, catalogues: CatalogueCache
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Run a webhook delivery worker beside the server, for as long as it serves."""
+    """Run a webhook delivery worker and a job worker beside the server (each if enabled),
+    for as long as it serves."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = WorkerThread(DeliveryWorker(database, settings, clock))
-        worker.start()
+        delivery = WorkerThread(DeliveryWorker(database, settings, clock))
+        jobs = JobThread(JobWorker(database, settings, clock, catalogues))
+        if settings.delivery_worker:
+            delivery.start()
+        if settings.job_worker:
+            jobs.start()
         try:
             yield
         finally:
-            worker.stop()
+            if settings.job_worker:
+                jobs.stop()
+            if settings.delivery_worker:
+                delivery.stop()
 
     return lifespan
 

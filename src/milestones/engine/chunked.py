@@ -57,6 +57,8 @@ def ingest_in_chunks(
     now: datetime,
     cache: CatalogueCache,
     budget: ChunkBudget,
+    *,
+    as_of_events: bool = False,
 ) -> Iterator[list[EventOutcome]]:
     """Each chunk's outcomes, in order; the caller owns the transaction.
 
@@ -68,7 +70,7 @@ def ingest_in_chunks(
     start, size = 0, budget.first_size
     while start < len(submissions):
         chunk = submissions[start : start + size]
-        outcomes = ingest(store, org, chunk, now, cache)
+        outcomes = ingest(store, org, chunk, now, cache, as_of_events=as_of_events)
         effects = sum(len(outcome.effects) for outcome in outcomes)
         yield outcomes
         outcomes.clear()

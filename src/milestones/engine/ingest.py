@@ -134,8 +134,15 @@ def ingest(
     submissions: Sequence[Submission],
     now: datetime,
     cache: CatalogueCache,
+    *,
+    as_of_events: bool = False,
 ) -> list[EventOutcome]:
-    """Apply a batch; the caller owns the transaction."""
+    """Apply a batch; the caller owns the transaction.
+
+    ``as_of_events`` applies each event as of its own time (an import of history, SPEC
+    §16): the retro buffer, a return's carry and enrolment times are judged with the
+    event's ``eventTime`` as "now", so a past event is never ``OUT_OF_WINDOW``.
+    """
     outcomes: list[EventOutcome | None] = [None] * len(submissions)
     valid: list[tuple[int, Event, dict[str, object]]] = []
     for index, submission in enumerate(submissions):
@@ -155,6 +162,7 @@ def ingest(
     start = 0
     while start < len(valid):
         batch = _Batch(store, org, now, cache, [event for _, event, _ in valid[start:]])
+        batch.as_of_events = as_of_events
         for position in range(start, len(valid)):
             index, event, payload = valid[position]
             if batch.anchors.would_move_again(event, batch.catalogue, batch.ws):
@@ -206,8 +214,11 @@ class _Batch:
         # This batch's accepted events by eventId; printed only when an id comes again.
         self.seen: dict[str, tuple[Event, dict[str, object]]] = {}
         self.bills: dict[str, OriginalBill] = {}
+        self.as_of_events = False  # each event applied as of its own time (see ingest)
 
     def apply(self, index: int, event: Event, payload: dict[str, object]) -> EventOutcome:
+        if self.as_of_events:
+            self.contributor.now = event.event_time
         earlier = self.known.get(event.event_id)
         if earlier is None and event.event_id in self.seen:
             earlier = _print(*self.seen[event.event_id])

@@ -98,13 +98,14 @@ def customer_lock_key(org_id: int, user_id: int) -> int:
 class SqlEngineStore:
     """:class:`milestones.engine.ingest.EngineStore` on SQLite or PostgreSQL."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, replayed: bool = False) -> None:
         self._db = connection
+        self._replayed = replayed  # notifications of an import are replayed (SPEC §15, §16)
         self._postgres = connection.dialect.name == "postgresql"
         self._bulk = BulkSql(connection)
 
     def notify(self, org_id: int, now: datetime, notices: Sequence[Notice]) -> None:
-        outbox.write(self._db, org_id, now, notices)
+        outbox.write(self._db, org_id, now, notices, replayed=self._replayed)
 
     def org(self, org_id: int) -> Org | None:
         """The org, read in this transaction (see ``api/events/router.py``)."""

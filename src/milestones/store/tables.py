@@ -510,3 +510,38 @@ webhook_deliveries = Table(
         postgresql_where=text("status = 'PENDING' AND ready"),
     ),
 )
+
+# Jobs (SPEC §16): long work run by a worker holding a lease, resumed from ``checkpoint``
+# (for an import, the byte offset after the last line applied; for a backfill, the id of
+# the last stored event replayed) after a worker stopped.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, ForeignKey("orgs.id"), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("target_group_id", BigInteger),  # a backfill's group
+    Column("input", String(1000)),  # an import's NDJSON file
+    Column("host", String(255)),  # the host whose disk holds ``input``
+    Column("total", BigInteger),  # lines, once known
+    Column("done", BigInteger, nullable=False),
+    Column("checkpoint", BigInteger, nullable=False),
+    Column("counts", Text, nullable=False),  # JSON: outcomes by status
+    Column("errors", Text, nullable=False),  # JSON: the first bad lines, [[line, message]]
+    Column("failure", String(1000)),
+    Column("resumed", Integer, nullable=False),
+    Column("worker", String(100)),
+    Column("lease_until", Instant()),
+    Column("created_at", Instant(), nullable=False),
+    Column("started_at", Instant()),
+    Column("finished_at", Instant()),
+    Column("updated_at", Instant(), nullable=False),
+    Index("ix_jobs_org", "org_id", "id"),
+    Index(
+        "ix_jobs_open",
+        "id",
+        sqlite_where=text("status IN ('QUEUED', 'RUNNING')"),
+        postgresql_where=text("status IN ('QUEUED', 'RUNNING')"),
+    ),
+)

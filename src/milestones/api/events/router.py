@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.exc import DataError, IntegrityError
 
 from milestones.api.auth import CurrentCaller, CurrentClient
 from milestones.api.dependencies import AppCatalogueCache, AppClock, AppDatabase, AppSettings
 from milestones.api.envelope import EnvelopeResponse, failed, ok
+from milestones.api.events import importing
 from milestones.api.events.models import BulkAnswer, OutcomeAnswer, RejectedAnswer
 from milestones.api.events.schemas import MAX_BULK, BulkIn, submission
 from milestones.api.events.spool import BulkAnswerSpool
 from milestones.api.events.views import SideEffects, outcome_view
+from milestones.api.jobs.models import JobAnswer
+from milestones.api.jobs.views import job_view
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
 from milestones.domain.errors import InvalidInput, PayloadTooLarge, Unauthenticated
@@ -148,6 +151,41 @@ router.add_api_route(
     responses=error_responses(400, 401, 413, 500),
     route_class_override=BulkRoute,
 )
+
+
+_NDJSON_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "NDJSON: one event per line, each the body of `POST /v3/events`",
+        "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.post(
+    "/import",
+    status_code=202,
+    response_model=JobAnswer,
+    responses={
+        202: {"description": "The job that applies the events (see `GET /v3/jobs/{id}`)"},
+        **error_responses(400, 401, 413, 415, 500),
+    },
+    openapi_extra=_NDJSON_BODY,
+    summary="Import events from an NDJSON body (streamed, up to 10,000,000 lines), as a job",
+    description=(
+        "The body is spooled to disk as it arrives, then a job applies its events in "
+        "chunks, each as of its own `eventTime` (past events are not OUT_OF_WINDOW), "
+        "idempotent by `eventId`; its notifications are `replayed`. A line over 1 MB or a "
+        "body that is not NDJSON is refused before any job is made; a bad event is "
+        "reported by its line number in the job, and the good lines are applied."
+    ),
+)
+async def import_events(
+    request: Request, caller: CurrentCaller, database: AppDatabase, settings: AppSettings
+) -> EnvelopeResponse:
+    importing.check_content_type(request.headers.get("content-type"))
+    job = await importing.start_import(database, settings, caller.org_id, request.stream())
+    return ok(job_view(job, job.created_at), status_code=202)
 
 
 def _with_retries(database: Database, apply: Callable[[SqlEngineStore], T]) -> T:
