@@ -50,4 +50,7 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=60.0, gt=0)
     job_poll_seconds: float = Field(default=1.0, gt=0)
     import_chunk_lines: int = Field(default=500, ge=1, le=10_000)
+    # A simulation (SPEC §16) over at most this many stored events is answered at once;
+    # over more, it runs as a SIMULATION job.
+    simulation_sync_events: int = Field(default=50_000, ge=0)
     max_event_import_body_bytes: int = 4 * 1024 * 1024 * 1024

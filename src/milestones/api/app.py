@@ -23,6 +23,7 @@ from milestones.api.jobs.router import router as jobs_router
 from milestones.api.leaderboards.router import router as leaderboards_router
 from milestones.api.notifications.router import router as notifications_router
 from milestones.api.observe import Observe
+from milestones.api.simulation.router import router as simulation_router
 from milestones.api.slashes import TrailingSlash
 from milestones.api.streak_care.router import router as streak_care_router
 from milestones.api.target_groups.router import router as target_groups_router
@@ -95,6 +96,7 @@ def create_app(
     app.include_router(streak_care_router)
     app.include_router(jobs_router)
     app.include_router(backfill_router)
+    app.include_router(simulation_router)
     _without_unused_422(app)
     return app
 

@@ -33,6 +33,7 @@ class JobStatus(StrEnum):
 class JobType(StrEnum):
     EVENT_IMPORT = "EVENT_IMPORT"
     BACKFILL = "BACKFILL"  # a group's stored events applied to it alone
+    SIMULATION = "SIMULATION"  # a draft group's figures over the stored events, read only
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,8 @@ class StoredJob:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    params: str | None = None  # JSON: what the job was asked
+    result: str | None = None  # JSON: what it answers, once done
 
 
 class JobRepository:
@@ -60,6 +62,7 @@ class JobRepository:
         total: int | None = None,
         target_group_id: int | None = None,
         checkpoint: int = 0,
+        params: str | None = None,
     ) -> StoredJob:
         job_id = self._db.execute(
             insert(jobs)
@@ -76,6 +79,7 @@ class JobRepository:
                 counts="{}",
                 errors="[]",
                 resumed=0,
+                params=params,
                 created_at=now,
                 updated_at=now,
             )
@@ -176,6 +180,14 @@ class JobRepository:
         if written.rowcount != 1:
             raise LeaseLost(f"job {job_id} is no longer held by {worker}")
 
+    def set_result(self, job_id: int, worker: str, result: str) -> None:
+        """What the job answers (JSON), written with its last checkpoint."""
+        written = self._db.execute(
+            update(jobs).where(*self._held(job_id, worker)).values(result=result)
+        )
+        if written.rowcount != 1:
+            raise LeaseLost(f"job {job_id} is no longer held by {worker}")
+
     def set_total(self, job_id: int, worker: str, total: int) -> None:
         self._db.execute(update(jobs).where(*self._held(job_id, worker)).values(total=total))
 
@@ -248,4 +260,6 @@ def _job(row: Row[tuple[object, ...]]) -> StoredJob:
         created_at=m["created_at"],
         started_at=m["started_at"],
         finished_at=m["finished_at"],
+        params=m["params"],
+        result=m["result"],
     )

@@ -537,6 +537,8 @@ jobs = Table(
     Column("started_at", Instant()),
     Column("finished_at", Instant()),
     Column("updated_at", Instant(), nullable=False),
+    Column("params", Text),  # JSON: what a job was asked (a simulation's body)
+    Column("result", Text),  # JSON: what a job answers (a simulation's figures)
     Index("ix_jobs_org", "org_id", "id"),
     Index(
         "ix_jobs_open",

@@ -28,6 +28,7 @@ class JobOut(Shape):
     createdAt: str
     startedAt: str | None
     finishedAt: str | None
+    result: dict[str, Any] | None = None
 
 
 class JobAnswer(Shape):

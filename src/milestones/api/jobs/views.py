@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from milestones.domain.times import utc_text
+from milestones.store.database import json_value
 from milestones.store.jobs import StoredJob
 
 
@@ -30,4 +31,6 @@ def job_view(job: StoredJob, now: datetime) -> dict[str, object]:
         "createdAt": utc_text(job.created_at),
         "startedAt": utc_text(job.started_at) if job.started_at else None,
         "finishedAt": utc_text(job.finished_at) if job.finished_at else None,
+        # What the job answers once done (a SIMULATION's figures); null for the others.
+        "result": None if job.result is None else json_value(job.result),
     }
