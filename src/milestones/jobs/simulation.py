@@ -41,7 +41,7 @@ from milestones.jobs.backfill import _calls, _state_before
 from milestones.store.database import json_text, json_value
 from milestones.store.jobs import JobRepository, StoredJob
 from milestones.store.orgs import OrgRepository
-from milestones.store.simulation import SimulationStore, events_in_range
+from milestones.store.simulation import SimulationStore, events_in_range, returned_bills
 
 if TYPE_CHECKING:
     from milestones.jobs.worker import JobWorker, OnChunk
@@ -59,6 +59,7 @@ class Simulation:
         self.catalogues = CatalogueCache()
         self.progress = JobProgress()
         self.after = 0  # the id of the last event applied
+        self.returned: set[str] | None = None  # the eventIds stored returns return
 
     def run(self, connection: Connection) -> Figures:
         """All of it, in the caller's (read) transaction."""
@@ -78,6 +79,10 @@ class Simulation:
             return False
         store, org = self.store, self.org
         store.use(connection)
+        if self.returned is None:
+            self.returned = returned_bills(connection, org.id, self.ask.upto_pk)
+        returned = self.returned
+        store.returned.update(e.pk for e in stored if e.payload.get("eventId") in returned)
         for call in _calls(stored):
             store.pks = [event.pk for event in call]
             store.bill_states = {}

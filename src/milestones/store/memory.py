@@ -446,7 +446,13 @@ class MemoryEngineStore:
                     returned, bill_row.returned_lines = stored_return_state(original, after)
                     bill_row.returned_amount = _money(returned)
 
+    def keeps(self, event_pk: int, kind: str) -> bool:
+        """Whether the ledger keeps this entry: every one here (see ``SimulationStore``)."""
+        return True
+
     def _add_entry(self, event_pk: int, user_target_id: int, amount: Decimal, kind: str) -> None:
+        if not self.keeps(event_pk, kind):
+            return
         position = self._positions.get(event_pk, 0)
         self._positions[event_pk] = position + 1
         ledger_id = entry_id(event_pk, position)

@@ -15,6 +15,11 @@ database is only read:
   its stored id, where a return, a CAPPING return or a re-anchoring finds them, and a
   returned bill is read from its stored row, as it stood just before the return being
   applied (the caller works that out, as a backfill does), with what it brought here;
+- the ledger keeps only what the engine can read again (:meth:`SimulationStore.keeps`):
+  a CYCLIC group's every entry (a re-anchoring replays them), CAPPING's EXCESS entries,
+  and what the bills that some stored return returns brought (:func:`returned_bills`).
+  The rest (in most programmes nearly all) is never read: a million events in range
+  hold the customers' user targets in memory, not a million ledger entries;
 - notifications are counted, not written.
 
 The events read are the org's stored ones inside the range and the group's dates, up to
@@ -34,6 +39,8 @@ from sqlalchemy import ColumnElement, Connection, func, select
 
 from milestones.domain.events import EventPrint
 from milestones.domain.notifications import Notice
+from milestones.domain.outcomes import ContributionKind
+from milestones.domain.periods import EvaluationType
 from milestones.domain.returns import ReturnState
 from milestones.domain.simulation import SimulationRange
 from milestones.domain.target_groups import (
@@ -171,6 +178,19 @@ def last_event_pk(connection: Connection, org_id: int) -> int:
     return int(found.scalar_one() or 0)
 
 
+def returned_bills(connection: Connection, org_id: int, upto_pk: int) -> set[str]:
+    """The eventIds of the bills the org's stored returns (up to ``upto_pk``) return."""
+    rows = connection.execute(
+        select(events.c.payload).where(
+            events.c.org_id == org_id,
+            events.c.event_name == "ReturnBill",
+            events.c.id <= upto_pk,
+        )
+    )
+    found = {_returned_bill(_payload(payload)) for (payload,) in rows}
+    return {event_id for event_id in found if event_id is not None}
+
+
 def events_in_range(
     connection: Connection,
     org_id: int,
@@ -203,7 +223,9 @@ def _in_range(
     org_id: int, within: SimulationRange, after_pk: int, upto_pk: int
 ) -> list[ColumnElement[bool]]:
     return [
-        events.c.org_id == org_id,
+        # ``+ 0``: read along the primary key, from ``after_pk``, not the org's index (which
+        # SQLite prefers, then sorts all the org's events by id for every chunk).
+        events.c.org_id + 0 == org_id,
         events.c.id > after_pk,
         events.c.id <= upto_pk,
         events.c.event_time >= within.starts_at,
@@ -236,12 +258,18 @@ class SimulationStore(MemoryEngineStore):
         # Of the bill the call's return returns: its state before that return.
         self.bill_states: dict[str, ReturnState] = {}
         self.zones: dict[int, list[tuple[datetime, str | None]]] = {}  # the customers' read
+        # The stored ids of the events applied whose eventId some stored return returns.
+        self.returned: set[int] = set()
+        self._every_entry = group.evaluation_type is EvaluationType.CYCLIC_WINDOW
         self.notified = 0
 
     def use(self, connection: Connection) -> None:
         """Read ``connection`` from now on (a job reads each chunk in a transaction of its own)."""
         self._db = connection
         self._bulk = BulkSql(connection)
+
+    def keeps(self, event_pk: int, kind: str) -> bool:
+        return self._every_entry or kind == ContributionKind.EXCESS or event_pk in self.returned
 
     def lock_customers(self, org_id: int, user_ids: Sequence[int]) -> None:
         """Nothing is written: nothing to serialise."""
