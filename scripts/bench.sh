@@ -4,7 +4,8 @@
 # groups, ~10 targets reached per event) on SQLite; the storage floor of ingestion (the
 # rows alone, no engine); the user-view benchmark; one-event calls from one sequential
 # client next to /health (issue 13); a server's memory per request (issue 12, full size, 3
-# runs on each database: about 8 minutes); results in benchmarks/RESULTS.md, and last
+# runs on each database: about 8 minutes); issue 15's event import through the CLI (1,000,000
+# events: about an hour and a quarter); results in benchmarks/RESULTS.md, and last
 # issue 13's summary of them all (its `issue-13` section), read from the figures each
 # benchmark writes to var/bench/<section>.json.
 #
@@ -48,6 +49,14 @@ for db in sqlite postgresql; do "$PY" -m benchmarks.webhooks --database "$db" --
 # Issue 17: the standard ingest mix with 1, 2 and 4 workers and with two servers, then the
 # user view with and without a streaming replica (its own primary and replica, ~8 min).
 "$PY" -m benchmarks.scale --postgres-url "$MILESTONES_TEST_POSTGRES_URL" || status=$?
+# Issue 15: 1,000,000 events of the standard mix through `milestones import events` on SQLite
+# (events/s, peak RSS, time to the first progress update), the bulk endpoint on the first
+# 20,000 of them, and a simulation over all of them. At the engine's rate with 100 groups
+# (about 300 events/s) one CLI run takes about an hour, so its repeats stop at a 15-min
+# budget (the report says how many ran). Override: BENCH_IMPORT_EVENTS, BENCH_IMPORT_GROUPS.
+"$PY" -m benchmarks.import_events --events "${BENCH_IMPORT_EVENTS:-1000000}" \
+  --customers "$CUSTOMERS" --groups "${BENCH_IMPORT_GROUPS:-100}" \
+  --bulk-events "${BENCH_IMPORT_BULK_EVENTS:-20000}" || status=$?
 # Issue 13's table, from the figures the benchmarks above wrote (var/bench/*.json).
 "$PY" -m benchmarks.summary || status=$?
 # A non-zero status means the engine answered something wrong, or a request grew the

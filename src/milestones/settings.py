@@ -52,5 +52,5 @@ class Settings(BaseSettings):
     import_chunk_lines: int = Field(default=500, ge=1, le=10_000)
     # A simulation (SPEC §16) over at most this many stored events is answered at once;
     # over more, it runs as a SIMULATION job.
-    simulation_sync_events: int = Field(default=50_000, ge=0)
+    simulation_sync_events: int = Field(default=20_000, ge=0)
     max_event_import_body_bytes: int = 4 * 1024 * 1024 * 1024

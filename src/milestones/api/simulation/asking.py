@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from milestones.api.routing import loads_exact
 from milestones.api.simulation.schemas import SimulationIn
 from milestones.api.target_groups.inputs import group_input
-from milestones.domain.errors import MilestonesError
+from milestones.domain.errors import MilestonesError, NameTaken
 from milestones.domain.group_rules import draft_group
 from milestones.domain.orgs import Org
 from milestones.domain.simulation import SimulationAsk, simulation_range
@@ -17,7 +17,6 @@ from milestones.store.simulation import held_in_memory, last_event_pk
 from milestones.store.target_groups import TargetGroupRepository
 
 Warning = dict[str, object]
-NAME_TAKEN = 310069
 
 
 def ask_of(
@@ -39,7 +38,7 @@ def ask_of(
     if TargetGroupRepository(connection).name_taken(org.id, draft.name):
         warnings.append(
             {
-                "code": NAME_TAKEN,
+                "code": NameTaken.code,
                 "message": f"A target group named '{draft.name}' already exists: "
                 "creating this draft as it is would be refused",
             }
