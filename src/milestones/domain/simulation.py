@@ -92,7 +92,8 @@ def simulation_range(from_text: str, to_text: str, zone: ZoneInfo) -> Simulation
     if not has_time:
         day = ends_at.astimezone(zone).date() + timedelta(days=1)
         ends_at, _ = parse_local_or_instant(day.isoformat(), zone)
-    if starts_at > ends_at:
+    # A date as ``to`` is a whole day: a ``from`` at its end or later is after it.
+    if starts_at > ends_at or (starts_at == ends_at and not has_time):
         raise InvalidInput("from must not be after to", "from")
     return SimulationRange(starts_at, ends_at)
 
