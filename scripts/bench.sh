@@ -5,7 +5,7 @@
 # rows alone, no engine); the user-view benchmark; one-event calls from one sequential
 # client next to /health (issue 13); a server's memory per request (issue 12, full size, 3
 # runs on each database: about 8 minutes); issue 15's event import through the CLI (1,000,000
-# events: about an hour and a quarter); results in benchmarks/RESULTS.md, and last
+# events: one to two hours); results in benchmarks/RESULTS.md, and last
 # issue 13's summary of them all (its `issue-13` section), read from the figures each
 # benchmark writes to var/bench/<section>.json.
 #
@@ -52,8 +52,9 @@ for db in sqlite postgresql; do "$PY" -m benchmarks.webhooks --database "$db" --
 # Issue 15: 1,000,000 events of the standard mix through `milestones import events` on SQLite
 # (events/s, peak RSS, time to the first progress update), the bulk endpoint on the first
 # 20,000 of them, and a simulation over all of them. At the engine's rate with 100 groups
-# (about 300 events/s) one CLI run takes about an hour, so its repeats stop at a 15-min
-# budget (the report says how many ran). Override: BENCH_IMPORT_EVENTS, BENCH_IMPORT_GROUPS.
+# (140 to 300 events/s measured at 2,000 and 20,000 events) one CLI run takes one to two
+# hours, so its repeats stop at a 15-min budget (the report says how many ran). Override:
+# BENCH_IMPORT_EVENTS, BENCH_IMPORT_GROUPS, BENCH_IMPORT_BULK_EVENTS.
 "$PY" -m benchmarks.import_events --events "${BENCH_IMPORT_EVENTS:-1000000}" \
   --customers "$CUSTOMERS" --groups "${BENCH_IMPORT_GROUPS:-100}" \
   --bulk-events "${BENCH_IMPORT_BULK_EVENTS:-20000}" || status=$?
