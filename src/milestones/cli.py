@@ -22,10 +22,13 @@ from milestones.cli_webhooks import deliver, webhooks_app
 from milestones.clock import Clock
 from milestones.domain.enrolment import MAX_IMPORT_ROWS, ImportSummary, TooManyRows
 from milestones.domain.errors import MilestonesError
+from milestones.domain.notifications import NotificationType
+from milestones.domain.times import utc_text
 from milestones.observability import logs
 from milestones.observability.metrics import MULTIPROCESS_DIR
 from milestones.settings import Settings
 from milestones.store.database import Database
+from milestones.sweeper import Sweeper
 
 app = typer.Typer(help="Milestones: loyalty milestones and streaks engine.", no_args_is_help=True)
 org_app = typer.Typer(help="Orgs, their API clients and connections.", no_args_is_help=True)
@@ -85,6 +88,14 @@ def serve(
             help="Run a webhook delivery worker in each server process (the default)",
         ),
     ] = True,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep/--no-sweep",
+            help="Run the streak sweeper in each server process (the default), every "
+            "MILESTONES_SWEEP_SECONDS",
+        ),
+    ] = True,
     shutdown_seconds: Annotated[
         int,
         typer.Option(
@@ -94,12 +105,13 @@ def serve(
         ),
     ] = 30,
 ) -> None:
-    """Apply migrations, then serve the API (and deliver webhooks)."""
+    """Apply migrations, then serve the API (and deliver webhooks, and sweep streaks)."""
     settings = _settings(database)
     with _database(settings.database_url):
         pass
     os.environ["MILESTONES_DATABASE_URL"] = settings.database_url
     os.environ["MILESTONES_DELIVERY_WORKER"] = "true" if deliver else "false"
+    os.environ["MILESTONES_SWEEPER"] = "true" if sweep else "false"
     made = _metrics_folder(workers)
     # The same log lines in this process (the supervisor of several workers) as in each
     # worker's app: uvicorn is told not to set up its own (``log_config=None``).
@@ -148,6 +160,20 @@ def _metrics_folder(workers: int) -> str | None:
         os.environ[MULTIPROCESS_DIR] = made
         return made  # removed when the server stops
     return None
+
+
+@app.command("sweep")
+def sweep_streaks(database: DatabaseOption = None) -> None:
+    """Sweep every streak group once, up to now (the app's clock: MILESTONES_NOW pins it),
+    print what was told per type, and exit."""
+    settings = _settings(database)
+    now = Clock(settings.now).now()
+    with _database(settings.database_url) as db:
+        told = Sweeper(db).sweep(now)
+    typer.echo(f"swept up to {utc_text(now)}")
+    for type_ in (NotificationType.STREAK_FROZEN, NotificationType.STREAK_BROKEN,
+                  NotificationType.STREAK_AT_RISK):  # fmt: skip
+        typer.echo(f"{type_.value}: {told.get(type_.value, 0)}")
 
 
 @app.command()

@@ -42,3 +42,7 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(default=8, ge=1)  # attempts in flight per subscription
     delivery_poll_seconds: float = Field(default=0.2, gt=0)
     notification_retention_days: int = Field(default=30, ge=1)
+    # The streak sweeper (SPEC §17): ``milestones serve`` runs one (``sweeper``) that sweeps
+    # every ``sweep_seconds``; ``milestones sweep`` sweeps once.
+    sweeper: bool = False
+    sweep_seconds: float = Field(default=60.0, gt=0)

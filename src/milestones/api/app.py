@@ -33,6 +33,7 @@ from milestones.observability import logs
 from milestones.settings import Settings
 from milestones.store.database import Database
 from milestones.store.reads import Reads
+from milestones.sweeper import Sweeper, SweeperThread
 
 
 def create_app(
@@ -52,7 +53,7 @@ def create_app(
         description="Loyalty milestones and streaks, in the shape of Loyalty+ target groups.",
         # A redirect would name the request's Host; TrailingSlash serves such paths instead.
         redirect_slashes=False,
-        lifespan=_delivery_worker(database, settings, clock) if settings.delivery_worker else None,
+        lifespan=_workers(database, settings, clock),
     )
     app.state.settings = settings
     app.state.database = database
@@ -88,19 +89,28 @@ def create_app(
     return app
 
 
-def _delivery_worker(
+def _workers(
     database: Database, settings: Settings, clock: Clock
-) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Run a webhook delivery worker beside the server, for as long as it serves."""
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]] | None:
+    """Run a webhook delivery worker and a streak sweeper beside the server (each when its
+    setting asks for it), for as long as it serves."""
+    if not settings.delivery_worker and not settings.sweeper:
+        return None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        worker = WorkerThread(DeliveryWorker(database, settings, clock))
-        worker.start()
+        threads: list[WorkerThread | SweeperThread] = []
+        if settings.delivery_worker:
+            threads.append(WorkerThread(DeliveryWorker(database, settings, clock)))
+        if settings.sweeper:
+            threads.append(SweeperThread(Sweeper(database), clock, settings.sweep_seconds))
+        for thread in threads:
+            thread.start()
         try:
             yield
         finally:
-            worker.stop()
+            for thread in reversed(threads):
+                thread.stop()
 
     return lifespan
 

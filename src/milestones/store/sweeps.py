@@ -1,0 +1,169 @@
+"""The streak sweeper's SQL (SPEC §17): what it sweeps, what it reads, what it has told.
+
+A group is swept a chunk of customers at a time. Each chunk's transaction first takes the
+group's ``streak_sweeps`` row (``FOR UPDATE`` on PostgreSQL; SQLite's write lock already
+serialises writers), then reads the marks already stored: two sweepers on one group wait
+for each other per chunk, and the second sees the first one's marks, so nothing is told
+twice. The cursor (``swept_until``) moves only with the last chunk.
+
+Reads are driver-level (:class:`~milestones.store.bulk.BulkSql`): a sweep at a daily
+period end reads every customer of every streak group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from milestones.domain.orgs import Org
+from milestones.domain.progress import UserTarget
+from milestones.domain.streaks import CareRecord
+from milestones.domain.target_groups import TargetGroup, TrackingType
+from milestones.store.bulk import BulkSql
+from milestones.store.orgs import OrgRepository
+from milestones.store.streak_care import StreakCareRepository
+from milestones.store.tables import streak_marks
+from milestones.store.target_groups import TargetGroupRepository
+from milestones.store.user_targets import USER_TARGET_READ, user_target_read
+
+_STREAK_TYPES = (TrackingType.STREAKS.value, TrackingType.NON_CONTINUOUS_STREAKS.value)
+_MARK_COLUMNS = ("target_group_id", "user_id", "period_id", "kind")
+
+Mark = tuple[int, int, str]  # (user id, period id, kind)
+
+
+@dataclass(slots=True)
+class Standing:
+    """A chunk of a group's customers as the sweep reads them."""
+
+    # (target id, period id, user id) -> the user target
+    user_targets: dict[tuple[int, int, int], UserTarget] = field(default_factory=dict)
+    # (period id, user id) -> when the group as a whole was achieved
+    group_periods: dict[tuple[int, int], datetime] = field(default_factory=dict)
+    care: dict[int, CareRecord] = field(default_factory=dict)  # by user id
+
+
+class SweepRepository:
+    """The groups to sweep, their customers' standing, marks and cursors."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+        self._bulk = BulkSql(connection)
+        self._postgres = connection.dialect.name == "postgresql"
+
+    def orgs(self) -> list[Org]:
+        ids = [row[0] for row in self._bulk.rows("SELECT id FROM orgs ORDER BY id", ())]
+        repository = OrgRepository(self._db)
+        return [org for org_id in ids if (org := repository.get_org(org_id)) is not None]
+
+    def streak_groups(self, org_id: int) -> list[TargetGroup]:
+        """The org's STREAKS and NON_CONTINUOUS_STREAKS groups, in id order."""
+        ids = [
+            row[0]
+            for row in self._bulk.select(
+                "SELECT id FROM target_groups WHERE org_id = ? AND tracking_type {among}"
+                " ORDER BY id",
+                (org_id,),
+                among=_STREAK_TYPES,
+            )
+        ]
+        return TargetGroupRepository(self._db).load(ids)
+
+    def cursors(self, group_ids: Sequence[int]) -> dict[int, datetime]:
+        """How far each group has been swept (a group never swept has no entry)."""
+        if not group_ids:
+            return {}
+        return {
+            group_id: self._bulk.instant_of(until)
+            for group_id, until in self._bulk.select(
+                "SELECT target_group_id, swept_until FROM streak_sweeps"
+                " WHERE target_group_id {among}",
+                (),
+                among=list(group_ids),
+            )
+        }
+
+    def customers(self, group_id: int) -> list[int]:
+        """The customers with a user target in the group, in order (no other can have a run)."""
+        rows = self._bulk.rows(
+            "SELECT DISTINCT user_id FROM user_targets WHERE target_group_id = ?", (group_id,)
+        )
+        return sorted(row[0] for row in rows)
+
+    def hold(self, group_id: int, swept_until: datetime) -> None:
+        """Take the group's cursor row until the transaction ends (made if missing)."""
+        until = self._bulk.instant(swept_until)
+        self._db.exec_driver_sql(
+            self._marks(
+                "INSERT INTO streak_sweeps (target_group_id, swept_until) VALUES (?, ?)"
+                " ON CONFLICT (target_group_id) DO NOTHING"
+            ),
+            (group_id, until),
+        )
+        if self._postgres:
+            self._db.exec_driver_sql(
+                "SELECT 1 FROM streak_sweeps WHERE target_group_id = %s FOR UPDATE", (group_id,)
+            )
+
+    def standing(self, group: TargetGroup, user_ids: Sequence[int]) -> Standing:
+        """The customers' user targets (every period), group achievements and care records."""
+        found = Standing()
+        target_ids = [target.id for target in group.targets]
+        if not user_ids or not target_ids:
+            return found
+        bulk = self._bulk
+        rows = bulk.select(
+            f"SELECT {USER_TARGET_READ} FROM user_targets"
+            f" WHERE target_id IN ({', '.join(map(str, target_ids))}) AND user_id {{among}}",
+            (),
+            among=user_ids,
+        )
+        user_targets = found.user_targets
+        for row in rows:
+            user_target = user_target_read(bulk, row)
+            key = (user_target.target_id, user_target.period_id, user_target.user_id)
+            user_targets[key] = user_target
+        for period_id, user_id, at in bulk.select(
+            "SELECT period_id, user_id, achieved_at FROM user_group_periods"
+            " WHERE target_group_id = ? AND user_id {among}",
+            (group.id,),
+            among=user_ids,
+        ):
+            found.group_periods[(period_id, user_id)] = bulk.instant_of(at)
+        records = StreakCareRepository(self._db).records_of(user_ids, [group.id])
+        found.care = {user_id: record for (_, user_id), record in records.items()}
+        return found
+
+    def marks(self, group_id: int, user_ids: Collection[int]) -> set[Mark]:
+        """What has been told already to ``user_ids`` in the group."""
+        if not user_ids:
+            return set()
+        return {
+            (user_id, period_id, kind)
+            for user_id, period_id, kind in self._bulk.select(
+                "SELECT user_id, period_id, kind FROM streak_marks"
+                " WHERE target_group_id = ? AND user_id {among}",
+                (group_id,),
+                among=sorted(user_ids),
+            )
+        }
+
+    def add_marks(self, group_id: int, marks: Collection[Mark]) -> None:
+        rows: list[tuple[object, ...]] = [(group_id, *mark) for mark in sorted(marks)]
+        self._bulk.insert(streak_marks, _MARK_COLUMNS, rows)
+
+    def move(self, group_id: int, swept_until: datetime) -> None:
+        """Set the group's cursor (its row is held: :meth:`hold`)."""
+        self._db.exec_driver_sql(
+            self._marks("UPDATE streak_sweeps SET swept_until = ? WHERE target_group_id = ?"),
+            (self._bulk.instant(swept_until), group_id),
+        )
+
+    def _marks(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self._postgres else statement
+
+
+__all__ = ["Mark", "Standing", "SweepRepository"]
