@@ -34,7 +34,7 @@ from milestones.domain.group_progress import streak_walk
 from milestones.domain.progress import UserTarget
 from milestones.domain.streak_watch import Told, may_tell, to_tell
 from milestones.domain.streaks import NO_RECORD, CareRecord
-from milestones.domain.target_groups import TargetGroup
+from milestones.domain.target_groups import TargetGroup, TrackingType
 from milestones.store import outbox
 from milestones.store.database import Database
 from milestones.store.sweeps import Mark, Standing, SweepRepository
@@ -44,16 +44,20 @@ CHUNK = 2_000  # customers per transaction: a few tens of milliseconds of SQLite
 
 
 class _Lookup:
-    """:class:`~milestones.domain.group_progress.UserTargetLookup` over a chunk's standing."""
+    """:class:`~milestones.domain.group_progress.UserTargetLookup` over a chunk's standing.
+
+    It knows the customers' achieved user targets only: whether a streak group's period is
+    achieved, and when, rests on those alone (``period_state``, ``period_outcome``), and a
+    sweep reads far fewer rows without the others."""
 
     def __init__(self, group_id: int, standing: Standing) -> None:
         self._group_id = group_id
-        self._user_targets = standing.user_targets
+        self._standing = standing
         self._group_periods = standing.group_periods
         self._care = standing.care
 
     def find(self, target_id: int, period_id: int, user_id: int) -> UserTarget | None:
-        return self._user_targets.get((target_id, period_id, user_id))
+        return self._standing.user_target(target_id, period_id, user_id)
 
     def group_achieved_at(self, group_id: int, period_id: int, user_id: int) -> datetime | None:
         if group_id != self._group_id:
@@ -92,8 +96,12 @@ class Sweeper:
                 (due if may else idle).append(task)
             if idle:
                 self._move(idle, now)
+            if not due:
+                continue
+            with self.database.transaction(write=False) as connection:
+                customers = SweepRepository(connection).customers([t.group.id for t in due])
             for task in due:
-                told.update(self._sweep_group(task, now))
+                told.update(self._sweep_group(task, customers[task.group.id], now))
         return told
 
     def _tasks(self, now: datetime) -> list[list[_Task]]:
@@ -119,59 +127,133 @@ class Sweeper:
                 sweeps.hold(task.group.id, task.swept_until)
                 sweeps.move(task.group.id, now)
 
-    def _sweep_group(self, task: _Task, now: datetime) -> Counter[str]:
-        group = _walked_part(task.group, now)
-        with self.database.transaction(write=False) as connection:
-            customers = SweepRepository(connection).customers(group.id)
+    def _sweep_group(self, task: _Task, customers: list[int], now: datetime) -> Counter[str]:
+        plan = _Plan.of(task, now)
         told: Counter[str] = Counter()
+        if not plan.anything:
+            self._move([task], now)
+            return told
+        with self.database.transaction(write=False) as connection:
+            care = SweepRepository(connection).care_records(task.group.id)
         starts = range(0, len(customers), self.chunk) if customers else range(1)
         for start in starts:
             last = start + self.chunk >= len(customers)
             chunk = customers[start : start + self.chunk]
             with self.database.transaction() as connection:
                 sweeps = SweepRepository(connection)
-                sweeps.hold(group.id, task.swept_until)
-                notices = _tell_chunk(sweeps, group, chunk, task, now)
+                sweeps.hold(task.group.id, task.swept_until)
+                notices = plan.tell(sweeps, chunk, care)
                 outbox.write(connection, task.org_id, now, [t.notice for t in notices])
                 if last:
-                    sweeps.move(group.id, now)
+                    sweeps.move(task.group.id, now)
             told.update(t.notice.type.value for t in notices)
         if told:
-            log.info("group %d swept to %s: %s", group.id, now.isoformat(), dict(told))
+            log.info("group %d swept to %s: %s", task.group.id, now.isoformat(), dict(told))
         return told
 
 
-def _tell_chunk(
-    sweeps: SweepRepository,
-    group: TargetGroup,
-    user_ids: Sequence[int],
-    task: _Task,
-    now: datetime,
-) -> list[Told]:
-    """The chunk's notices not told before; their marks are written."""
-    lookup = _Lookup(group.id, sweeps.standing(group, user_ids))
-    due: dict[Mark, Told] = {}
-    for user_id in user_ids:
-        walked = streak_walk(group, lookup, user_id, now)
-        for told in to_tell(group, user_id, walked, task.swept_until, now, task.retro):
-            due[(user_id, told.period_id, told.kind.value)] = told
-    if not due:
-        return []
-    stored = sweeps.marks(group.id, {user_id for user_id, _, _ in due})
-    new = {mark: told for mark, told in due.items() if mark not in stored}
-    sweeps.add_marks(group.id, new.keys())
-    return list(new.values())
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How one group is swept up to ``now``: which periods a walk needs, and which customers
+    cannot have anything due (and are not walked).
 
+    What :func:`~milestones.domain.streak_watch.to_tell` can say, and so who need not be
+    walked:
 
-def _walked_part(group: TargetGroup, now: datetime) -> TargetGroup:
-    """The group with only the periods a walk at ``now`` can use: those started by then,
-    and as many after as freezes can carry a run (``runEndsAt``). A daily group laid out
-    for years ahead would otherwise cost every customer a step per future day."""
-    started = sum(1 for period in group.periods if period.window.starts_at <= now)
-    keep = started + (group.care.max_held or 0) + 1
-    if keep >= len(group.periods):
-        return group
-    return replace(group, periods=group.periods[:keep])
+    - a period closed in the sweep's stretch (``due``) is told of only if the customer did
+      not achieve it and entered it with a run > 0: some period shortly before it was
+      achieved or repaired, since each unachieved one in between used a freeze, and they
+      are at most ``maxHeld`` plus what support granted;
+    - an at-risk notice needs ``now`` within ``atRiskHours`` of the running period's end at
+      least (a freeze only moves ``runEndsAt`` later); when none can be, a walk needs only
+      the periods up to the last one due;
+    - a NON_CONTINUOUS_STREAKS group tells nothing (its count never resets, it uses no
+      freeze, and no run of it is at risk).
+
+    Periods cut in customers' zones are walked whole, for every customer with a past."""
+
+    task: _Task
+    now: datetime
+    walked: TargetGroup  # the group, with only the periods the walks need
+    due: tuple[int, ...]  # positions (in group.periods) of the periods settled in the stretch
+    at_risk: bool  # whether an at-risk notice can be due
+    exact: bool  # whether the group's own windows are every customer's
+    continuous: bool
+
+    @property
+    def anything(self) -> bool:
+        return self.continuous and (bool(self.due) or self.at_risk or not self.exact)
+
+    @classmethod
+    def of(cls, task: _Task, now: datetime) -> _Plan:
+        group, since = task.group, task.swept_until
+        exact = not group.care.per_customer
+        due = [
+            index
+            for index, period in enumerate(group.periods)
+            if since < period.window.ends_at + task.retro <= now
+        ]
+        hours = group.care.at_risk_hours
+        running = next(
+            (p for p in group.periods if p.window.starts_at <= now < p.window.ends_at), None
+        )
+        at_risk = hours is not None and hours > 0
+        if at_risk and exact:
+            window = running.window if running is not None else None
+            at_risk = window is not None and now >= window.ends_at - timedelta(hours=hours or 0)
+        if exact and not at_risk:
+            keep = due[-1] + 1 if due else 0
+        else:
+            started = sum(1 for period in group.periods if period.window.starts_at <= now)
+            keep = started + (group.care.max_held or 0) + (0 if exact else 1)
+        walked = (
+            group if keep >= len(group.periods) else replace(group, periods=group.periods[:keep])
+        )
+        continuous = group.tracking_type is TrackingType.STREAKS
+        return cls(task, now, walked, tuple(due), at_risk, exact, continuous)
+
+    def tell(
+        self, sweeps: SweepRepository, user_ids: Sequence[int], care: dict[int, CareRecord]
+    ) -> list[Told]:
+        """The chunk's notices not told before; their marks are written."""
+        group, task, now = self.walked, self.task, self.now
+        standing = sweeps.standing(group, user_ids, care)
+        walking = [user_id for user_id in user_ids if self._may_tell(standing, user_id)]
+        sweeps.group_periods(group, walking, standing)
+        lookup = _Lookup(group.id, standing)
+        due: dict[Mark, Told] = {}
+        for user_id in walking:
+            walked = streak_walk(group, lookup, user_id, now)
+            for told in to_tell(group, user_id, walked, task.swept_until, now, task.retro):
+                due[(user_id, told.period_id, told.kind.value)] = told
+        if not due:
+            return []
+        stored = sweeps.marks(group.id, {user_id for user_id, _, _ in due})
+        new = {mark: told for mark, told in due.items() if mark not in stored}
+        sweeps.add_marks(group.id, new.keys())
+        return list(new.values())
+
+    def _may_tell(self, standing: Standing, user_id: int) -> bool:
+        achieved = standing.achieved.get(user_id, set())
+        record = standing.care.get(user_id, NO_RECORD)
+        if not achieved and not record.repairs:
+            return False  # never achieved nor repaired: no run
+        group = self.walked
+        if self.at_risk or not self.exact or group.unified_aggregation is not None:
+            return True
+        periods = group.periods
+        targets = [t.id for t in group.targets if t.active] or [t.id for t in group.targets]
+        reach = (group.care.max_held or 0) + sum(grant.count for grant in record.grants) + 1
+        for index in self.due:
+            period_id = periods[index].id
+            if all((target, period_id) in achieved for target in targets):
+                continue  # achieved: nothing to tell of it
+            for before in periods[max(0, index - reach) : index]:
+                if record.repair_of(before.id) or any(
+                    (target, before.id) in achieved for target in targets
+                ):
+                    return True
+        return False
 
 
 class SweeperThread:

@@ -13,8 +13,8 @@ period end reads every customer of every streak group.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -33,17 +33,40 @@ _STREAK_TYPES = (TrackingType.STREAKS.value, TrackingType.NON_CONTINUOUS_STREAKS
 _MARK_COLUMNS = ("target_group_id", "user_id", "period_id", "kind")
 
 Mark = tuple[int, int, str]  # (user id, period id, kind)
+Key = tuple[int, int, int]  # (target id, period id, user id)
 
 
-@dataclass(slots=True)
 class Standing:
-    """A chunk of a group's customers as the sweep reads them."""
+    """A chunk of a group's customers as the sweep reads them: their achieved user targets
+    (kept as read, made into :class:`UserTarget` only when a walk asks: most customers of
+    a sweep are ruled out by what they achieved, without a walk), and for those walked,
+    their group achievements."""
 
-    # (target id, period id, user id) -> the user target
-    user_targets: dict[tuple[int, int, int], UserTarget] = field(default_factory=dict)
-    # (period id, user id) -> when the group as a whole was achieved
-    group_periods: dict[tuple[int, int], datetime] = field(default_factory=dict)
-    care: dict[int, CareRecord] = field(default_factory=dict)  # by user id
+    def __init__(self, bulk: BulkSql) -> None:
+        self._bulk = bulk
+        self._rows: dict[Key, tuple[Any, ...]] = {}
+        self._made: dict[Key, UserTarget] = {}
+        # user id -> the (target id, period id) the customer achieved
+        self.achieved: dict[int, set[tuple[int, int]]] = {}
+        # (period id, user id) -> when the group as a whole was achieved
+        self.group_periods: dict[tuple[int, int], datetime] = {}
+        self.care: dict[int, CareRecord] = {}  # by user id
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        """A row of :data:`USER_TARGET_READ` columns, of an achieved user target."""
+        target_id, period_id, user_id = row[1], row[2], row[3]
+        self._rows[(target_id, period_id, user_id)] = row
+        self.achieved.setdefault(user_id, set()).add((target_id, period_id))
+
+    def user_target(self, target_id: int, period_id: int, user_id: int) -> UserTarget | None:
+        key = (target_id, period_id, user_id)
+        made = self._made.get(key)
+        if made is None:
+            row = self._rows.get(key)
+            if row is None:
+                return None
+            made = self._made[key] = user_target_read(self._bulk, row)
+        return made
 
 
 class SweepRepository:
@@ -86,12 +109,22 @@ class SweepRepository:
             )
         }
 
-    def customers(self, group_id: int) -> list[int]:
-        """The customers with a user target in the group, in order (no other can have a run)."""
-        rows = self._bulk.rows(
-            "SELECT DISTINCT user_id FROM user_targets WHERE target_group_id = ?", (group_id,)
-        )
-        return sorted(row[0] for row in rows)
+    def customers(self, group_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Each group's customers with a user target in it, in order (no other can have a
+        run): one pass over ``user_targets`` for all the groups (it has no index by group)."""
+        found: dict[int, list[int]] = {group_id: [] for group_id in group_ids}
+        if not group_ids:
+            return found
+        for group_id, user_id in self._bulk.select(
+            "SELECT DISTINCT target_group_id, user_id FROM user_targets"
+            " WHERE target_group_id {among}",
+            (),
+            among=list(group_ids),
+        ):
+            found[group_id].append(user_id)
+        for users in found.values():
+            users.sort()
+        return found
 
     def hold(self, group_id: int, swept_until: datetime) -> None:
         """Take the group's cursor row until the transaction ends (made if missing)."""
@@ -108,34 +141,46 @@ class SweepRepository:
                 "SELECT 1 FROM streak_sweeps WHERE target_group_id = %s FOR UPDATE", (group_id,)
             )
 
-    def standing(self, group: TargetGroup, user_ids: Sequence[int]) -> Standing:
-        """The customers' user targets (every period), group achievements and care records."""
-        found = Standing()
-        target_ids = [target.id for target in group.targets]
+    def care_records(self, group_id: int) -> dict[int, CareRecord]:
+        """Every customer's care record in the group (few: support grants and repairs)."""
+        return StreakCareRepository(self._db).records_of_group(group_id)
+
+    def standing(
+        self, group: TargetGroup, user_ids: Sequence[int], care: dict[int, CareRecord]
+    ) -> Standing:
+        """The customers' achieved user targets in the group's periods (a period's outcome
+        rests on those alone); their care records are the group's (:meth:`care_records`)."""
+        found = Standing(self._bulk)
+        found.care = care
+        target_ids = ", ".join(str(target.id) for target in group.targets)
         if not user_ids or not target_ids:
             return found
-        bulk = self._bulk
-        rows = bulk.select(
+        for row in self._bulk.select(
             f"SELECT {USER_TARGET_READ} FROM user_targets"
-            f" WHERE target_id IN ({', '.join(map(str, target_ids))}) AND user_id {{among}}",
+            f" WHERE target_id IN ({target_ids}) AND user_id {{among}}"
+            " AND achieved_at IS NOT NULL",
             (),
             among=user_ids,
-        )
-        user_targets = found.user_targets
-        for row in rows:
-            user_target = user_target_read(bulk, row)
-            key = (user_target.target_id, user_target.period_id, user_target.user_id)
-            user_targets[key] = user_target
+        ):
+            found.add(row)
+        return found
+
+    def group_periods(
+        self, group: TargetGroup, user_ids: Sequence[int], standing: Standing
+    ) -> None:
+        """Add the customers' group achievements in the group's periods to ``standing``."""
+        period_ids = ", ".join(str(period.id) for period in group.periods)
+        if not user_ids or not period_ids:
+            return
+        bulk = self._bulk
+        # By the whole primary key (group, period, user): the periods are few.
         for period_id, user_id, at in bulk.select(
             "SELECT period_id, user_id, achieved_at FROM user_group_periods"
-            " WHERE target_group_id = ? AND user_id {among}",
+            f" WHERE target_group_id = ? AND period_id IN ({period_ids}) AND user_id {{among}}",
             (group.id,),
             among=user_ids,
         ):
-            found.group_periods[(period_id, user_id)] = bulk.instant_of(at)
-        records = StreakCareRepository(self._db).records_of(user_ids, [group.id])
-        found.care = {user_id: record for (_, user_id), record in records.items()}
-        return found
+            standing.group_periods[(period_id, user_id)] = bulk.instant_of(at)
 
     def marks(self, group_id: int, user_ids: Collection[int]) -> set[Mark]:
         """What has been told already to ``user_ids`` in the group."""
