@@ -81,9 +81,12 @@ class _Task:
 class Sweeper:
     """Sweeps every org's streak groups up to an instant; what it told is counted by type."""
 
-    def __init__(self, database: Database, *, chunk: int = CHUNK) -> None:
+    def __init__(self, database: Database, *, chunk: int = CHUNK, exhaustive: bool = False) -> None:
+        """``exhaustive`` walks every customer over every period (no :class:`_Plan` shortcut):
+        slower, and what the tests compare the shortcuts with."""
         self.database = database
         self.chunk = chunk
+        self.exhaustive = exhaustive
 
     def sweep(self, now: datetime) -> Counter[str]:
         """One sweep up to ``now``: the notifications written, by type."""
@@ -128,7 +131,7 @@ class Sweeper:
                 sweeps.move(task.group.id, now)
 
     def _sweep_group(self, task: _Task, customers: list[int], now: datetime) -> Counter[str]:
-        plan = _Plan.of(task, now)
+        plan = _Plan.of(task, now, exhaustive=self.exhaustive)
         told: Counter[str] = Counter()
         if not plan.anything:
             self._move([task], now)
@@ -179,13 +182,16 @@ class _Plan:
     at_risk: bool  # whether an at-risk notice can be due
     exact: bool  # whether the group's own windows are every customer's
     continuous: bool
+    exhaustive: bool = False  # no shortcut: every customer walked over every period
 
     @property
     def anything(self) -> bool:
+        if self.exhaustive:
+            return True
         return self.continuous and (bool(self.due) or self.at_risk or not self.exact)
 
     @classmethod
-    def of(cls, task: _Task, now: datetime) -> _Plan:
+    def of(cls, task: _Task, now: datetime, *, exhaustive: bool = False) -> _Plan:
         group, since = task.group, task.swept_until
         exact = not group.care.per_customer
         due = [
@@ -210,6 +216,8 @@ class _Plan:
             group if keep >= len(group.periods) else replace(group, periods=group.periods[:keep])
         )
         continuous = group.tracking_type is TrackingType.STREAKS
+        if exhaustive:
+            return cls(task, now, group, tuple(due), True, False, continuous, exhaustive=True)
         return cls(task, now, walked, tuple(due), at_risk, exact, continuous)
 
     def tell(
@@ -218,7 +226,9 @@ class _Plan:
         """The chunk's notices not told before; their marks are written."""
         group, task, now = self.walked, self.task, self.now
         standing = sweeps.standing(group, user_ids, care)
-        walking = [user_id for user_id in user_ids if self._may_tell(standing, user_id)]
+        walking = [
+            user_id for user_id in user_ids if self.exhaustive or self._may_tell(standing, user_id)
+        ]
         sweeps.group_periods(group, walking, standing)
         lookup = _Lookup(group.id, standing)
         due: dict[Mark, Told] = {}
