@@ -26,6 +26,7 @@ from milestones.domain.notifications import NotificationType
 from milestones.domain.times import utc_text
 from milestones.observability import logs
 from milestones.observability.metrics import MULTIPROCESS_DIR
+from milestones.runtime import tune_collector
 from milestones.settings import Settings
 from milestones.store.database import Database
 from milestones.sweeper import Sweeper
@@ -168,6 +169,7 @@ def sweep_streaks(database: DatabaseOption = None) -> None:
     print what was told per type, and exit."""
     settings = _settings(database)
     now = Clock(settings.now).now()
+    tune_collector()  # as a server process does: a sweep makes millions of small objects
     with _database(settings.database_url) as db:
         told = Sweeper(db).sweep(now)
     typer.echo(f"swept up to {utc_text(now)}")
