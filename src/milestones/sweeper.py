@@ -82,8 +82,9 @@ class Sweeper:
     """Sweeps every org's streak groups up to an instant; what it told is counted by type."""
 
     def __init__(self, database: Database, *, chunk: int = CHUNK, exhaustive: bool = False) -> None:
-        """``exhaustive`` walks every customer over every period (no :class:`_Plan` shortcut):
-        slower, and what the tests compare the shortcuts with."""
+        """``exhaustive`` walks every customer over every period of each group that
+        :func:`may_tell` lets through (no :class:`_Plan` shortcut): slower, and what the
+        tests compare the shortcuts with."""
         self.database = database
         self.chunk = chunk
         self.exhaustive = exhaustive
@@ -92,19 +93,26 @@ class Sweeper:
         """One sweep up to ``now``: the notifications written, by type."""
         told: Counter[str] = Counter()
         for tasks in self._tasks(now):
-            due: list[_Task] = []
+            plans: list[_Plan] = []
             idle: list[_Task] = []
             for task in tasks:
-                may = may_tell(task.group, task.swept_until, now, task.retro)
-                (due if may else idle).append(task)
+                plan = None
+                if may_tell(task.group, task.swept_until, now, task.retro):
+                    plan = _Plan.of(task, now, exhaustive=self.exhaustive)
+                if plan is not None and plan.anything:
+                    plans.append(plan)
+                else:
+                    idle.append(task)
             if idle:
                 self._move(idle, now)
-            if not due:
+            if not plans:
                 continue
             with self.database.transaction(write=False) as connection:
-                customers = SweepRepository(connection).customers([t.group.id for t in due])
-            for task in due:
-                told.update(self._sweep_group(task, customers[task.group.id], now))
+                customers = SweepRepository(connection).customers(
+                    [plan.task.group.id for plan in plans]
+                )
+            for plan in plans:
+                told.update(self._sweep_group(plan, customers[plan.task.group.id]))
         return told
 
     def _tasks(self, now: datetime) -> list[list[_Task]]:
@@ -130,12 +138,9 @@ class Sweeper:
                 sweeps.hold(task.group.id, task.swept_until)
                 sweeps.move(task.group.id, now)
 
-    def _sweep_group(self, task: _Task, customers: list[int], now: datetime) -> Counter[str]:
-        plan = _Plan.of(task, now, exhaustive=self.exhaustive)
+    def _sweep_group(self, plan: _Plan, customers: list[int]) -> Counter[str]:
+        task, now = plan.task, plan.now
         told: Counter[str] = Counter()
-        if not plan.anything:
-            self._move([task], now)
-            return told
         with self.database.transaction(write=False) as connection:
             care = SweepRepository(connection).care_records(task.group.id)
         starts = range(0, len(customers), self.chunk) if customers else range(1)
