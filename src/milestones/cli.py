@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 import tempfile
@@ -169,9 +170,16 @@ def sweep_streaks(database: DatabaseOption = None) -> None:
     print what was told per type, and exit."""
     settings = _settings(database)
     now = Clock(settings.now).now()
-    tune_collector()  # as a server process does: a sweep makes millions of small objects
-    with _database(settings.database_url) as db:
-        told = Sweeper(db).sweep(now)
+    # As a server process does: a sweep makes millions of short-lived objects. Put back
+    # after, for a caller that runs the command in its own process (the tests).
+    thresholds = gc.get_threshold()
+    tune_collector()
+    try:
+        with _database(settings.database_url) as db:
+            told = Sweeper(db).sweep(now)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
     typer.echo(f"swept up to {utc_text(now)}")
     for type_ in (NotificationType.STREAK_FROZEN, NotificationType.STREAK_BROKEN,
                   NotificationType.STREAK_AT_RISK):  # fmt: skip
