@@ -4,7 +4,8 @@
 # groups, ~10 targets reached per event) on SQLite; the storage floor of ingestion (the
 # rows alone, no engine); the user-view benchmark; one-event calls from one sequential
 # client next to /health (issue 13); a server's memory per request (issue 12, full size, 3
-# runs on each database: about 8 minutes); results in benchmarks/RESULTS.md, and last
+# runs on each database: about 8 minutes); the webhooks, scale and streak-sweep (issue 16)
+# benchmarks; results in benchmarks/RESULTS.md, and last
 # issue 13's summary of them all (its `issue-13` section), read from the figures each
 # benchmark writes to var/bench/<section>.json.
 #
