@@ -51,3 +51,7 @@ class Settings(BaseSettings):
     job_poll_seconds: float = Field(default=1.0, gt=0)
     import_chunk_lines: int = Field(default=500, ge=1, le=10_000)
     max_event_import_body_bytes: int = 4 * 1024 * 1024 * 1024
+    # The streak sweeper (SPEC §17): ``milestones serve`` runs one (``sweeper``) that sweeps
+    # every ``sweep_seconds``; ``milestones sweep`` sweeps once.
+    sweeper: bool = False
+    sweep_seconds: float = Field(default=60.0, gt=0)

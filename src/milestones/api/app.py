@@ -37,6 +37,7 @@ from milestones.observability import logs
 from milestones.settings import Settings
 from milestones.store.database import Database
 from milestones.store.reads import Reads
+from milestones.sweeper import Sweeper, SweeperThread
 
 
 def create_app(
@@ -57,9 +58,7 @@ def create_app(
         description="Loyalty milestones and streaks, in the shape of Loyalty+ target groups.",
         # A redirect would name the request's Host; TrailingSlash serves such paths instead.
         redirect_slashes=False,
-        lifespan=_workers(database, settings, clock, catalogues)
-        if settings.delivery_worker or settings.job_worker
-        else None,
+        lifespan=_workers(database, settings, clock, catalogues),
     )
     app.state.settings = settings
     app.state.database = database
@@ -101,25 +100,28 @@ def create_app(
 
 def _workers(
     database: Database, settings: Settings, clock: Clock, catalogues: CatalogueCache
-) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Run a webhook delivery worker and a job worker beside the server (each if enabled),
-    for as long as it serves."""
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]] | None:
+    """Run a webhook delivery worker, a job worker and a streak sweeper beside the server
+    (each when its setting asks for it), for as long as it serves."""
+    if not (settings.delivery_worker or settings.job_worker or settings.sweeper):
+        return None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        delivery = WorkerThread(DeliveryWorker(database, settings, clock))
-        jobs = JobThread(JobWorker(database, settings, clock, catalogues))
+        threads: list[WorkerThread | JobThread | SweeperThread] = []
         if settings.delivery_worker:
-            delivery.start()
+            threads.append(WorkerThread(DeliveryWorker(database, settings, clock)))
         if settings.job_worker:
-            jobs.start()
+            threads.append(JobThread(JobWorker(database, settings, clock, catalogues)))
+        if settings.sweeper:
+            threads.append(SweeperThread(Sweeper(database), clock, settings.sweep_seconds))
+        for thread in threads:
+            thread.start()
         try:
             yield
         finally:
-            if settings.job_worker:
-                jobs.stop()
-            if settings.delivery_worker:
-                delivery.stop()
+            for thread in reversed(threads):
+                thread.stop()
 
     return lifespan
 
