@@ -10,6 +10,7 @@ second rebuild must change nothing. Jobs run in a real :class:`JobWorker`.
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,6 +22,8 @@ from fastapi.testclient import TestClient
 
 from milestones import admin
 from milestones.clock import Clock
+from milestones.jobs import JobWorker
+from milestones.settings import Settings
 from milestones.store.database import Database
 from tests.api.groups import monthly_spend
 from tests.api.test_backfill import (
@@ -416,3 +419,34 @@ def get_jobs(client: TestClient, org: OrgCredentials) -> list[Json]:
     assert response.status_code == 200, response.text
     jobs: list[Json] = response.json()["data"]
     return jobs
+
+
+def test_a_rebuild_stopped_after_a_chunk_resumes_and_counts_each_customer_once(
+    client: TestClient, utc_org: OrgCredentials, database: Database, clock: Clock
+) -> None:
+    """Chunks of at most 50 events hold one customer each here (some 27 purchases each)."""
+    org = utc_org
+    clock.set(datetime(2024, 8, 1, tzinfo=UTC))
+    group = create(client, org, monthly_spend("changed", targets=[spend(6000)]))
+    send_live(client, org, clock, purchases(seed=16))
+    clock.set(NOW)
+    before = rows(client, org, group["id"])
+    put(
+        client,
+        org,
+        group,
+        {"id": group["targets"][0]["id"], "expression": "currentTxn.value > 150"},
+    )
+    job = rebuild(client, org, group["id"], {"revoke": True})
+    settings = Settings(database_url=database.url, import_chunk_lines=50, job_lease_seconds=0.01)
+    stop = threading.Event()
+    JobWorker(database, settings, clock).run_one(stop, on_chunk=lambda *_: stop.set())
+    assert get_job(client, org, job["id"])["done"] == 1
+    JobWorker(database, settings, clock).run_pending()
+    done = get_job(client, org, job["id"])
+    assert done["status"] == "DONE" and done["resumed"] == 1, done
+    assert done["done"] == done["total"] == len(CUSTOMERS), done
+    after = rows(client, org, group["id"])
+    expected = expected_counts(before, after, revoke=True)
+    assert {name: done["counts"][name] for name in expected} == expected
+    assert done["counts"]["eventsReplayed"] == len(purchases(seed=16))
