@@ -28,8 +28,9 @@ from milestones.store.prune import (
     Blocker,
     blockers,
     count_before,
+    delete_events,
     org_ids,
-    prune_some,
+    prunable,
     start_prune,
 )
 
@@ -109,14 +110,15 @@ def _prune_org(db: Database, org: int, cutoff: datetime, now: datetime) -> int:
         prune_id = start_prune(connection, org, cutoff, now)
     done, last = 0, 0
     while True:
+        with db.transaction(write=False) as connection:
+            pks = prunable(connection, org, cutoff, last, CHUNK)
+        if not pks:
+            return done
         with db.transaction() as connection:
             _refuse_if_needed(blockers(connection, org, cutoff, now), cutoff)
-            deleted, last = prune_some(connection, prune_id, org, cutoff, last, CHUNK)
-        if not deleted:
-            break
-        done += deleted
+            done += delete_events(connection, prune_id, org, cutoff, pks)
+        last = pks[-1]
         typer.echo(f"org {org}: {done:,} pruned")
-    return done
 
 
 def _refuse_if_needed(needing: list[Blocker], cutoff: datetime) -> None:

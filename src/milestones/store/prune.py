@@ -101,13 +101,13 @@ def start_prune(connection: Connection, org_id: int, before: datetime, now: date
     )
 
 
-def prune_some(
-    connection: Connection, prune_id: int, org_id: int, before: datetime, after_pk: int, limit: int
-) -> tuple[int, int]:
-    """Delete up to ``limit`` of the org's events stamped before ``before``, with an id
-    above ``after_pk`` (walked in id order: one pass over the table in all); how many, and
-    the last id looked at (``after_pk`` when none is left)."""
-    pks = [
+def prunable(
+    connection: Connection, org_id: int, before: datetime, after_pk: int, limit: int
+) -> list[int]:
+    """Up to ``limit`` ids of the org's events stamped before ``before``, above ``after_pk``,
+    in id order (walked so from chunk to chunk: one pass over the table in all). A read:
+    on SQLite it takes no write lock while it scans."""
+    return [
         int(row[0])
         for row in connection.execute(
             select(events.c.id)
@@ -116,15 +116,23 @@ def prune_some(
             .limit(limit)
         )
     ]
-    if not pks:
-        return 0, after_pk
-    connection.execute(delete(events).where(events.c.id.in_(pks)))
+
+
+def delete_events(
+    connection: Connection, prune_id: int, org_id: int, before: datetime, pks: list[int]
+) -> int:
+    """Delete those of ``pks`` still stamped before ``before``, counted on the prune's record."""
+    deleted = connection.execute(
+        delete(events).where(
+            events.c.org_id == org_id, events.c.id.in_(pks), events.c.event_time < before
+        )
+    ).rowcount
     connection.execute(
         update(event_prunes)
         .where(event_prunes.c.id == prune_id)
-        .values(events=event_prunes.c.events + len(pks))
+        .values(events=event_prunes.c.events + deleted)
     )
-    return len(pks), pks[-1]
+    return int(deleted)
 
 
 def pruned_before(connection: Connection, org_id: int) -> datetime | None:
