@@ -42,6 +42,7 @@ from tests.api.test_backfill import (
     views,
 )
 from tests.api.test_bad_input import assert_refused
+from tests.api.test_streaks import weekly_streaks
 from tests.conftest import OrgCredentials, make_org
 
 Json = dict[str, Any]
@@ -115,11 +116,21 @@ def shown(entry: Json) -> object:
     )
 
 
+def levels(entry: Json) -> set[str]:
+    """The streak levels a customer's group entry shows achieved."""
+    return {s["streakName"] for s in entry.get("streaks") or [] if s["status"] == "ACHIEVED"}
+
+
 def expected_counts(before: dict[Row, Json], after: dict[Row, Json], revoke: bool) -> Json:
+    """Worked out from the views alone (streak levels kept without ``revoke`` cannot be
+    told supported or not from them: the groups of these tests revoke, or have none)."""
     targets = [key for key in before if key[1]]
+    groups = [key for key in before if not key[1]]
     added = sum(len(achievements(after[k]) - achievements(before[k])) for k in targets)
     taken = sum(len(achievements(before[k]) - achievements(after[k])) for k in targets)
     unsupported = sum(len(achievements(before[k]) - still_reached(after[k])) for k in targets)
+    added += sum(len(levels(after[k]) - levels(before[k])) for k in groups)
+    taken += sum(len(levels(before[k]) - levels(after[k])) for k in groups)
     return {
         "userTargetsChanged": sum(shown(before[k]) != shown(after[k]) for k in targets),
         "achievementsAdded": added,
@@ -450,3 +461,34 @@ def test_a_rebuild_stopped_after_a_chunk_resumes_and_counts_each_customer_once(
     expected = expected_counts(before, after, revoke=True)
     assert {name: done["counts"][name] for name in expected} == expected
     assert done["counts"]["eventsReplayed"] == len(purchases(seed=16))
+
+
+def test_a_rebuild_that_revokes_counts_the_streak_levels_the_views_lose(
+    client: TestClient, utc_org: OrgCredentials, database: Database, clock: Clock
+) -> None:
+    """Weeks of August whose spend the new expression brings under the value lose their
+    achievement, and the levels they made; their periods' group achievements are notified
+    (``group.revoked``) but counted as the targets' own."""
+    org = utc_org
+    clock.set(datetime(2024, 8, 1, tzinfo=UTC))
+    group = create(client, org, weekly_streaks(name="weeks"))
+    send_live(client, org, clock, purchases(seed=16))
+    clock.set(NOW)
+    before = rows(client, org, group["id"])
+    assert any(levels(before[(user, 0, 0)]) for user in CUSTOMERS), before
+    last = max((note["sequence"] for note in feed(client, org)), default=0)
+    put(
+        client,
+        org,
+        group,
+        {"id": group["targets"][0]["id"], "expression": "currentTxn.value > 250"},
+    )
+    done = rebuilt(client, org, database, clock, group["id"], revoke=True)
+    after = rows(client, org, group["id"])
+    expected = expected_counts(before, after, revoke=True)
+    assert {name: done["counts"][name] for name in expected} == expected
+    lost = sum(len(levels(before[(u, 0, 0)]) - levels(after[(u, 0, 0)])) for u in CUSTOMERS)
+    assert lost > 0, "no level was lost: the test shows nothing"
+    kinds = Counter(note["type"] for note in feed(client, org, last))
+    assert kinds["streak.revoked"] == lost
+    assert kinds["group.revoked"] == kinds["target.revoked"] > 0, kinds

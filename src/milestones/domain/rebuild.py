@@ -12,8 +12,9 @@ standing is what is stored.
 An achievement is one of four kinds, one notification type each: a target achieved in a
 period, a milestone trigger reached, the group achieved as a whole in a period (unified
 and streak groups), a streak level reached. The system trigger ``targetAchieved`` is
-notified with its target (as live) but counted once, as the target's achievement, so the
-counts are of what the user view shows. Counted:
+notified with its target (as live) but counted once, as the target's achievement, and a
+streak group's period achieved as a whole is counted as its targets' achievements, so
+the counts are of what the user view shows. Counted:
 
 - **added**: in the final standing and not in the old one (notified ``*.achieved``);
 - **unsupported**: in the old standing and not in the fresh one: the new rules do not
@@ -44,7 +45,7 @@ from milestones.domain.notifications import NotificationType
 from milestones.domain.progress import UserTarget
 from milestones.domain.standing import Known, group_periods_in, streaks_of
 from milestones.domain.streaks import NO_RECORD, CareRecord, StreakState, StreakStatus
-from milestones.domain.target_groups import SYSTEM_TRIGGER_NAME, TargetGroup
+from milestones.domain.target_groups import SYSTEM_TRIGGER_NAME, TargetGroup, TrackingType
 
 Key = tuple[int, int, int]  # (target id, period id, user id): one row of user_targets
 GroupKey = tuple[int, int]  # (period id, user id): one row of user_group_periods
@@ -188,9 +189,7 @@ def _final_rows(
         row = final.get(key)
         if row is None:
             if not revoke and (held.achieved_at is not None or held.milestones):
-                kept = replace(
-                    _copy(held), achieved_value=_ZERO, reached_at=None, milestones=held.milestones
-                )
+                kept = replace(_copy(held), achieved_value=_ZERO, reached_at=None)
                 final[key] = kept
                 restored.append(kept)
             continue
@@ -281,6 +280,9 @@ def achievements_of(standing: Standing, context: Context) -> dict[Achievement, A
     for (period_id, user_id), at in standing.group_achievements.items():
         groups_by_user[user_id][(group.id, period_id)] = at
     period_ids = [period.id for period in group.periods]
+    # A streak group's period achieved as a whole is its targets' achievements (the view
+    # shows it as the period's outcome): notified, as live, and counted as theirs.
+    unified = group.tracking_type is TrackingType.UNIFIED
     for user_id, rows in by_user.items():
         known = Known.of(
             rows,
@@ -295,7 +297,13 @@ def achievements_of(standing: Standing, context: Context) -> dict[Achievement, A
             if state.achieved:
                 add(
                     Achievement(
-                        AchievementKind.GROUP, user_id, state.period_id, 0, 0, state.achieved_at
+                        AchievementKind.GROUP,
+                        user_id,
+                        state.period_id,
+                        0,
+                        0,
+                        state.achieved_at,
+                        counted=unified,
                     )
                 )
         if not group.tracking_type.is_streak:
