@@ -19,12 +19,15 @@ from typing import Any
 import pytest
 import simplejson
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from milestones import admin
 from milestones.clock import Clock
 from milestones.jobs import JobWorker
 from milestones.settings import Settings
 from milestones.store.database import Database
+from milestones.store.ledger import ledger_rows
+from milestones.store.tables import user_targets
 from tests.api.groups import monthly_spend
 from tests.api.test_backfill import (
     CUSTOMERS,
@@ -139,6 +142,23 @@ def expected_counts(before: dict[Row, Json], after: dict[Row, Json], revoke: boo
     }
 
 
+def group_rows(database: Database, group_id: int) -> set[int]:
+    """The ids of the group's user targets."""
+    query = select(user_targets.c.id).where(user_targets.c.target_group_id == group_id)
+    with database.engine.connect() as connection:
+        return {int(row[0]) for row in connection.execute(query)}
+
+
+def ledger_of_others(database: Database, org_id: int, ours: set[int]) -> list[object]:
+    """Every ledger entry of the org but those of ``ours``: id, user target, amount, kind."""
+    with database.engine.connect() as connection:
+        return [
+            (row.id, row.user_target_id, row.amount, row.kind)
+            for row in ledger_rows(connection, org_id)
+            if row.user_target_id not in ours
+        ]
+
+
 def put(client: TestClient, org: OrgCredentials, group: Json, target: Json) -> None:
     response = client.put(
         f"/v3/targetGroups/{group['id']}", json={"targets": [target]}, auth=org.auth
@@ -210,10 +230,14 @@ def test_a_rebuild_after_a_put_counts_what_the_user_views_show_changed(
     untouched = {other["id"]: rows(client, org, other["id"]) for other in others}
     heard = feed(client, org)
     last = max((note["sequence"] for note in heard), default=0)
+    ours = group_rows(database, group["id"])
+    entries = ledger_of_others(database, org.org_id, ours)
 
     put(client, org, group, {"id": group["targets"][0]["id"], **CHANGES[change]})
     done = rebuilt(client, org, database, clock, group["id"], revoke)
     after = rows(client, org, group["id"])
+    ours |= group_rows(database, group["id"])
+    assert ledger_of_others(database, org.org_id, ours) == entries, "other groups' ledger moved"
 
     expected = expected_counts(before, after, revoke)
     counts = {name: done["counts"][name] for name in expected}
