@@ -69,11 +69,6 @@ class Standing:
             dict(group_achievements),
         )
 
-    @property
-    def ids(self) -> dict[Key, int]:
-        """Each row's id, by its key."""
-        return {key: ut.id for key, ut in self.user_targets.items()}
-
 
 class AchievementKind(StrEnum):
     TARGET = "target"
