@@ -19,6 +19,7 @@ from milestones.api.errors import install_error_handlers
 from milestones.api.events.router import router as events_router
 from milestones.api.events.schemas import EventIn
 from milestones.api.jobs.backfill import router as backfill_router
+from milestones.api.jobs.rebuild import router as rebuild_router
 from milestones.api.jobs.router import router as jobs_router
 from milestones.api.leaderboards.router import router as leaderboards_router
 from milestones.api.notifications.router import router as notifications_router
@@ -94,6 +95,7 @@ def create_app(
     app.include_router(streak_care_router)
     app.include_router(jobs_router)
     app.include_router(backfill_router)
+    app.include_router(rebuild_router)
     _without_unused_422(app)
     return app
 

@@ -9,7 +9,7 @@ back rather than counted twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
@@ -43,6 +43,7 @@ class StoredJob:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    options: dict[str, object] = field(default_factory=dict)
 
 
 class JobRepository:
@@ -60,6 +61,7 @@ class JobRepository:
         total: int | None = None,
         target_group_id: int | None = None,
         checkpoint: int = 0,
+        options: dict[str, object] | None = None,
     ) -> StoredJob:
         job_id = self._db.execute(
             insert(jobs)
@@ -78,6 +80,7 @@ class JobRepository:
                 resumed=0,
                 created_at=now,
                 updated_at=now,
+                options=orjson.dumps(options).decode() if options else None,
             )
             .returning(jobs.c.id)
         ).scalar_one()
@@ -111,12 +114,16 @@ class JobRepository:
 
     def backfills_of(self, org_id: int, group_id: int) -> list[StoredJob]:
         """The group's backfill jobs, oldest first."""
+        return self.of_group(org_id, group_id, (JobType.BACKFILL,))
+
+    def of_group(self, org_id: int, group_id: int, types: tuple[JobType, ...]) -> list[StoredJob]:
+        """The group's jobs of ``types``, oldest first."""
         rows = self._db.execute(
             select(jobs)
             .where(
                 jobs.c.org_id == org_id,
                 jobs.c.target_group_id == group_id,
-                jobs.c.type == JobType.BACKFILL.value,
+                jobs.c.type.in_([type_.value for type_ in types]),
             )
             .order_by(jobs.c.id)
         ).all()
@@ -248,4 +255,5 @@ def _job(row: Row[tuple[object, ...]]) -> StoredJob:
         created_at=m["created_at"],
         started_at=m["started_at"],
         finished_at=m["finished_at"],
+        options=dict(orjson.loads(m["options"])) if m["options"] else {},
     )

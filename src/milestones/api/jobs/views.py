@@ -30,4 +30,5 @@ def job_view(job: StoredJob, now: datetime) -> dict[str, object]:
         "createdAt": utc_text(job.created_at),
         "startedAt": utc_text(job.started_at) if job.started_at else None,
         "finishedAt": utc_text(job.finished_at) if job.finished_at else None,
+        "options": dict(job.options),
     }
