@@ -436,6 +436,10 @@ class Databases:
         populate(url, bodies)
         return url
 
+    def blank(self, name: str) -> str:
+        """An empty template database, for a benchmark that populates it its own way."""
+        return self._new(f"tpl_{name}")
+
     def copy(self, template_url: str) -> str:
         self._count += 1
         if self.kind == "sqlite":

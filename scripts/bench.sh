@@ -4,8 +4,9 @@
 # groups, ~10 targets reached per event) on SQLite; the storage floor of ingestion (the
 # rows alone, no engine); the user-view benchmark; one-event calls from one sequential
 # client next to /health (issue 13); a server's memory per request (issue 12, full size, 3
-# runs on each database: about 8 minutes); issue 15's event import through the CLI (1,000,000
-# events: one to two hours); results in benchmarks/RESULTS.md, and last
+# runs on each database: about 8 minutes); the webhooks, scale and streak-sweep (issue 16)
+# benchmarks; issue 15's event import through the CLI (1,000,000 events: one to two
+# hours); results in benchmarks/RESULTS.md, and last
 # issue 13's summary of them all (its `issue-13` section), read from the figures each
 # benchmark writes to var/bench/<section>.json.
 #
@@ -49,6 +50,9 @@ for db in sqlite postgresql; do "$PY" -m benchmarks.webhooks --database "$db" --
 # Issue 17: the standard ingest mix with 1, 2 and 4 workers and with two servers, then the
 # user view with and without a streaming replica (its own primary and replica, ~8 min).
 "$PY" -m benchmarks.scale --postgres-url "$MILESTONES_TEST_POSTGRES_URL" || status=$?
+# Issue 16: one streak sweep over 100,000 customers in 10 daily groups at a period end
+# (seeded in bulk SQL; median of 3; about 4 minutes per database).
+for db in sqlite postgresql; do "$PY" -m benchmarks.sweep --database "$db" --postgres-url "$MILESTONES_TEST_POSTGRES_URL" || status=$?; done
 # Issue 15: 1,000,000 events of the standard mix through `milestones import events` on SQLite
 # (events/s, peak RSS, time to the first progress update), the bulk endpoint on the first
 # 20,000 of them, and a simulation over all of them. At the engine's rate with 100 groups

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 import tempfile
@@ -19,14 +20,19 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from milestones import admin
 from milestones.api.enrolments.service import import_enrolments as apply_enrolment_csv
 from milestones.cli_events import import_events
+from milestones.cli_prune import events_app
 from milestones.cli_webhooks import deliver, webhooks_app
 from milestones.clock import Clock
 from milestones.domain.enrolment import MAX_IMPORT_ROWS, ImportSummary, TooManyRows
 from milestones.domain.errors import MilestonesError
+from milestones.domain.notifications import NotificationType
+from milestones.domain.times import utc_text
 from milestones.observability import logs
 from milestones.observability.metrics import MULTIPROCESS_DIR
+from milestones.runtime import tune_collector
 from milestones.settings import Settings
 from milestones.store.database import Database
+from milestones.sweeper import Sweeper
 
 app = typer.Typer(help="Milestones: loyalty milestones and streaks engine.", no_args_is_help=True)
 org_app = typer.Typer(help="Orgs, their API clients and connections.", no_args_is_help=True)
@@ -35,6 +41,7 @@ import_app = typer.Typer(help="Bulk imports from files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 import_app.command("events")(import_events)
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(events_app, name="events")
 app.command()(deliver)
 
 DatabaseOption = Annotated[
@@ -94,6 +101,14 @@ def serve(
             help="Run a job worker (event imports) in each server process (the default)",
         ),
     ] = True,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep/--no-sweep",
+            help="Run the streak sweeper in each server process (the default), every "
+            "MILESTONES_SWEEP_SECONDS",
+        ),
+    ] = True,
     shutdown_seconds: Annotated[
         int,
         typer.Option(
@@ -103,13 +118,14 @@ def serve(
         ),
     ] = 30,
 ) -> None:
-    """Apply migrations, then serve the API (and deliver webhooks, and run jobs)."""
+    """Apply migrations, then serve the API (and deliver webhooks, run jobs, sweep streaks)."""
     settings = _settings(database)
     with _database(settings.database_url):
         pass
     os.environ["MILESTONES_DATABASE_URL"] = settings.database_url
     os.environ["MILESTONES_DELIVERY_WORKER"] = "true" if deliver else "false"
     os.environ["MILESTONES_JOB_WORKER"] = "true" if jobs else "false"
+    os.environ["MILESTONES_SWEEPER"] = "true" if sweep else "false"
     made = _metrics_folder(workers)
     # The same log lines in this process (the supervisor of several workers) as in each
     # worker's app: uvicorn is told not to set up its own (``log_config=None``).
@@ -158,6 +174,28 @@ def _metrics_folder(workers: int) -> str | None:
         os.environ[MULTIPROCESS_DIR] = made
         return made  # removed when the server stops
     return None
+
+
+@app.command("sweep")
+def sweep_streaks(database: DatabaseOption = None) -> None:
+    """Sweep every streak group once, up to now (the app's clock: MILESTONES_NOW pins it),
+    print what was told per type, and exit."""
+    settings = _settings(database)
+    now = Clock(settings.now).now()
+    # As a server process does: a sweep makes millions of short-lived objects. Put back
+    # after, for a caller that runs the command in its own process (the tests).
+    thresholds = gc.get_threshold()
+    tune_collector()
+    try:
+        with _database(settings.database_url) as db:
+            told = Sweeper(db).sweep(now)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+    typer.echo(f"swept up to {utc_text(now)}")
+    for type_ in (NotificationType.STREAK_FROZEN, NotificationType.STREAK_BROKEN,
+                  NotificationType.STREAK_AT_RISK):  # fmt: skip
+        typer.echo(f"{type_.value}: {told.get(type_.value, 0)}")
 
 
 @app.command()

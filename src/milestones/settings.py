@@ -54,3 +54,7 @@ class Settings(BaseSettings):
     # over more, it runs as a SIMULATION job.
     simulation_sync_events: int = Field(default=20_000, ge=0)
     max_event_import_body_bytes: int = 4 * 1024 * 1024 * 1024
+    # The streak sweeper (SPEC §17): ``milestones serve`` runs one (``sweeper``) that sweeps
+    # every ``sweep_seconds``; ``milestones sweep`` sweeps once.
+    sweeper: bool = False
+    sweep_seconds: float = Field(default=60.0, gt=0)

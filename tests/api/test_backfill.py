@@ -415,3 +415,38 @@ def test_a_backfill_re_anchors_cyclic_customers_as_events_that_came_out_of_order
         return found
 
     _same(without_enrolment(views(client, org, late)), without_enrolment(views(client, org, live)))
+
+
+def test_backfill_true_on_create_makes_its_job_with_the_group_and_equals_an_explicit_one(
+    client: TestClient, utc_org: OrgCredentials, database: Database, clock: Clock
+) -> None:
+    org = utc_org
+    clock.set(datetime(2024, 8, 1, tzinfo=UTC))
+    events = history(seed=11)
+    send_live(client, org, clock, events)
+    clock.set(datetime(2024, 8, 27, 10, 0, tzinfo=UTC))
+    made = create(client, org, {**KINDS["unified"]("made"), "backfill": True})
+    queued = get_job(client, org, made["backfillJobId"])
+    assert queued["type"] == "BACKFILL" and queued["status"] == "QUEUED", queued
+    assert queued["total"] == len(events), queued
+    asked = create(client, org, KINDS["unified"]("asked"))
+    assert "backfillJobId" not in asked
+    backfill(client, org, asked["id"])
+    run_jobs(database, clock)
+    assert get_job(client, org, made["backfillJobId"])["status"] == "DONE"
+    _same(views(client, org, made), views(client, org, asked))
+
+    jobs = client.get("/v3/jobs", auth=org.auth).json()["pagination"]["total"]
+    refused = client.post(
+        "/v3/targetGroups",
+        json={**KINDS["fixed"]("refused"), "backfill": True, "frequency": "monthly"},
+        auth=org.auth,
+    )
+    assert_refused(refused, 400, "frequency")
+    refused = client.post(
+        "/v3/targetGroups", json={**KINDS["fixed"]("refused"), "backfill": "yes"}, auth=org.auth
+    )
+    assert_refused(refused, 400, "backfill")
+    assert client.get("/v3/jobs", auth=org.auth).json()["pagination"]["total"] == jobs
+    names = [g["name"] for g in client.get("/v3/targetGroups", auth=org.auth).json()["data"]]
+    assert "refused" not in names

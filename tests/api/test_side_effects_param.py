@@ -160,12 +160,12 @@ def test_a_fault_in_a_later_chunk_stores_nothing_of_the_call(
     calls = 0
     real_ingest = chunked.ingest
 
-    def failing_third_chunk(*args: Any) -> Any:
+    def failing_third_chunk(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls == 3:
             raise RuntimeError("the server fails in the middle of the call")
-        return real_ingest(*args)
+        return real_ingest(*args, **kwargs)
 
     monkeypatch.setattr(chunked, "ingest", failing_third_chunk)
     failed = client.post("/v3/events/bulk", json={"events": events()}, auth=org.auth)

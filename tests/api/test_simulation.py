@@ -22,8 +22,9 @@ import pytest
 import simplejson
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
-from milestones import admin
+from milestones import admin, cli
 from milestones.api.app import create_app
 from milestones.clock import Clock
 from milestones.jobs import JobWorker
@@ -335,6 +336,30 @@ def test_only_the_events_inside_the_range_and_the_groups_dates_are_read(
         [e for e in events if e["eventTime"].startswith("2024-08-10")]
     )
     assert read(**{"from": "2024-08-10T00:00:00Z", "to": "2024-08-10T00:00:00Z"}) == 0
+
+
+def test_a_range_reaching_back_before_a_prune_is_warned_about(
+    client: TestClient, utc_org: OrgCredentials, database: Database, clock: Clock
+) -> None:
+    org = utc_org
+    events = history(seed=16)
+    clock.set(SENT)
+    send_stored(client, org, events)
+    clock.set(AFTER)
+    pruned = CliRunner().invoke(
+        cli.app, ["events", "prune", "--before", "2024-08-15", "--database", database.url]
+    )
+    assert pruned.exit_code == 0, pruned.output
+    kept = [e for e in events if e["eventTime"] >= "2024-08-15"]
+    assert 0 < len(kept) < len(events)
+    draft = KINDS["capping"]("draft")
+
+    response = simulate(client, org, draft)
+    assert response.status_code == 200, response.text
+    assert [w["code"] for w in response.json()["warnings"]] == [310170]
+    assert response.json()["data"]["eventsRead"] == len(kept)
+    after = simulate(client, org, draft, **{"from": "2024-08-15", "to": "2024-10-31"})
+    assert after.status_code == 200 and after.json()["warnings"] == [], after.text
 
 
 # --- A range too large: a job --------------------------------------------------------------

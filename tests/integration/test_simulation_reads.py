@@ -15,18 +15,21 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.dialects import sqlite
 
+from milestones.domain.periods import FrequencyType
 from milestones.domain.simulation import SimulationRange
 from milestones.store.simulation import _in_range
 from milestones.store.tables import events
+from tests.unit.builders import fixed_group, sales
 
 
 def test_a_chunk_of_a_simulation_searches_the_primary_key_and_sorts_nothing(
     sqlite_template: Path,
 ) -> None:
-    within = SimulationRange(datetime(2024, 8, 1, tzinfo=UTC), datetime(2024, 9, 1, tzinfo=UTC))
+    asked = SimulationRange(datetime(2024, 8, 1, tzinfo=UTC), datetime(2024, 9, 1, tzinfo=UTC))
+    group = fixed_group(FrequencyType.MONTHLY, "2024-08-01", 3, sales(1000))
     query = (
         select(events.c.id, events.c.payload)
-        .where(*_in_range(50363, within, 500, 10_000))
+        .where(*_in_range(group, asked, 500, 10_000))
         .order_by(events.c.id)
         .limit(500)
     )

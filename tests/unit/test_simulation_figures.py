@@ -12,7 +12,6 @@ from milestones.domain.errors import InvalidInput
 from milestones.domain.periods import FrequencyType
 from milestones.domain.progress import UserTarget
 from milestones.domain.simulation import (
-    SimulationRange,
     figures_of,
     nearest_rank,
     simulation_range,
@@ -87,17 +86,6 @@ def test_a_bad_range_names_its_field(from_text: str, to_text: str, field: str) -
     with pytest.raises(InvalidInput) as refused:
         simulation_range(from_text, to_text, UTC)
     assert refused.value.field == field
-
-
-def test_the_range_is_cut_to_the_groups_dates() -> None:
-    group = fixed_group(FrequencyType.MONTHLY, "2024-08-01", 2, sales(1000))  # Aug and Sep
-    wide = SimulationRange(datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
-    inside = wide.within(group)
-    assert inside is not None
-    assert inside.starts_at == group.periods[0].window.starts_at
-    assert inside.ends_at == group.closes_at
-    before = SimulationRange(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 7, 1, tzinfo=UTC))
-    assert before.within(group) is None
 
 
 def _user_target(

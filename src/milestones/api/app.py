@@ -19,6 +19,7 @@ from milestones.api.errors import install_error_handlers
 from milestones.api.events.router import router as events_router
 from milestones.api.events.schemas import EventIn
 from milestones.api.jobs.backfill import router as backfill_router
+from milestones.api.jobs.rebuild import router as rebuild_router
 from milestones.api.jobs.router import router as jobs_router
 from milestones.api.leaderboards.router import router as leaderboards_router
 from milestones.api.notifications.router import router as notifications_router
@@ -38,6 +39,7 @@ from milestones.observability import logs
 from milestones.settings import Settings
 from milestones.store.database import Database
 from milestones.store.reads import Reads
+from milestones.sweeper import Sweeper, SweeperThread
 
 
 def create_app(
@@ -58,9 +60,7 @@ def create_app(
         description="Loyalty milestones and streaks, in the shape of Loyalty+ target groups.",
         # A redirect would name the request's Host; TrailingSlash serves such paths instead.
         redirect_slashes=False,
-        lifespan=_workers(database, settings, clock, catalogues)
-        if settings.delivery_worker or settings.job_worker
-        else None,
+        lifespan=_workers(database, settings, clock, catalogues),
     )
     app.state.settings = settings
     app.state.database = database
@@ -96,6 +96,7 @@ def create_app(
     app.include_router(streak_care_router)
     app.include_router(jobs_router)
     app.include_router(backfill_router)
+    app.include_router(rebuild_router)
     app.include_router(simulation_router)
     _without_unused_422(app)
     return app
@@ -103,25 +104,28 @@ def create_app(
 
 def _workers(
     database: Database, settings: Settings, clock: Clock, catalogues: CatalogueCache
-) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Run a webhook delivery worker and a job worker beside the server (each if enabled),
-    for as long as it serves."""
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]] | None:
+    """Run a webhook delivery worker, a job worker and a streak sweeper beside the server
+    (each when its setting asks for it), for as long as it serves."""
+    if not (settings.delivery_worker or settings.job_worker or settings.sweeper):
+        return None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        delivery = WorkerThread(DeliveryWorker(database, settings, clock))
-        jobs = JobThread(JobWorker(database, settings, clock, catalogues))
+        threads: list[WorkerThread | JobThread | SweeperThread] = []
         if settings.delivery_worker:
-            delivery.start()
+            threads.append(WorkerThread(DeliveryWorker(database, settings, clock)))
         if settings.job_worker:
-            jobs.start()
+            threads.append(JobThread(JobWorker(database, settings, clock, catalogues)))
+        if settings.sweeper:
+            threads.append(SweeperThread(Sweeper(database), clock, settings.sweep_seconds))
+        for thread in threads:
+            thread.start()
         try:
             yield
         finally:
-            if settings.job_worker:
-                jobs.stop()
-            if settings.delivery_worker:
-                delivery.stop()
+            for thread in reversed(threads):
+                thread.stop()
 
     return lifespan
 

@@ -20,6 +20,7 @@ from milestones.api.envelope import EnvelopeResponse, failed
 from milestones.domain.errors import (
     INVALID_INPUT,
     DeliveryPending,
+    HistoryJobRefused,
     InvalidInput,
     MilestonesError,
     NameTaken,
@@ -44,6 +45,7 @@ _STATUS: list[tuple[type[MilestonesError], int]] = [
     (NameTaken, 409),
     (DeliveryPending, 409),
     (StreakCareRefused, 409),
+    (HistoryJobRefused, 409),
     (NotFound, 404),
     (Unauthenticated, 401),
     (OutOfScope, 403),

@@ -12,6 +12,8 @@
     ├── DeliveryPending     a manual retry of a delivery still being sent (code 310150)
     ├── StreakCareRefused   a freeze or repair the group or the customer's streak does not
     │                       allow now (code 310160)
+    ├── HistoryJobRefused   a backfill or rebuild that cannot run on the group now: another
+    │                       is open, the group is inactive, its events were pruned (310170)
     ├── Unauthenticated     missing or bad credentials
     ├── OutOfScope          a DATA-SCOPE-ORG the caller's org is not connected to
     ├── PayloadTooLarge     a body or batch over its limit
@@ -93,6 +95,12 @@ class StreakCareRefused(MilestonesError):
     """A freeze grant or a repair that the group's settings or the streak do not allow."""
 
     code = 310160
+
+
+class HistoryJobRefused(MilestonesError):
+    """A backfill or rebuild the group's state does not allow now (SPEC §16)."""
+
+    code = 310170
 
 
 class Unauthenticated(MilestonesError):

@@ -33,6 +33,7 @@ class JobStatus(StrEnum):
 class JobType(StrEnum):
     EVENT_IMPORT = "EVENT_IMPORT"
     BACKFILL = "BACKFILL"  # a group's stored events applied to it alone
+    REBUILD = "REBUILD"  # a group recomputed from the stored events, customer by customer
     SIMULATION = "SIMULATION"  # a draft group's figures over the stored events, read only
 
 

@@ -58,26 +58,15 @@ class SimulationRange:
     starts_at: datetime
     ends_at: datetime
 
-    def within(self, group: TargetGroup) -> SimulationRange | None:
-        """The part of the range inside the group's dates (the events a backfill applies),
-        or None when they do not meet."""
-        starts = [period.window.starts_at for period in group.periods]
-        first = group.cycle_start or (min(starts) if starts else None)
-        starts_at = self.starts_at if first is None else max(self.starts_at, first)
-        closes = group.closes_at
-        ends_at = self.ends_at if closes is None else min(self.ends_at, closes)
-        return SimulationRange(starts_at, ends_at) if starts_at < ends_at else None
-
 
 @dataclass(frozen=True, slots=True)
 class SimulationAsk:
     """A simulation asked for: the draft group (held in memory, ids of its own), the range
-    asked, the part of it inside the group's dates (None: they do not meet), and the id of
-    the org's last event stored when it was asked (the events read stop there)."""
+    asked, and the id of the org's last event stored when it was asked (the events read
+    stop there)."""
 
     group: TargetGroup
     asked: SimulationRange
-    within: SimulationRange | None
     upto_pk: int
 
 

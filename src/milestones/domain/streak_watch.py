@@ -11,7 +11,10 @@ instant the group was last swept in, notices out, each with the mark that makes 
   (a moment missed during downtime is not sent late).
 
 Periods that closed in ``(swept_until, now]`` are told, so a sweep after downtime catches
-up on every period that closed meanwhile; marks make a second sweep tell nothing again.
+up on every period that closed meanwhile; marks make a second sweep tell nothing again. A
+closed period is told only once it is past the org's retro buffer (§15): until then a late
+event may still achieve it, and give back the freeze it used. :func:`may_tell` says, from
+the group alone, whether any customer can have something due in a stretch of time.
 """
 
 from __future__ import annotations
@@ -46,17 +49,24 @@ class Told:
 
 
 def to_tell(
-    group: TargetGroup, user_id: int, streak: Walk, swept_until: datetime, now: datetime
+    group: TargetGroup,
+    user_id: int,
+    streak: Walk,
+    swept_until: datetime,
+    now: datetime,
+    retro: timedelta = timedelta(0),
 ) -> list[Told]:
-    """The notices due for one customer between the last sweep and ``now``."""
+    """The notices due for one customer between the last sweep and ``now``; ``retro`` is the
+    org's retro buffer, after which a closed period is settled."""
     told: list[Told] = []
     for step in streak.steps:
         ends_at = step.outcome.ends_at
-        if ends_at is None or not swept_until < ends_at <= now:
+        if ends_at is None or not swept_until < ends_at + retro <= now:
             continue
         if step.result is PeriodResult.FROZEN:
             told.append(_told(group, user_id, step, MarkKind.FROZEN, ends_at))
-        elif step.result is PeriodResult.MISSED and step.run_before > 0:
+        # Without continuity a missed period keeps the count (run == run_before): no break.
+        elif step.result is PeriodResult.MISSED and step.run_before > 0 and step.run == 0:
             told.append(_told(group, user_id, step, MarkKind.BROKEN, ends_at))
     hours = group.care.at_risk_hours
     running = streak.running
@@ -66,6 +76,38 @@ def to_tell(
             at = max(moment, _start(running))
             told.append(_told(group, user_id, running, MarkKind.AT_RISK, at, streak.run_ends_at))
     return told
+
+
+_QUARTER_HOUR = timedelta(minutes=15)
+
+
+def may_tell(
+    group: TargetGroup, swept_until: datetime, now: datetime, retro: timedelta = timedelta(0)
+) -> bool:
+    """Whether :func:`to_tell` can have anything due in ``(swept_until, now]`` for any customer
+    of the group: a period settles (its end, past the retro buffer) or an at-risk moment
+    comes (a period's end less ``atRiskHours``, or a period's start when that is earlier).
+    Periods cut in each customer's zone may end at any quarter hour.
+    """
+    if not swept_until < now:
+        return False
+    if group.care.per_customer:
+        return _quarter_hours(now) > _quarter_hours(swept_until)
+    hours = group.care.at_risk_hours
+    risk = timedelta(hours=hours) if hours else None
+    for period in group.periods:
+        window = period.window
+        if swept_until < window.ends_at + retro <= now:
+            return True
+        if risk is not None:
+            moment = max(window.ends_at - risk, window.starts_at)
+            if swept_until < moment <= now or swept_until < window.starts_at <= now:
+                return True
+    return False
+
+
+def _quarter_hours(instant: datetime) -> int:
+    return int(instant.timestamp() // _QUARTER_HOUR.total_seconds())
 
 
 def _start(step: PeriodStep) -> datetime:

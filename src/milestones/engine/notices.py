@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from milestones.domain.notifications import Notice, NotificationType
-from milestones.domain.periods import EvaluationType
+from milestones.domain.periods import EvaluationType, PeriodWindow
+from milestones.domain.progress import UserTarget
+from milestones.domain.rebuild import Achievement, AchievementKind, Reckoning, Standing
 from milestones.domain.streaks import StreakStatus
-from milestones.domain.target_groups import MilestoneTrigger
+from milestones.domain.target_groups import MilestoneTrigger, TargetGroup
 from milestones.domain.times import utc_text
 from milestones.engine.contribute import Effect
 
@@ -126,4 +128,122 @@ def _streak(effect: Effect, status: StreakStatus) -> Data:
         "currentCount": status.current_count,
         "streakAchievedDateTime": utc_text(achieved_at) if achieved_at else None,
         "streakAchievedUserTargetId": effect.streak_user_target_id(status),
+    }
+
+
+def rebuild_notices(
+    group: TargetGroup,
+    old: Standing,
+    reckoning: Reckoning,
+    now: datetime,
+    job_id: int,
+) -> list[Notice]:
+    """What a rebuild changed (SPEC §16): one ``*.achieved`` per achievement added and one
+    ``*.revoked`` per achievement taken back, in the shape of the engine's own notices
+    (``contributionType`` ``REBUILD``, no ``eventId``; the values before and after are the
+    user target's as stored before the rebuild and after it)."""
+    made = [_rebuilt(group, old, reckoning, a, now, job_id, False) for a in reckoning.added]
+    made += [_rebuilt(group, old, reckoning, a, now, job_id, True) for a in reckoning.revoked]
+    return made
+
+
+def _rebuilt(
+    group: TargetGroup,
+    old: Standing,
+    reckoning: Reckoning,
+    achievement: Achievement,
+    now: datetime,
+    job_id: int,
+    revoked: bool,
+) -> Notice:
+    periods = {period.id: period for period in group.periods}
+    data: Data = {
+        "eventId": None,
+        "jobId": job_id,
+        "targetGroupId": group.id,
+        "targetGroupName": group.name,
+        "targetEvaluationType": group.evaluation_type.value,
+        "trackingType": group.tracking_type.value,
+        "contributionType": "REBUILD",
+    }
+    period = periods.get(achievement.period_id)
+    if period is not None:
+        data.update(_rebuilt_period(group, period.ref_code, period.window, achievement))
+    user_target = achievement.user_target
+    kind = achievement.kind
+    if user_target is not None and kind in (AchievementKind.TARGET, AchievementKind.MILESTONE):
+        data.update(_rebuilt_values(group, old, reckoning, user_target))
+    if kind is AchievementKind.TARGET and not revoked:
+        data["targetAchievedDateTime"] = utc_text(achievement.at) if achievement.at else None
+    elif kind is AchievementKind.MILESTONE:
+        trigger = next(
+            (
+                trigger
+                for target in group.targets
+                for trigger in target.triggers
+                if trigger.id == achievement.item_id
+            ),
+            None,
+        )
+        if trigger is not None:
+            data["milestone"] = _milestone(trigger)
+    elif kind is AchievementKind.GROUP and not revoked:
+        data["groupAchievedDateTime"] = utc_text(achievement.at) if achievement.at else None
+    elif kind is AchievementKind.STREAK:
+        level = next((s for s in group.streaks if s.id == achievement.item_id), None)
+        streak: Data = {
+            "streakId": achievement.item_id,
+            "streakName": level.name if level else None,
+            "targetCountOfSequence": level.target_count if level else None,
+        }
+        status = achievement.streak
+        if status is not None and not revoked:
+            streak.update(
+                status=status.status,
+                currentCount=status.current_count,
+                streakAchievedDateTime=utc_text(status.achieved_at) if status.achieved_at else None,
+                streakAchievedUserTargetId=status.achieved_user_target_id,
+            )
+        data["streak"] = streak
+    at = now if revoked or achievement.at is None else achievement.at
+    return Notice(kind.notification(revoked=revoked), achievement.user_id, at, data)
+
+
+def _rebuilt_period(
+    group: TargetGroup, ref_code: str, window: PeriodWindow, achievement: Achievement
+) -> Data:
+    zone = group.zone
+    user_target = achievement.user_target
+    starts = user_target.starts_at if user_target else window.starts_at
+    ends = user_target.ends_at if user_target else window.ends_at
+    shown_end = (
+        ends if group.evaluation_type is EvaluationType.CYCLIC_WINDOW else ends - _MILLISECOND
+    )
+    return {
+        "periodId": achievement.period_id,
+        "periodRefCode": ref_code,
+        "periodStartDate": starts.astimezone(zone).date().isoformat(),
+        "periodEndDate": (ends - _MILLISECOND).astimezone(zone).date().isoformat(),
+        "periodStartDateWithTimeStamp": utc_text(starts),
+        "periodEndDateWithTimeStamp": utc_text(shown_end),
+    }
+
+
+def _rebuilt_values(
+    group: TargetGroup, old: Standing, reckoning: Reckoning, user_target: UserTarget
+) -> Data:
+    key = (user_target.target_id, user_target.period_id, user_target.user_id)
+    target = next((t for t in group.targets if t.id == user_target.target_id), None)
+    before = old.user_targets.get(key)
+    after = reckoning.final.user_targets.get(key)
+    value_before = before.achieved_value if before else _ZERO
+    value_after = after.achieved_value if after else _ZERO
+    return {
+        "targetRuleId": user_target.target_id,
+        "targetName": target.name if target else None,
+        "userTargetId": (after or user_target).id,
+        "definedTargetValue": (after or user_target).target_value.quantize(_MILLI),
+        "currentEventTargetValue": (value_after - value_before).quantize(_MILLI),
+        "targetAchievedValueBeforeEvent": value_before.quantize(_MILLI),
+        "targetAchievedValueAfterEvent": value_after.quantize(_MILLI),
     }

@@ -14,7 +14,7 @@ Lease and job times are the wall clock's (they are about the work, not business 
 events are applied at the app's clock, like the bulk endpoint's.
 
 Modules: :mod:`.worker` (claiming, running, the thread), :mod:`.imports` (an event
-import's run), :mod:`.backfill` (a backfill's run).
+import's run), :mod:`.backfill` (a backfill's run), :mod:`.rebuild` (a rebuild's run).
 """
 
 from milestones.jobs.worker import (

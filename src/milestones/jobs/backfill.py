@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Connection
 
@@ -16,7 +18,7 @@ from milestones.domain.orgs import Org
 from milestones.domain.outcomes import EventStatus
 from milestones.domain.returns import ReturnState
 from milestones.engine.catalogue import CatalogueCache
-from milestones.engine.ingest import ingest
+from milestones.engine.ingest import EngineStore, EventOutcome, ingest
 from milestones.engine.returns import ReturnRefused, state_after
 from milestones.observability.metrics import Tally
 from milestones.store.engine import SqlEngineStore
@@ -26,6 +28,16 @@ from milestones.store.target_groups import TargetGroupRepository
 
 if TYPE_CHECKING:
     from milestones.jobs.worker import JobWorker, OnChunk
+
+CALL_EVENTS = 500
+"""Events one engine call of a replay holds at most (a customer's history may be long)."""
+
+
+class ReplayingStore(EngineStore, Protocol):
+    """A store stored events are applied to again (a backfill's, a rebuild's, a
+    simulation's): the bill a call's return returns is shown as in ``bill_states``."""
+
+    bill_states: dict[str, ReturnState]
 
 
 class Backfill:
@@ -74,22 +86,17 @@ class Backfill:
             if not stored:
                 return progress, self.checkpoint
             now = worker.clock.now()
-            for call in _calls(stored):
-                store = ReplayStore(connection, found, [event.pk for event in call])
-                last = call[-1]
-                if last.returned_bill is not None:
-                    store.bill_states[last.returned_bill] = _state_before(
-                        connection, org, last, last.returned_bill
-                    )
-                submissions = [submission(event.payload, org.zone) for event in call]
-                outcomes = ingest(store, org, submissions, now, self.catalogues, as_of_events=True)
-                tally.add(outcomes)
-                for event, outcome in zip(call, outcomes, strict=True):
-                    if outcome.status is EventStatus.REJECTED:
-                        message = f"event {outcome.event_id}: {error_message(outcome.errors)}"
-                        progress.reject(event.pk, message)
-                    else:
-                        progress.count(outcome.status)
+
+            def store_of(pks: list[int]) -> ReplayStore:
+                return ReplayStore(connection, found, pks)
+
+            replayed = replay(connection, org, stored, now, self.catalogues, store_of)
+            tally.add([outcome for _, outcome in replayed])
+            for event, outcome in replayed:
+                if outcome.status is EventStatus.REJECTED:
+                    progress.reject(event.pk, refusal(outcome))
+                else:
+                    progress.count(outcome.status)
             checkpoint = stored[-1].pk
             JobRepository(connection).checkpoint(
                 job.id, worker.name, checkpoint, progress, worker.wall(), worker.lease
@@ -98,12 +105,42 @@ class Backfill:
         return progress, checkpoint
 
 
-def _calls(stored: list[StoredEvent]) -> list[list[StoredEvent]]:
-    """The events in engine calls, each return ending one."""
+def replay(
+    connection: Connection,
+    org: Org,
+    stored: list[StoredEvent],
+    now: datetime,
+    catalogues: CatalogueCache,
+    store_of: Callable[[list[int]], ReplayingStore],
+) -> list[tuple[StoredEvent, EventOutcome]]:
+    """Apply stored events again, in order, each as of its own time, through the engine's
+    own path on the replay store ``store_of`` makes for each engine call (given the
+    call's stored ids); each event with its outcome."""
+    done: list[tuple[StoredEvent, EventOutcome]] = []
+    for call in _calls(stored):
+        store = store_of([event.pk for event in call])
+        last = call[-1]
+        if last.returned_bill is not None:
+            store.bill_states[last.returned_bill] = _state_before(
+                connection, org, last, last.returned_bill
+            )
+        submissions = [submission(event.payload, org.zone) for event in call]
+        outcomes = ingest(store, org, submissions, now, catalogues, as_of_events=True)
+        done.extend(zip(call, outcomes, strict=True))
+    return done
+
+
+def refusal(outcome: EventOutcome) -> str:
+    """What a refused replayed event's error says, with its eventId."""
+    return f"event {outcome.event_id}: {error_message(outcome.errors)}"
+
+
+def _calls(stored: list[StoredEvent], longest: int = CALL_EVENTS) -> list[list[StoredEvent]]:
+    """The events in engine calls of at most ``longest`` events, each return ending one."""
     calls: list[list[StoredEvent]] = [[]]
     for event in stored:
         calls[-1].append(event)
-        if event.returned_bill is not None:
+        if event.returned_bill is not None or len(calls[-1]) >= longest:
             calls.append([])
     return [call for call in calls if call]
 

@@ -1,9 +1,9 @@
 """A simulation's run (SPEC §16): a draft group, the stored events, the figures; nothing written.
 
 :class:`Simulation` applies the org's stored events to the draft exactly as a backfill of
-it would (:class:`milestones.jobs.backfill.Backfill`): in the order they were stored, a
-chunk at a time, each return ending an engine call so the bill it returns can be shown
-as it stood just before it, each event as of its own time; but on a
+it would (:func:`milestones.jobs.backfill.replay`): in the order they were stored, a chunk at a
+time, each return ending an engine call so the bill it returns can be shown as it stood
+just before it, each event as of its own time; but on a
 :class:`milestones.store.simulation.SimulationStore`, which keeps the group's progress in
 memory. Then the figures are computed from it (:func:`milestones.domain.simulation.figures_of`).
 
@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-from milestones.api.events.ndjson import error_message
-from milestones.api.events.schemas import submission
 from milestones.api.simulation.asking import stored_ask
 from milestones.api.simulation.views import simulation_view
 from milestones.domain.customer_periods import customer_layout
@@ -36,9 +34,8 @@ from milestones.domain.placement import cut_per_customer
 from milestones.domain.simulation import Figures, SimulationAsk, figures_of
 from milestones.domain.target_groups import TrackingType
 from milestones.engine.catalogue import CatalogueCache
-from milestones.engine.ingest import ingest
-from milestones.jobs.backfill import _calls, _state_before
-from milestones.store.database import json_text, json_value
+from milestones.jobs.backfill import refusal, replay
+from milestones.store.database import json_text
 from milestones.store.jobs import JobRepository, StoredJob
 from milestones.store.orgs import OrgRepository
 from milestones.store.simulation import SimulationStore, events_in_range, returned_bills
@@ -69,11 +66,9 @@ class Simulation:
 
     def step(self, connection: Connection) -> bool:
         """Apply the next chunk of events; False when none was left."""
-        within = self.ask.within
-        if within is None:
-            return False
+        ask = self.ask
         stored = events_in_range(
-            connection, self.org.id, within, self.after, self.ask.upto_pk, self.chunk
+            connection, ask.group, ask.asked, self.after, ask.upto_pk, self.chunk
         )
         if not stored:
             return False
@@ -83,22 +78,16 @@ class Simulation:
             self.returned = returned_bills(connection, org.id, self.ask.upto_pk)
         returned = self.returned
         store.returned.update(e.pk for e in stored if e.payload.get("eventId") in returned)
-        for call in _calls(stored):
-            store.pks = [event.pk for event in call]
-            store.bill_states = {}
-            last = call[-1]
-            if last.returned_bill is not None:
-                store.bill_states[last.returned_bill] = _state_before(
-                    connection, org, last, last.returned_bill
-                )
-            submissions = [submission(event.payload, org.zone) for event in call]
-            outcomes = ingest(store, org, submissions, self.now, self.catalogues, as_of_events=True)
-            for event, outcome in zip(call, outcomes, strict=True):
-                if outcome.status is EventStatus.REJECTED:
-                    message = f"event {outcome.event_id}: {error_message(outcome.errors)}"
-                    self.progress.reject(event.pk, message)
-                else:
-                    self.progress.count(outcome.status)
+
+        def store_of(pks: list[int]) -> SimulationStore:
+            store.pks, store.bill_states = pks, {}
+            return store
+
+        for event, outcome in replay(connection, org, stored, self.now, self.catalogues, store_of):
+            if outcome.status is EventStatus.REJECTED:
+                self.progress.reject(event.pk, refusal(outcome))
+            else:
+                self.progress.count(outcome.status)
         self.after = stored[-1].pk
         return True
 
@@ -124,7 +113,7 @@ class Simulation:
 
 
 class SimulationRun:
-    """A SIMULATION job's run: the simulation its params ask for, a chunk per read
+    """A SIMULATION job's run: the simulation its options ask for, a chunk per read
     transaction, its progress checkpointed, its answer (the figures) the job's result."""
 
     def __init__(self, worker: JobWorker, job: StoredJob, on_chunk: OnChunk | None) -> None:
@@ -139,7 +128,7 @@ class SimulationRun:
             org = OrgRepository(connection).get_org(job.org_id)
             if org is None:
                 raise MilestonesError(f"org {job.org_id} no longer exists")
-            ask, warnings = stored_ask(connection, org, json_value(job.params or "{}"), now)
+            ask, warnings = stored_ask(connection, org, job.options, now)
         simulation = Simulation(org, ask, now, worker.settings.import_chunk_lines)
         while not stop.is_set():
             with worker.database.transaction(write=False) as connection:

@@ -17,6 +17,7 @@ from milestones.domain.jobs import JobProgress, JobStatus, JobType
 from milestones.engine.catalogue import CatalogueCache
 from milestones.jobs.backfill import Backfill
 from milestones.jobs.imports import EventImport
+from milestones.jobs.rebuild import Rebuild
 from milestones.jobs.simulation import SimulationRun
 from milestones.settings import Settings
 from milestones.store.database import Database
@@ -105,6 +106,8 @@ class JobWorker:
                 finished = EventImport(self, job, on_chunk).run(stop)
             elif job.type is JobType.BACKFILL:
                 finished = Backfill(self, job, on_chunk).run(stop)
+            elif job.type is JobType.REBUILD:
+                finished = Rebuild(self, job, on_chunk).run(stop)
             elif job.type is JobType.SIMULATION:
                 finished = SimulationRun(self, job, on_chunk).run(stop)
             else:  # pragma: no cover - every type is run above

@@ -514,7 +514,7 @@ class SqlEngineStore:
         if not ws.new_user_targets:
             return {}
         groups = self._groups_of({ut.target_id for ut in ws.new_user_targets})
-        ids = self._allocate_ids(user_targets, len(ws.new_user_targets))
+        ids = self._new_user_target_ids(ws.new_user_targets)
         new_ids = {ut.id: new_id for ut, new_id in zip(ws.new_user_targets, ids, strict=True)}
         for user_target in ws.new_user_targets:
             user_target.id = new_ids[user_target.id]
@@ -546,6 +546,11 @@ class SqlEngineStore:
             ],
         )
         return new_ids
+
+    def _new_user_target_ids(self, new: list[UserTarget]) -> list[int]:
+        """The ids the batch's new user targets are stored under, in order (a rebuild
+        gives a customer's target in a period back the id it had)."""
+        return self._allocate_ids(user_targets, len(new))
 
     def _allocate_ids(self, table: Table, count: int) -> list[int]:
         """Ids for ``count`` new rows, so they can be inserted in one executemany.

@@ -9,7 +9,7 @@ back rather than counted twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, case, func, insert,
 
 from milestones.domain.errors import NotFound
 from milestones.domain.jobs import JobProgress, JobStatus, JobType, LineError
+from milestones.store.database import json_text, json_value
 from milestones.store.tables import jobs
 
 _OPEN = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
@@ -43,8 +44,8 @@ class StoredJob:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    params: str | None = None  # JSON: what the job was asked
-    result: str | None = None  # JSON: what it answers, once done
+    options: dict[str, object] = field(default_factory=dict)
+    result: str | None = None  # JSON: what it answers, once done (a simulation)
 
 
 class JobRepository:
@@ -62,7 +63,7 @@ class JobRepository:
         total: int | None = None,
         target_group_id: int | None = None,
         checkpoint: int = 0,
-        params: str | None = None,
+        options: dict[str, object] | None = None,
     ) -> StoredJob:
         job_id = self._db.execute(
             insert(jobs)
@@ -79,9 +80,10 @@ class JobRepository:
                 counts="{}",
                 errors="[]",
                 resumed=0,
-                params=params,
                 created_at=now,
                 updated_at=now,
+                # simplejson, not orjson: a simulation's options hold exact decimals.
+                options=json_text(options) if options else None,
             )
             .returning(jobs.c.id)
         ).scalar_one()
@@ -115,12 +117,16 @@ class JobRepository:
 
     def backfills_of(self, org_id: int, group_id: int) -> list[StoredJob]:
         """The group's backfill jobs, oldest first."""
+        return self.of_group(org_id, group_id, (JobType.BACKFILL,))
+
+    def of_group(self, org_id: int, group_id: int, types: tuple[JobType, ...]) -> list[StoredJob]:
+        """The group's jobs of ``types``, oldest first."""
         rows = self._db.execute(
             select(jobs)
             .where(
                 jobs.c.org_id == org_id,
                 jobs.c.target_group_id == group_id,
-                jobs.c.type == JobType.BACKFILL.value,
+                jobs.c.type.in_([type_.value for type_ in types]),
             )
             .order_by(jobs.c.id)
         ).all()
@@ -260,6 +266,6 @@ def _job(row: Row[tuple[object, ...]]) -> StoredJob:
         created_at=m["created_at"],
         started_at=m["started_at"],
         finished_at=m["finished_at"],
-        params=m["params"],
+        options=dict(json_value(m["options"])) if m["options"] else {},
         result=m["result"],
     )

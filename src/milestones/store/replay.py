@@ -16,7 +16,7 @@ after them:
 
 :func:`events_to_replay` reads the events to apply: the org's stored events received
 before the group was created (those received since met the group live), inside its
-dates, in the order they were stored.
+dates (:func:`inside_dates`), in the order they were stored.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, or_, select
 
-from milestones.domain.events import EventPrint
+from milestones.domain.events import RETURN_BILL, EventPrint
+from milestones.domain.history import dates_end, dates_start
 from milestones.domain.returns import ReturnState
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.ingest import AcceptedEvent
@@ -61,10 +62,12 @@ def events_to_replay(
     columns = (events.c.id, events.c.event_name, events.c.user_id, events.c.payload)
     query = select(*columns).where(*_replayed(group, after_pk))
     rows = connection.execute(query.order_by(events.c.id).limit(limit)).all()
-    return [
-        StoredEvent(int(pk), str(name), int(user), _payload(payload))
-        for pk, name, user, payload in rows
-    ]
+    return [stored_event(*row) for row in rows]
+
+
+def stored_event(pk: Any, name: Any, user_id: Any, payload: Any) -> StoredEvent:
+    """A row of (id, event_name, user_id, payload) of ``events``."""
+    return StoredEvent(int(pk), str(name), int(user_id), _payload(payload))
 
 
 def count_to_replay(connection: Connection, group: TargetGroup, after_pk: int) -> int:
@@ -73,18 +76,31 @@ def count_to_replay(connection: Connection, group: TargetGroup, after_pk: int) -
     return int(connection.execute(query).scalar_one())
 
 
+def last_event_id(connection: Connection, org_id: int) -> int:
+    """The id of the org's last stored event (0: none)."""
+    query = select(func.max(events.c.id)).where(events.c.org_id == org_id)
+    return int(connection.execute(query).scalar_one() or 0)
+
+
 def _replayed(group: TargetGroup, after_pk: int) -> list[ColumnElement[bool]]:
     """Received before the group was made, inside its dates, after ``after_pk``."""
-    where = [
+    return [
         events.c.org_id == group.org_id,
         events.c.id > after_pk,
         events.c.received_at < group.audit.created_at,
+        *inside_dates(group),
     ]
-    starts = [period.window.starts_at for period in group.periods]
-    if group.cycle_start is not None or starts:
-        where.append(events.c.event_time >= (group.cycle_start or min(starts)))
-    if group.closes_at is not None:
-        where.append(events.c.event_time < group.closes_at)
+
+
+def inside_dates(group: TargetGroup) -> list[ColumnElement[bool]]:
+    """Events the group's dates reach (:mod:`milestones.domain.history`): ``eventTime``
+    from its start to its end, and returns after its end too."""
+    where: list[ColumnElement[bool]] = []
+    start, end = dates_start(group), dates_end(group)
+    if start is not None:
+        where.append(events.c.event_time >= start)
+    if end is not None:
+        where.append(or_(events.c.event_time < end, events.c.event_name == RETURN_BILL))
     return where
 
 

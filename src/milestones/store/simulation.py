@@ -22,8 +22,9 @@ database is only read:
   hold the customers' user targets in memory, not a million ledger entries;
 - notifications are counted, not written.
 
-The events read are the org's stored ones inside the range and the group's dates, up to
-the last one stored when the simulation was asked for, in the order they were stored.
+The events read are the org's stored ones inside the range and the group's dates (as a
+backfill reads them: returns after the group's end too), up to the last one stored when
+the simulation was asked for, in the order they were stored.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ from milestones.store.customers import batch_zones_of, batch_zones_read
 from milestones.store.database import json_value
 from milestones.store.engine import SqlEngineStore
 from milestones.store.memory import EventFacts, MemoryEngineStore
-from milestones.store.replay import StoredEvent
+from milestones.store.replay import StoredEvent, inside_dates, stored_event
 from milestones.store.tables import events
 
 MILLI = Decimal("0.001")
@@ -172,12 +173,6 @@ def _as_stored(value: Any) -> Any:
 # --- The events a simulation reads ------------------------------------------------------
 
 
-def last_event_pk(connection: Connection, org_id: int) -> int:
-    """The id of the org's last stored event (0 when none): where a simulation stops."""
-    found = connection.execute(select(func.max(events.c.id)).where(events.c.org_id == org_id))
-    return int(found.scalar_one() or 0)
-
-
 def returned_bills(connection: Connection, org_id: int, upto_pk: int) -> set[str]:
     """The eventIds of the bills the org's stored returns (up to ``upto_pk``) return."""
     rows = connection.execute(
@@ -193,43 +188,43 @@ def returned_bills(connection: Connection, org_id: int, upto_pk: int) -> set[str
 
 def events_in_range(
     connection: Connection,
-    org_id: int,
-    within: SimulationRange,
+    group: TargetGroup,
+    asked: SimulationRange,
     after_pk: int,
     upto_pk: int,
     limit: int,
 ) -> list[StoredEvent]:
-    """Up to ``limit`` of the org's stored events in ``within``, after ``after_pk`` and up
-    to ``upto_pk``, in the order they were stored."""
+    """Up to ``limit`` of the events a simulation of ``group`` over ``asked`` reads, after
+    ``after_pk`` and up to ``upto_pk``, in the order they were stored."""
     columns = (events.c.id, events.c.event_name, events.c.user_id, events.c.payload)
-    query = select(*columns).where(*_in_range(org_id, within, after_pk, upto_pk))
+    query = select(*columns).where(*_in_range(group, asked, after_pk, upto_pk))
     rows = connection.execute(query.order_by(events.c.id).limit(limit)).all()
-    return [
-        StoredEvent(int(pk), str(name), int(user), _payload(payload))
-        for pk, name, user, payload in rows
-    ]
+    return [stored_event(*row) for row in rows]
 
 
 def count_in_range(
-    connection: Connection, org_id: int, within: SimulationRange, upto_pk: int
+    connection: Connection, group: TargetGroup, asked: SimulationRange, upto_pk: int
 ) -> int:
-    """How many stored events a simulation over ``within`` reads."""
+    """How many stored events a simulation of ``group`` over ``asked`` reads."""
     query = select(func.count()).select_from(events)
-    query = query.where(*_in_range(org_id, within, 0, upto_pk))
+    query = query.where(*_in_range(group, asked, 0, upto_pk))
     return int(connection.execute(query).scalar_one())
 
 
 def _in_range(
-    org_id: int, within: SimulationRange, after_pk: int, upto_pk: int
+    group: TargetGroup, asked: SimulationRange, after_pk: int, upto_pk: int
 ) -> list[ColumnElement[bool]]:
+    """The org's events in the range asked and the group's dates as a backfill reads them
+    (:func:`milestones.store.replay.inside_dates`), between the two ids."""
     return [
         # ``+ 0``: read along the primary key, from ``after_pk``, not the org's index (which
         # SQLite prefers, then sorts all the org's events by id for every chunk).
-        events.c.org_id + 0 == org_id,
+        events.c.org_id + 0 == group.org_id,
         events.c.id > after_pk,
         events.c.id <= upto_pk,
-        events.c.event_time >= within.starts_at,
-        events.c.event_time < within.ends_at,
+        events.c.event_time >= asked.starts_at,
+        events.c.event_time < asked.ends_at,
+        *inside_dates(group),
     ]
 
 

@@ -513,7 +513,8 @@ webhook_deliveries = Table(
 
 # Jobs (SPEC §16): long work run by a worker holding a lease, resumed from ``checkpoint``
 # (for an import, the byte offset after the last line applied; for a backfill, the id of
-# the last stored event replayed) after a worker stopped.
+# the last stored event replayed; for a rebuild, the last customer's user id) after a
+# worker stopped.
 jobs = Table(
     "jobs",
     metadata,
@@ -537,7 +538,7 @@ jobs = Table(
     Column("started_at", Instant()),
     Column("finished_at", Instant()),
     Column("updated_at", Instant(), nullable=False),
-    Column("params", Text),  # JSON: what a job was asked (a simulation's body)
+    Column("options", Text),  # JSON: what the job was asked for (a rebuild's revoke)
     Column("result", Text),  # JSON: what a job answers (a simulation's figures)
     Index("ix_jobs_org", "org_id", "id"),
     Index(
@@ -546,4 +547,17 @@ jobs = Table(
         sqlite_where=text("status IN ('QUEUED', 'RUNNING')"),
         postgresql_where=text("status IN ('QUEUED', 'RUNNING')"),
     ),
+)
+
+# Each prune of an org's events (``milestones events prune``): events with an eventTime
+# before ``before`` are gone, so a backfill or rebuild reaching back before it is refused.
+event_prunes = Table(
+    "event_prunes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("before", Instant(), nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("pruned_at", Instant(), nullable=False),
+    Index("ix_event_prunes_org", "org_id"),
 )

@@ -28,6 +28,7 @@ class JobOut(Shape):
     createdAt: str
     startedAt: str | None
     finishedAt: str | None
+    options: dict[str, Any]  # what the job was asked for: a rebuild's revoke
     result: dict[str, Any] | None = None
 
 

@@ -31,6 +31,7 @@ def job_view(job: StoredJob, now: datetime) -> dict[str, object]:
         "createdAt": utc_text(job.created_at),
         "startedAt": utc_text(job.started_at) if job.started_at else None,
         "finishedAt": utc_text(job.finished_at) if job.finished_at else None,
+        "options": dict(job.options),
         # What the job answers once done (a SIMULATION's figures); null for the others.
         "result": None if job.result is None else json_value(job.result),
     }

@@ -9,11 +9,15 @@ from sqlalchemy import Connection
 from milestones.api.routing import loads_exact
 from milestones.api.simulation.schemas import SimulationIn
 from milestones.api.target_groups.inputs import group_input
-from milestones.domain.errors import MilestonesError, NameTaken
+from milestones.domain.errors import HistoryJobRefused, MilestonesError, NameTaken
 from milestones.domain.group_rules import draft_group
+from milestones.domain.history import dates_start
 from milestones.domain.orgs import Org
 from milestones.domain.simulation import SimulationAsk, simulation_range
-from milestones.store.simulation import held_in_memory, last_event_pk
+from milestones.domain.times import utc_text
+from milestones.store.prune import pruned_before
+from milestones.store.replay import last_event_id
+from milestones.store.simulation import held_in_memory
 from milestones.store.target_groups import TargetGroupRepository
 
 Warning = dict[str, object]
@@ -44,16 +48,32 @@ def ask_of(
             }
         )
     group = held_in_memory(draft, client_id, now)
-    ask = SimulationAsk(group, asked, asked.within(group), last_event_pk(connection, org.id))
-    return ask, warnings
+    pruned = pruned_before(connection, org.id)
+    start = dates_start(group)
+    if pruned is not None and asked.starts_at < pruned and (start is None or start < pruned):
+        warnings.append(
+            {
+                "code": HistoryJobRefused.code,
+                "message": f"the org's events before {utc_text(pruned)} were pruned: these "
+                "figures leave them out, and a backfill of this group would be refused",
+            }
+        )
+    return SimulationAsk(group, asked, last_event_id(connection, org.id)), warnings
+
+
+def options_of(raw: bytes, ask: SimulationAsk) -> dict[str, object]:
+    """What a SIMULATION job keeps of its ask (its ``options``): the body's draft and range
+    as sent (exact), and where its events stop."""
+    body = loads_exact(raw)
+    return {key: body[key] for key in ("group", "from", "to")} | {"uptoPk": ask.upto_pk}
 
 
 def stored_ask(
-    connection: Connection, org: Org, params: dict[str, object], now: datetime
+    connection: Connection, org: Org, options: dict[str, object], now: datetime
 ) -> tuple[SimulationAsk, list[Warning]]:
-    """The ask a SIMULATION job keeps (the body as sent, and where the events stop)."""
-    body = SimulationIn.model_validate(loads_exact(str(params["body"])))
-    client_id, upto_pk = params["clientId"], params["uptoPk"]
-    assert isinstance(client_id, int) and isinstance(upto_pk, int)
-    ask, warnings = ask_of(connection, org, body, client_id, now)
-    return SimulationAsk(ask.group, ask.asked, ask.within, upto_pk), warnings
+    """The ask a SIMULATION job keeps (:func:`options_of`), checked again as it was then."""
+    body = SimulationIn.model_validate({key: options[key] for key in ("group", "from", "to")})
+    upto_pk = options["uptoPk"]
+    assert isinstance(upto_pk, int)
+    ask, warnings = ask_of(connection, org, body, 0, now)
+    return SimulationAsk(ask.group, ask.asked, upto_pk), warnings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from milestones.api.jobs.views import job_view
-from milestones.api.simulation.asking import Warning, ask_of
+from milestones.api.simulation.asking import Warning, ask_of, options_of
 from milestones.api.simulation.schemas import SimulationIn
 from milestones.api.simulation.views import simulation_view
 from milestones.clock import Clock
@@ -14,7 +14,7 @@ from milestones.domain.orgs import Caller
 from milestones.jobs import wall_clock
 from milestones.jobs.simulation import Simulation
 from milestones.settings import Settings
-from milestones.store.database import Database, json_text
+from milestones.store.database import Database
 from milestones.store.jobs import JobRepository
 from milestones.store.simulation import count_in_range
 
@@ -41,16 +41,13 @@ def simulate(
     now, org = clock.now(), caller.org
     with database.transaction(write=False) as connection:
         ask, warnings = ask_of(connection, org, body, caller.client.id, now)
-        total = (
-            0 if ask.within is None else count_in_range(connection, org.id, ask.within, ask.upto_pk)
-        )
+        total = count_in_range(connection, ask.group, ask.asked, ask.upto_pk)
         if total <= settings.simulation_sync_events:
             simulation = Simulation(org, ask, now, settings.import_chunk_lines)
             figures = simulation.run(connection)
             return Simulated(simulation_view(ask, simulation.progress, figures), warnings, False)
-    params = {"body": raw.decode(), "clientId": caller.client.id, "uptoPk": ask.upto_pk}
     with database.transaction() as connection:
         job = JobRepository(connection).create(
-            org.id, JobType.SIMULATION, wall_clock(), total=total, params=json_text(params)
+            org.id, JobType.SIMULATION, wall_clock(), total=total, options=options_of(raw, ask)
         )
     return Simulated(job_view(job, wall_clock()), warnings, True)

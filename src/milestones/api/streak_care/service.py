@@ -12,17 +12,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from milestones.api.target_groups.service import group_for
+from milestones.api.user_view.service import read_standing
 from milestones.domain.errors import InvalidInput, NotFound, StreakCareRefused
 from milestones.domain.group_progress import group_rules
 from milestones.domain.notifications import Notice, NotificationType
 from milestones.domain.orgs import Caller
-from milestones.domain.standing import Known, streak_of
+from milestones.domain.standing import streak_of
 from milestones.domain.streaks import PeriodResult, StreakState, Walk, statuses_of
 from milestones.domain.target_groups import TargetGroup
 from milestones.domain.times import utc_text
 from milestones.store import outbox
 from milestones.store.streak_care import StreakCareRepository
-from milestones.store.user_view import UserViewRepository
 
 Json = dict[str, object]
 
@@ -117,18 +117,8 @@ def customer_streak(
     connection: Connection, group: TargetGroup, user_id: int, now: datetime
 ) -> Walk:
     """The customer's streak in ``group`` now, read as the user view reads it."""
-    standing = UserViewRepository(connection).standing(
-        [group.org_id], user_id, (), (), whole_target_ids=[t.id for t in group.targets]
-    )
-    care = StreakCareRepository(connection).records_of([user_id], [group.id])
-    known = Known.of(
-        standing.user_targets,
-        standing.anchors,
-        standing.enrolments,
-        standing.audiences,
-        standing.group_achievements,
-        zones=dict(standing.zones),
-        care={group_id: record for (group_id, _), record in care.items()},
+    _, known = read_standing(
+        connection, [group.org_id], user_id, (), (), [t.id for t in group.targets], [group.id]
     )
     return streak_of(group, known, now)
 

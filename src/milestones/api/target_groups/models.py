@@ -151,6 +151,7 @@ class TargetGroupOut(Shape):
     repairWindowDays: int | None = None
     maxRepairs: int | None = None
     atRiskHours: int | None = None
+    backfillJobId: int | None = None  # only on a create with "backfill": true
 
 
 class GroupAnswer(Shape):

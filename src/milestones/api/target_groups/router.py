@@ -10,6 +10,7 @@ from milestones.api.attribution import audit_client_ids
 from milestones.api.auth import CurrentCaller, scope_org_ids
 from milestones.api.dependencies import AppClock, AppDatabase
 from milestones.api.envelope import EnvelopeResponse, ok
+from milestones.api.jobs.backfill import backfill_job
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
 from milestones.api.target_groups import service, updates
@@ -53,7 +54,7 @@ _GROUP_LINKS = {
         201: {"description": "The group as stored", "links": _GROUP_LINKS},
         **error_responses(400, 401, 409, 413, 500),
     },
-    summary="Create a target group",
+    summary='Create a target group (and with "backfill": true, its BACKFILL job)',
 )
 def create_target_group(
     body: TargetGroupCreate, caller: CurrentCaller, database: AppDatabase, clock: AppClock
@@ -63,9 +64,11 @@ def create_target_group(
         group_id, warnings = service.create_group(connection, caller, body, now)
         group = service.group_for(connection, [caller.org_id], group_id)
         clients = clients_by_id(connection, audit_client_ids(audits_of(group)))
-    return ok(
-        group_view(group, now, clients, include_periods=True), status_code=201, warnings=warnings
-    )
+        job = backfill_job(connection, group) if body.backfill else None
+    data = group_view(group, now, clients, include_periods=True)
+    if job is not None:
+        data["backfillJobId"] = job.id
+    return ok(data, status_code=201, warnings=warnings)
 
 
 @router.get(

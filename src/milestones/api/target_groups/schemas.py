@@ -269,6 +269,8 @@ class TargetGroupCreate(CareIn):
     unifiedTargetExpression: UnifiedIn | None = None
     leaderboardEnabled: StrictBool = False
     userCreated: StrictBool = False
+    # A BACKFILL job made with the group, in its transaction (SPEC §16).
+    backfill: StrictBool = False
 
 
 class TargetUpdate(Input):

@@ -7,7 +7,7 @@ many groups and periods there are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -37,7 +37,7 @@ from milestones.engine.catalogue import CatalogueCache
 from milestones.store.engine import SqlEngineStore
 from milestones.store.orgs import clients_by_id
 from milestones.store.streak_care import StreakCareRepository
-from milestones.store.user_view import UserViewRepository
+from milestones.store.user_view import Standing, UserViewRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,28 +73,20 @@ def user_view(
         )
     if not options.include_inactive_targets:
         prepared = [entry for entry in prepared if entry.group.active]
-    standing = UserViewRepository(connection).standing(
-        org_ids,
-        user_id,
-        keys.cyclic_group_ids,
-        keys.audience_ids,
-        whole_target_ids=keys.whole_target_ids,
-    )
     care_groups = [
         entry.group.id
         for entry in prepared
         if entry.group.tracking_type.is_streak
         and (entry.group.care.freezes or entry.group.care.repairs)
     ]
-    care = StreakCareRepository(connection).records_of([user_id], care_groups)
-    known = Known.of(
-        standing.user_targets,
-        standing.anchors,
-        standing.enrolments,
-        standing.audiences,
-        standing.group_achievements,
-        zones=dict(standing.zones),
-        care={group_id: record for (group_id, _), record in care.items()},
+    standing, known = read_standing(
+        connection,
+        org_ids,
+        user_id,
+        keys.cyclic_group_ids,
+        keys.audience_ids,
+        keys.whole_target_ids,
+        care_groups,
     )
     every_target = options.include_inactive_targets or options.target_rule_id is not None
     shown: list[ShownGroup | IdleGroup] = []
@@ -145,6 +137,33 @@ def user_view(
         "customer": customer_view(customer, clients) if customer else None,
         "targetGroups": [writer.write(item) for item in shown],
     }
+
+
+def read_standing(
+    connection: Connection,
+    org_ids: Sequence[int],
+    user_id: int,
+    cyclic_group_ids: Collection[int],
+    audience_ids: Collection[int],
+    whole_target_ids: Collection[int],
+    care_group_ids: Collection[int],
+) -> tuple[Standing, Known]:
+    """What is stored about one customer, and it indexed for the rules (the user view's
+    read, also the streak-care endpoints'): care records of ``care_group_ids`` only."""
+    standing = UserViewRepository(connection).standing(
+        org_ids, user_id, cyclic_group_ids, audience_ids, whole_target_ids=whole_target_ids
+    )
+    care = StreakCareRepository(connection).records_of([user_id], care_group_ids)
+    known = Known.of(
+        standing.user_targets,
+        standing.anchors,
+        standing.enrolments,
+        standing.audiences,
+        standing.group_achievements,
+        zones=dict(standing.zones),
+        care={group_id: record for (group_id, _), record in care.items()},
+    )
+    return standing, known
 
 
 def scoped_prepared(
