@@ -298,6 +298,7 @@ def markdown(
         f"{statistics.median(r.again_seconds for r in runs):.1f} s, told "
         f"{sum(runs[0].again_told.values())} |",
         "",
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         *machine(),
         f"- whole benchmark: {total_seconds:.0f} s",
         f"- checks: {'all passed' if not problems else '; '.join(problems)}",
