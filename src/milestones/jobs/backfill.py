@@ -40,17 +40,12 @@ class ReplayingStore(EngineStore, Protocol):
     bill_states: dict[str, ReturnState]
 
 
-class Backfill:
-    """A backfill's run (SPEC §16): the stored events a group missed, applied to it alone.
-
-    Events are read in the order they were stored, from the job's checkpoint (the id of
-    the last one applied), a chunk at a time; each chunk and its checkpoint commit
-    together. A return ends an engine call, so the bill it returns can be shown to the
-    engine as it stood just before it (see :class:`milestones.store.replay.ReplayStore`).
-    """
+class GroupJobRun:
+    """The run of a job on one group, a chunk at a time (a backfill's, a rebuild's): each
+    chunk commits with its checkpoint; the run ends when a chunk moves nothing."""
 
     def __init__(self, worker: JobWorker, job: StoredJob, on_chunk: OnChunk | None) -> None:
-        assert job.target_group_id is not None, "a backfill has a group"
+        assert job.target_group_id is not None, "a group's job has a group"
         self.worker = worker
         self.job = job
         self.group_id = job.target_group_id
@@ -68,6 +63,19 @@ class Backfill:
             if self.on_chunk is not None:
                 self.on_chunk(self.job, progress)
         return False
+
+    def _chunk(self) -> tuple[JobProgress, int]:
+        raise NotImplementedError
+
+
+class Backfill(GroupJobRun):
+    """A backfill's run (SPEC §16): the stored events a group missed, applied to it alone.
+
+    Events are read in the order they were stored, from the job's checkpoint (the id of
+    the last one applied), a chunk at a time; each chunk and its checkpoint commit
+    together. A return ends an engine call, so the bill it returns can be shown to the
+    engine as it stood just before it (see :class:`milestones.store.replay.ReplayStore`).
+    """
 
     def _chunk(self) -> tuple[JobProgress, int]:
         worker, job = self.worker, self.job

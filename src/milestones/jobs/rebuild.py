@@ -17,16 +17,14 @@ flight; the next claim resumes after the last customer committed.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from milestones.domain.errors import MilestonesError
 from milestones.domain.jobs import ERROR_SAMPLE, JobProgress, LineError
 from milestones.domain.outcomes import EventStatus
 from milestones.domain.rebuild import reckon
-from milestones.engine.catalogue import CatalogueCache
 from milestones.engine.notices import rebuild_notices
-from milestones.jobs.backfill import refusal, replay
+from milestones.jobs.backfill import GroupJobRun, refusal, replay
 from milestones.store import outbox
 from milestones.store.engine import SqlEngineStore
 from milestones.store.jobs import JobRepository, StoredJob
@@ -40,29 +38,12 @@ if TYPE_CHECKING:
 REPLAYED = "eventsReplayed"
 
 
-class Rebuild:
+class Rebuild(GroupJobRun):
     """A rebuild's run; ``job.options["revoke"]`` takes back what the new rules do not support."""
 
     def __init__(self, worker: JobWorker, job: StoredJob, on_chunk: OnChunk | None) -> None:
-        assert job.target_group_id is not None, "a rebuild has a group"
-        self.worker = worker
-        self.job = job
-        self.group_id = job.target_group_id
+        super().__init__(worker, job, on_chunk)
         self.revoke = job.options.get("revoke") is True
-        self.on_chunk = on_chunk
-        self.progress = job.progress
-        self.checkpoint = job.checkpoint
-        self.catalogues = CatalogueCache()  # of the one group
-
-    def run(self, stop: threading.Event) -> bool:
-        while not stop.is_set():
-            progress, checkpoint = self._chunk()
-            if checkpoint == self.checkpoint:
-                return True
-            self.progress, self.checkpoint = progress, checkpoint
-            if self.on_chunk is not None:
-                self.on_chunk(self.job, progress)
-        return False
 
     def _chunk(self) -> tuple[JobProgress, int]:
         worker, job = self.worker, self.job
