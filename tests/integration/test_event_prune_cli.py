@@ -6,7 +6,10 @@ monthly group of August to October runs. Its purchases were sent live through Au
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -17,12 +20,15 @@ from milestones.clock import Clock
 from milestones.store.database import Database
 from milestones.store.tables import events
 from tests.api.groups import monthly_spend
-from tests.api.test_backfill import create, history, send_live, views
+from tests.api.test_backfill import CUSTOMERS, create, history, send_live, views
 from tests.api.test_bad_input import assert_refused
 from tests.conftest import OrgCredentials
 
 runner = CliRunner()
 NOW = datetime(2024, 8, 27, 10, 0, tzinfo=UTC)
+
+
+Json = dict[str, Any]
 
 
 def _prune(database: Database, *args: str) -> tuple[int, str]:
@@ -43,6 +49,16 @@ def _stored(database: Database, before: str | None = None) -> int:
         )
     with database.engine.connect() as connection:
         return int(connection.execute(query).scalar_one())
+
+
+def _customers(client: TestClient, org: OrgCredentials) -> dict[int, Json]:
+    """``GET /v3/customers/{userId}`` of every customer of the history, exact decimals."""
+    found = {}
+    for user in CUSTOMERS:
+        response = client.get(f"/v3/customers/{user}", auth=org.auth)
+        assert response.status_code == 200, response.text
+        found[user] = json.loads(response.content, parse_float=Decimal)["data"]
+    return found
 
 
 def _live_history(client: TestClient, org: OrgCredentials, clock: Clock) -> dict[str, object]:
@@ -77,6 +93,8 @@ def test_a_prune_counts_on_a_dry_run_deletes_once_no_group_needs_the_events_and_
     org = utc_org
     group = _live_history(client, org, clock)
     shown = views(client, org, group)
+    customers = _customers(client, org)
+    assert all(c["loyaltyInfo"]["lifetimePurchases"] > 0 for c in customers.values())
     response = client.put(f"/v3/targetGroups/{group['id']}", json={"active": False}, auth=org.auth)
     assert response.status_code == 200, response.text
     stored, old = _stored(database), _stored(database, "2024-08-09T00:00:00")
@@ -92,6 +110,9 @@ def test_a_prune_counts_on_a_dry_run_deletes_once_no_group_needs_the_events_and_
     assert f"pruned {old:,} events" in output
     assert _stored(database) == stored - old
     assert _stored(database, "2024-08-09T00:00:00") == 0
+    # Each customer's lifetimePurchases and dates are what they were, to the thousandth,
+    # though some of their bills (and, for some, every event) are gone.
+    assert _customers(client, org) == customers, "a prune moved a customer's figures"
 
     # Active again, it shows what it showed; but its history is no longer whole, so it
     # cannot be rebuilt or backfilled.

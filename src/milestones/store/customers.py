@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    func,
     insert,
     select,
 )
@@ -20,8 +21,8 @@ from milestones.domain.events import TRANSACTION_ADD
 from milestones.domain.target_groups import Audit
 from milestones.store.bulk import BulkSql, Read
 from milestones.store.database import json_value
-from milestones.store.tables import customer_zones, customers
-from milestones.store.types import money_from_stored
+from milestones.store.tables import customer_zones, customers, pruned_purchases
+from milestones.store.types import money_from_stored, money_to_stored
 
 _IN_CHUNK = 1_000
 Json = dict[str, Any]
@@ -44,8 +45,9 @@ _NET = "(bill_amount - returned_amount)"
 
 @cache
 def _customer_sql(org_count: int) -> str:
-    """Profiles (kind ``p``) and purchases (kind ``e``, per org: net billed on
-    ``TransactionAdd``, first and last event received) in one round trip.
+    """Profiles (kind ``p``), purchases (kind ``e``, per org: net billed on
+    ``TransactionAdd``, first and last event received) and what pruned events said of them
+    (kind ``x``, ``pruned_purchases``) in one round trip.
 
     The net is summed in two parts (millions of thousandths, and the rest): SQLite's
     ``sum()`` fails on a total past 64 bits, and each bill may be up to 10^15.
@@ -64,6 +66,10 @@ def _customer_sql(org_count: int) -> str:
         f" coalesce(sum({bills.format(f'{_NET} - {_NET} / {_SPLIT} * {_SPLIT}')}), 0),"
         " min(received_at), max(received_at)"
         f" FROM events WHERE user_id = ? AND org_id IN ({orgs}) GROUP BY org_id"
+        " UNION ALL"
+        " SELECT 'x', org_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+        " net_millions, net_rest, first_received_at, last_received_at"
+        f" FROM pruned_purchases WHERE user_id = ? AND org_id IN ({orgs})"
     )
 
 
@@ -85,6 +91,72 @@ class Purchases:
     lifetime: Decimal
     first_seen: datetime
     last_seen: datetime
+
+    def and_pruned(self, pruned: Purchases | None) -> Purchases:
+        """These purchases with those the org's pruned events had said."""
+        if pruned is None:
+            return self
+        return Purchases(
+            self.lifetime + pruned.lifetime,
+            min(self.first_seen, pruned.first_seen),
+            max(self.last_seen, pruned.last_seen),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedPurchases:
+    """What a prune's deleted events said of one customer's purchases."""
+
+    net: Decimal
+    first_received_at: datetime
+    last_received_at: datetime
+
+    def plus(self, net: Decimal, received_at: datetime) -> CarriedPurchases:
+        return CarriedPurchases(
+            self.net + net,
+            min(self.first_received_at, received_at),
+            max(self.last_received_at, received_at),
+        )
+
+
+def carry_purchases(
+    connection: Connection, org_id: int, carried: dict[int, CarriedPurchases]
+) -> None:
+    """Add what pruned events said of each customer to ``pruned_purchases`` (in the
+    transaction that deletes them)."""
+    if not carried:
+        return
+    postgres = connection.dialect.name == "postgresql"
+    insert = (postgresql.insert if postgres else sqlite.insert)(pruned_purchases)
+    rows = []
+    for user_id, purchase in sorted(carried.items()):
+        thousandths = money_to_stored(purchase.net)
+        millions, rest = divmod(thousandths, _SPLIT)
+        rows.append(
+            {
+                "org_id": org_id,
+                "user_id": user_id,
+                "net_millions": millions,
+                "net_rest": rest,
+                "first_received_at": purchase.first_received_at,
+                "last_received_at": purchase.last_received_at,
+            }
+        )
+    # SQLite's two-argument min() and max() are PostgreSQL's least() and greatest().
+    earliest, latest = (func.least, func.greatest) if postgres else (func.min, func.max)
+    table, excluded = pruned_purchases.c, insert.excluded
+    connection.execute(
+        insert.on_conflict_do_update(
+            index_elements=["org_id", "user_id"],
+            set_={
+                "net_millions": table.net_millions + excluded.net_millions,
+                "net_rest": table.net_rest + excluded.net_rest,
+                "first_received_at": earliest(table.first_received_at, excluded.first_received_at),
+                "last_received_at": latest(table.last_received_at, excluded.last_received_at),
+            },
+        ),
+        rows,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +183,9 @@ class ProfileChanges:
 def customer_read(org_ids: Sequence[int], user_id: int) -> Read:
     """The read of :meth:`CustomerRepository.find` (for :func:`customer_of`), to be sent
     with others in one round trip."""
-    return Read(_customer_sql(len(org_ids)), (user_id, *org_ids, user_id, *org_ids))
+    return Read(
+        _customer_sql(len(org_ids)), (user_id, *org_ids, user_id, *org_ids, user_id, *org_ids)
+    )
 
 
 def zones_read(org_ids: Sequence[int], user_id: int) -> Read:
@@ -153,17 +227,24 @@ def customer_of(
     """The customer :func:`customer_read`'s rows describe, in the first org that knows them;
     ``zones`` (:func:`zones_of`) gives their ``timeZone``."""
     profiles: dict[int, Profile] = {}
-    purchases: dict[int, Purchases] = {}
+    stored: dict[int, Purchases] = {}
+    pruned: dict[int, Purchases] = {}
     for row in rows:
         kind, org_id = row[0], row[1]
         if kind == "p":
             profiles[org_id] = _profile(bulk, row)
         else:
-            purchases[org_id] = Purchases(
+            (stored if kind == "e" else pruned)[org_id] = Purchases(
                 lifetime=money_from_stored(int(row[10]) * _SPLIT + int(row[11])),
                 first_seen=bulk.instant_of(row[12]),
                 last_seen=bulk.instant_of(row[13]),
             )
+    purchases = {
+        org_id: stored[org_id].and_pruned(pruned.get(org_id))
+        if org_id in stored
+        else pruned[org_id]
+        for org_id in stored.keys() | pruned.keys()
+    }
     for org_id in org_ids:
         if org_id in profiles or org_id in purchases:
             zone = current_zone((zones or {}).get(org_id, []))

@@ -10,25 +10,31 @@ before it is refused (:func:`pruned_before`) rather than run on half its history
 
 What each event brought stays where it was counted: user targets, milestones, CAPPING
 excess rows, notifications. The ledger packed in the event goes with it, so a return of
-a pruned bill is refused (no bill to return), and ``lifetimePurchases`` (summed from the
-stored bills) no longer counts it.
+a pruned bill is refused (no bill to return). What the events said of each customer's
+purchases (the net billed, the first and last received) is carried into
+``pruned_purchases`` by the statement that deletes them, so ``lifetimePurchases`` and the
+customer's dates do not move.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from milestones.domain.events import TRANSACTION_ADD
 from milestones.domain.history import dates_start, group_needs_events_before
 from milestones.domain.jobs import JobStatus, JobType
 from milestones.domain.target_groups import TargetGroup
+from milestones.store.customers import CarriedPurchases, carry_purchases
 from milestones.store.tables import event_prunes, events, jobs, orgs, target_groups
 from milestones.store.target_groups import TargetGroupRepository
 
 _HISTORY_JOBS = (JobType.BACKFILL.value, JobType.REBUILD.value)
 _OPEN = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,17 +128,35 @@ def delete_events(
     connection: Connection, prune_id: int, org_id: int, before: datetime, pks: list[int]
 ) -> int:
     """Delete those of ``pks`` still stamped before ``before``, counted on the prune's record."""
-    deleted = connection.execute(
-        delete(events).where(
-            events.c.org_id == org_id, events.c.id.in_(pks), events.c.event_time < before
+    gone = connection.execute(
+        delete(events)
+        .where(events.c.org_id == org_id, events.c.id.in_(pks), events.c.event_time < before)
+        .returning(
+            events.c.user_id,
+            events.c.event_name,
+            events.c.bill_amount,
+            events.c.returned_amount,
+            events.c.received_at,
         )
-    ).rowcount
+    ).all()
+    # What was deleted, as the statement answers it: a concurrent prune of the same events
+    # deletes (and carries) each of them once.
+    carried: dict[int, CarriedPurchases] = {}
+    for user_id, name, billed, returned, received_at in gone:
+        net = billed - returned if name == TRANSACTION_ADD and billed is not None else _ZERO
+        found = carried.get(user_id)
+        carried[user_id] = (
+            CarriedPurchases(net, received_at, received_at)
+            if found is None
+            else found.plus(net, received_at)
+        )
+    carry_purchases(connection, org_id, carried)
     connection.execute(
         update(event_prunes)
         .where(event_prunes.c.id == prune_id)
-        .values(events=event_prunes.c.events + deleted)
+        .values(events=event_prunes.c.events + len(gone))
     )
-    return int(deleted)
+    return len(gone)
 
 
 def pruned_before(connection: Connection, org_id: int) -> datetime | None:

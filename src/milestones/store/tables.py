@@ -551,6 +551,21 @@ jobs = Table(
 
 # Each prune of an org's events (``milestones events prune``): events with an eventTime
 # before ``before`` are gone, so a backfill or rebuild reaching back before it is refused.
+# What pruned events had said of each customer's purchases (SPEC §16): the net billed on
+# TransactionAdd, in two parts as the read sums it (millions of thousandths and the rest),
+# and the first and last of them received. ``lifetimePurchases`` adds it to the stored
+# events', so a prune moves no customer's figures.
+pruned_purchases = Table(
+    "pruned_purchases",
+    metadata,
+    Column("org_id", BigInteger, primary_key=True),
+    Column("user_id", BigInteger, primary_key=True),
+    Column("net_millions", BigInteger, nullable=False),
+    Column("net_rest", BigInteger, nullable=False),
+    Column("first_received_at", Instant(), nullable=False),
+    Column("last_received_at", Instant(), nullable=False),
+)
+
 event_prunes = Table(
     "event_prunes",
     metadata,
