@@ -19,5 +19,24 @@ echo "   $MILESTONES_TEST_POSTGRES_URL"
 echo "== doctests of the domain (pure rules, no database)"
 "$bin/python" -m pytest -q -p no:cacheprovider --doctest-modules src/milestones/domain
 
-echo "== tests (SQLite and PostgreSQL)"
-"$bin/python" -m pytest -q -p no:cacheprovider "$@"
+if [ "$#" -gt 0 ]; then
+  echo "== tests: $*"
+  "$bin/python" -m pytest -q -p no:cacheprovider "$@"
+  exit 0
+fi
+
+# The in-process tests (each on its own SQLite file, and its own PostgreSQL database per
+# worker: tests/conftest.py) run on two workers, a module per worker at a time; the tests
+# that start real servers, receivers and browsers, some of which measure waits, run alone.
+workers=${TEST_WORKERS:-2}
+stray=$(find tests -name 'test_*.py' -not -path 'tests/unit/*' -not -path 'tests/api/*' \
+  -not -path 'tests/integration/*')
+if [ -n "$stray" ]; then
+  echo "test modules outside tests/unit, tests/api and tests/integration would not run: $stray" >&2
+  exit 1
+fi
+echo "== unit and API tests (SQLite and PostgreSQL), $workers workers"
+"$bin/python" -m pytest -q -p no:cacheprovider -n "$workers" --dist loadfile tests/unit tests/api
+
+echo "== integration tests: real servers, receivers, browsers (SQLite and PostgreSQL)"
+"$bin/python" -m pytest -q -p no:cacheprovider tests/integration

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from milestones import admin
 from milestones.api.app import create_app
@@ -45,13 +47,29 @@ def postgres_migrated() -> str:
             "MILESTONES_TEST_POSTGRES_URL is not set: run the tests with `make test`, "
             "which starts a throwaway PostgreSQL"
         )
-    database = Database(POSTGRES_URL)
+    url = _worker_database(POSTGRES_URL)
+    database = Database(url)
     with database.engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     database.migrate()
     database.dispose()
-    return POSTGRES_URL
+    return url
+
+
+def _worker_database(url: str) -> str:
+    """The server's database for this test process: under pytest-xdist (``-n``), each
+    worker gets its own (made here, empty), since each test truncates every table."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin_url = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=ENGINES)
