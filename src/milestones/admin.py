@@ -18,8 +18,8 @@ from milestones.domain.console import (
 )
 from milestones.domain.errors import InvalidInput, NameTaken, NotFound
 from milestones.domain.orgs import Org
-from milestones.store.database import Database
 from milestones.store.console_users import ConsoleUserRepository
+from milestones.store.database import Database
 from milestones.store.orgs import OrgRepository
 
 

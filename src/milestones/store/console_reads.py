@@ -64,7 +64,7 @@ def group_figures(
         return {}
     ut = user_targets
     wanted = and_(ut.c.org_id == org_id, ut.c.target_group_id.in_(sorted(group_ids)))
-    progressed = ut.c.achieved_value > 0
+    progressed = ut.c.achieved_value > Decimal(0)
     achieved = ut.c.achieved_at.is_not(None)
     found: dict[int, dict[int, PeriodFigures]] = {group_id: {} for group_id in group_ids}
 

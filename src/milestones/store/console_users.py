@@ -137,7 +137,9 @@ class ConsoleUserRepository:
         )
 
     def close_session(self, token_hash: str) -> None:
-        self._db.execute(delete(console_sessions).where(console_sessions.c.token_hash == token_hash))
+        self._db.execute(
+            delete(console_sessions).where(console_sessions.c.token_hash == token_hash)
+        )
 
     # --- failed sign-ins ------------------------------------------------------------
 
