@@ -12,7 +12,7 @@ from milestones.api.console.sessions import ConsoleSession, Session, check_csrf
 from milestones.api.dependencies import AppDatabase
 from milestones.api.webhooks import service as webhooks
 from milestones.delivery import wall_clock
-from milestones.domain.errors import MilestonesError
+from milestones.domain.errors import MilestonesError, NotFound
 from milestones.store.database import Database
 from milestones.store.jobs import JobRepository
 from milestones.store.webhooks import WebhookRepository
@@ -53,9 +53,8 @@ async def retry_delivery(
     try:
         await run_in_threadpool(_retry, database, session, hook, delivery)
     except MilestonesError as error:
-        raise Problem(
-            400 if error.code != 404 else 404, "Refused", error.message, session
-        ) from None
+        status = 404 if isinstance(error, NotFound) else 400
+        raise Problem(status, "Refused", error.message, session) from None
     return RedirectResponse(f"/console/webhooks?retried={delivery}", status_code=303)
 
 
