@@ -162,7 +162,9 @@ def test_support_reads_groups_but_cannot_create_or_change_them(
     listing = client.get("/console/groups").text
     assert "Spend 1000 a month" in listing and 'href="/console/groups/new"' not in listing
     assert client.get("/console/groups/new").status_code == 403
-    created = client.post("/console/groups/new", data={"csrf": csrf, "name": "x", "action": "create"})
+    created = client.post(
+        "/console/groups/new", data={"csrf": csrf, "name": "x", "action": "create"}
+    )
     assert created.status_code == 403 and "may not create or change" in created.text
     changed = client.post(f"/console/groups/{group['id']}", data={"csrf": csrf, "name": "Renamed"})
     assert changed.status_code == 403

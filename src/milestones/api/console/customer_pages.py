@@ -3,6 +3,8 @@ streak care (a freeze granted, a missed period repaired) through the API's own s
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
@@ -90,7 +92,9 @@ async def _care(
         done = await run_in_threadpool(_apply, database, clock, session, customer, what, form)
     except MilestonesError as error:
         raise Problem(400, "Refused", error.message, session) from None
-    return RedirectResponse(f"/console/customers?userId={customer}&done={done}", status_code=303)
+    return RedirectResponse(
+        f"/console/customers?userId={customer}&done={quote(done)}", status_code=303
+    )
 
 
 def _apply(
@@ -112,12 +116,13 @@ def _apply(
             answer = streak_care.grant_freezes(
                 connection, session.caller, user_id, group_id, count, clock.now()
             )
-            return f"granted+{answer['granted']}+freezes"
+            granted, held = answer["granted"], answer["freezesHeld"]
+            return f"Granted {granted} freeze{'s' if granted != 1 else ''}: {held} held."
         period_id = _number(form.get("periodId", ""), "periodId", session)
         answer = streak_care.repair(
             connection, session.caller, user_id, group_id, period_id, clock.now()
         )
-        return f"repaired+period+{answer['periodRefCode']}"
+        return f"Repaired period {answer['periodRefCode']}: the run is {answer['currentCount']}."
 
 
 def _number(text: str, name: str, session: ConsoleSession) -> int:

@@ -55,6 +55,7 @@ class FormErrors(dict[str, str]):
 
     def add(self, field: str | None, message: str) -> None:
         key = field or ""
+        message = message.removeprefix(f"{key}: ") if key else message  # shown beside it
         self[key] = f"{self[key]} {message}" if key in self else message
 
 
