@@ -193,8 +193,11 @@ def test_hostile_input_is_answered_with_a_visible_error_never_a_fault(
     }
     answer = client.post("/console/groups/new", data=hostile)
     assert answer.status_code == 400
+    for field in ("trackingType", "frequency", "totalPeriods", "targets-0-defaultValue"):
+        assert f'id="{field}-error"' in answer.text, field  # beside its field
     shown = " ".join(errors_on(answer.text))
-    assert "trackingType" in shown and "frequency" in shown and "defaultValue" in shown
+    assert "must be a number" in shown or "must be below 10^15" in shown
+    assert 'value="one"' in answer.text  # what was typed is kept
     for path in (
         "/console/groups/" + "9" * 40,
         "/console/groups/-1",

@@ -7,6 +7,7 @@ here decides a rule of its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -73,9 +74,10 @@ def summaries(connection: Connection, org_id: int, now: datetime) -> list[GroupS
     return found
 
 
-def _added(figures: object) -> PeriodFigures:
+def _added(figures: Iterable[PeriodFigures]) -> PeriodFigures:
+    """Periods' figures summed: a customer counts once per period they are in."""
     total = PeriodFigures()
-    for entry in figures:  # type: ignore[attr-defined]
+    for entry in figures:
         total.with_progress += entry.with_progress
         total.achieved += entry.achieved
         total.group_achieved += entry.group_achieved
