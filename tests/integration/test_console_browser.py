@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -138,12 +139,7 @@ def console() -> Iterator[Console]:
     database.dispose()
     server = Served(url, folder, name="console")
     server.start()
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={folder / 'chromium'}"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    browser.implicitly_wait(2)
+    browser = _browser(folder)
     console = Console(server, url, folder, browser)
     try:
         yield console
@@ -151,6 +147,28 @@ def console() -> Iterator[Console]:
         browser.quit()
         console.server.close()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _browser(folder: Path) -> WebDriver:
+    """Headless Chromium through Debian's chromedriver (selenium-manager never runs); a
+    second try with a fresh profile if the first start fails (a loaded machine can miss
+    chromedriver's start-up deadline)."""
+    for attempt in (1, 2):
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for flag in (*FLAGS, f"--user-data-dir={folder / f'chromium-{attempt}'}"):
+            options.add_argument(flag)
+        try:
+            browser = webdriver.Chrome(
+                service=Service(executable_path=str(CHROMEDRIVER)), options=options
+            )
+        except WebDriverException:
+            if attempt == 2:
+                raise
+            continue
+        browser.implicitly_wait(2)
+        return browser
+    raise AssertionError("unreachable")
 
 
 def _sign_in(console: Console, email: str, password: str) -> None:
