@@ -10,6 +10,14 @@ echo "== lint: ruff, mypy (strict) and the import contracts"
 "$bin/mypy"
 "$bin/lint-imports"
 
+echo "== Chromium for the console's browser tests (Debian's chromium and chromium-driver)"
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 echo "== starting a throwaway PostgreSQL"
 # shellcheck source=scripts/pg.sh
 source scripts/pg.sh

@@ -1,14 +1,24 @@
-"""Org administration used by the CLI: create orgs and clients, connect orgs, change settings."""
+"""Org administration used by the CLI: create orgs and clients, connect orgs, change settings,
+and the console's users."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from milestones.clock import Clock
-from milestones.credentials import hash_secret, new_secret
+from milestones.credentials import hash_password, hash_secret, new_secret, unusable_secret_hash
+from milestones.domain.console import (
+    ConsoleUser,
+    checked_email,
+    checked_password,
+    checked_role,
+    normal_email,
+)
 from milestones.domain.errors import InvalidInput, NameTaken, NotFound
 from milestones.domain.orgs import Org
+from milestones.store.console_users import ConsoleUserRepository
 from milestones.store.database import Database
 from milestones.store.orgs import OrgRepository
 
@@ -115,3 +125,42 @@ def _check_zone(time_zone: str) -> None:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise InvalidInput(f"'{time_zone}' is not an IANA time zone", "timezone") from exc
+
+
+def create_console_user(
+    database: Database, clock: Clock, *, org_id: int, email: str, role: str, password: str
+) -> ConsoleUser:
+    """A console user of an org (SPEC §18), with an API client of their own that no secret
+    opens: what they change is attributed to it, named by their email."""
+    email = checked_email(email)
+    checked = checked_role(role)
+    password_hash = hash_password(checked_password(password))
+    with database.transaction() as connection:
+        orgs = OrgRepository(connection)
+        users = ConsoleUserRepository(connection)
+        if orgs.get_org(org_id) is None:
+            raise NotFound(f"no org {org_id}", "org_id")
+        if users.email_taken(email):
+            raise NameTaken(f"a console user {email} exists already", "email")
+        now = clock.now()
+        client_id = f"console-{secrets.token_hex(8)}"
+        api_client = orgs.add_client(org_id, client_id, unusable_secret_hash(), email[:200], now)
+        user_id = users.add(org_id, email, checked, password_hash, api_client, now)
+    return ConsoleUser(user_id, org_id, email, checked, api_client, disabled=False)
+
+
+def console_users_of(database: Database, org_id: int) -> list[ConsoleUser]:
+    """An org's console users, by email."""
+    with database.transaction(write=False) as connection:
+        if OrgRepository(connection).get_org(org_id) is None:
+            raise NotFound(f"no org {org_id}", "org_id")
+        return ConsoleUserRepository(connection).of_org(org_id)
+
+
+def disable_console_user(database: Database, clock: Clock, email: str) -> ConsoleUser:
+    """Disable a console user: no sign-in any more, and their sessions end at once."""
+    with database.transaction() as connection:
+        user = ConsoleUserRepository(connection).disable(normal_email(email), clock.now())
+    if user is None:
+        raise NotFound(f"no console user {normal_email(email)[:254]}", "email")
+    return user

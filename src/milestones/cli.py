@@ -21,6 +21,7 @@ from milestones import admin
 from milestones.api.enrolments.service import import_enrolments as apply_enrolment_csv
 from milestones.cli_events import import_events
 from milestones.cli_prune import events_app
+from milestones.cli_users import users_app
 from milestones.cli_webhooks import deliver, webhooks_app
 from milestones.clock import Clock
 from milestones.domain.enrolment import MAX_IMPORT_ROWS, ImportSummary, TooManyRows
@@ -42,6 +43,7 @@ app.add_typer(import_app, name="import")
 import_app.command("events")(import_events)
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(events_app, name="events")
+app.add_typer(users_app, name="user")
 app.command()(deliver)
 
 DatabaseOption = Annotated[

@@ -1,4 +1,5 @@
-"""Hashing of client secrets and bearer tokens (standard library only)."""
+"""Hashing of client secrets and bearer tokens (standard library), and of console passwords
+(argon2id: slow and memory-hard on purpose, since people choose passwords)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 
 _ITERATIONS = 120_000
 # What an unknown client id is checked against, so that it costs the same PBKDF2 run as a
@@ -60,3 +65,37 @@ def new_secret() -> str:
 def token_digest(token: str) -> str:
     """The stored form of a bearer token: high-entropy, so a plain SHA-256 suffices."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# argon2id at RFC 9106's second recommended option, lighter in memory: 3 passes over
+# 64 MiB, 2 lanes (about 60 ms a check on this project's 2-core machine; decisions.md).
+_PASSWORDS = PasswordHasher(time_cost=3, memory_cost=65_536, parallelism=2)
+
+
+@cache
+def _no_user_hash() -> str:
+    """What an unknown email's password is checked against: the same cost as a known one
+    (made on first use, not at import: a hash costs what a check does)."""
+    return _PASSWORDS.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of a console user's password (salted, parameters inside)."""
+    return _PASSWORDS.hash(password)
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """Whether ``password`` matches ``stored``; with no hash (an unknown email) the same
+    argon2 run is spent and the answer is False."""
+    try:
+        return _PASSWORDS.verify(stored or _no_user_hash(), password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def unusable_secret_hash() -> str:
+    """A client secret hash that no secret matches: a random digest under a scheme
+    :func:`verify_secret` reads (a console user's API client is never signed in with)."""
+    salt = base64.b64encode(secrets.token_bytes(16)).decode()
+    digest = base64.b64encode(secrets.token_bytes(32)).decode()
+    return f"pbkdf2_sha256${_ITERATIONS}${salt}${digest}"

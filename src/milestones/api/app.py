@@ -13,6 +13,7 @@ from milestones.api import operations, system
 from milestones.api.audiences.router import router as audiences_router
 from milestones.api.auth import Authenticator
 from milestones.api.body_limit import BodyLimit
+from milestones.api.console.router import install_console
 from milestones.api.customers.router import router as customers_router
 from milestones.api.enrolments.router import router as enrolments_router
 from milestones.api.errors import install_error_handlers
@@ -98,6 +99,7 @@ def create_app(
     app.include_router(backfill_router)
     app.include_router(rebuild_router)
     app.include_router(simulation_router)
+    install_console(app)
     _without_unused_422(app)
     return app
 

@@ -576,3 +576,44 @@ event_prunes = Table(
     Column("pruned_at", Instant(), nullable=False),
     Index("ix_event_prunes_org", "org_id"),
 )
+
+# --- The console (SPEC §18) ---------------------------------------------------
+
+# People who sign in to the console of one org. Each has an API client of its own, with a
+# secret no one knows, so that what they change is attributed as any client's change is.
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("org_id", BigInteger, ForeignKey("orgs.id"), nullable=False),
+    Column("email", String(254), nullable=False, unique=True),  # lower-cased
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("api_client_id", BigInteger, ForeignKey("api_clients.id"), nullable=False),
+    Column("disabled_at", Instant()),
+    Column("created_at", Instant(), nullable=False),
+    Index("ix_console_users_org", "org_id"),
+)
+
+# Signed-in sessions: only the SHA-256 of the cookie's token is kept.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("console_users.id"), nullable=False),
+    Column("created_at", Instant(), nullable=False),
+    Column("last_seen_at", Instant(), nullable=False),
+    Column("expires_at", Instant(), nullable=False),
+    Index("ix_console_sessions_user", "user_id"),
+)
+
+# Failed sign-ins per email, known or not (the SHA-256 of the lower-cased address), so a
+# lockout says nothing about which emails exist.
+console_sign_in_failures = Table(
+    "console_sign_in_failures",
+    metadata,
+    Column("email_hash", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("since", Instant(), nullable=False),
+    Column("locked_until", Instant()),
+)

@@ -25,8 +25,6 @@ from milestones.api.webhooks.models import (
 )
 from milestones.api.webhooks.schemas import WebhookChange, WebhookCreate
 from milestones.api.webhooks.views import delivery_view, webhook_view
-from milestones.delivery import wall_clock
-from milestones.domain.errors import DeliveryPending
 from milestones.domain.notifications import DeliveryStatus
 from milestones.store.webhooks import WebhookRepository
 
@@ -157,12 +155,5 @@ def retry_delivery(
     database: AppDatabase,
 ) -> EnvelopeResponse:
     with database.transaction() as connection:
-        # Due at once on the delivery worker's clock, the wall clock (milestones.delivery).
-        delivery = WebhookRepository(connection).retry(
-            caller.org_id, webhookId, deliveryId, wall_clock()
-        )
-    if delivery is None:
-        raise DeliveryPending(
-            f"delivery {deliveryId} is PENDING: it is being sent already", "deliveryId"
-        )
+        delivery = service.retry(connection, caller.org_id, webhookId, deliveryId)
     return ok(delivery_view(delivery))

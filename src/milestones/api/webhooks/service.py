@@ -5,13 +5,18 @@ from __future__ import annotations
 import base64
 import secrets
 
+from sqlalchemy import Connection
+
 from milestones.api.webhooks.schemas import WebhookChange, WebhookCreate
+from milestones.delivery import wall_clock
+from milestones.domain.errors import DeliveryPending
 from milestones.domain.notifications import (
     Subscription,
     checked_description,
     checked_url,
     subscribed_types,
 )
+from milestones.store.webhooks import StoredDelivery, WebhookRepository
 
 _SECRET_BYTES = 24
 
@@ -45,3 +50,14 @@ def changed(current: Subscription, body: WebhookChange) -> Subscription:
             body.includeReplayed if body.includeReplayed is not None else current.include_replayed
         ),
     )
+
+
+def retry(connection: Connection, org_id: int, webhook_id: int, delivery_id: int) -> StoredDelivery:
+    """Send a DELIVERED or FAILED delivery again; a PENDING one is refused (being sent)."""
+    # Due at once on the delivery worker's clock, the wall clock (milestones.delivery).
+    delivery = WebhookRepository(connection).retry(org_id, webhook_id, delivery_id, wall_clock())
+    if delivery is None:
+        raise DeliveryPending(
+            f"delivery {delivery_id} is PENDING: it is being sent already", "deliveryId"
+        )
+    return delivery

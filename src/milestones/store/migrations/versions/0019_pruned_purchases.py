@@ -6,7 +6,7 @@ events said of each customer into this table, in the same transaction as their d
 and the customer's read adds it: a prune moves no customer's figures.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 """
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from alembic import op
 from milestones.store.types import Instant
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,157 @@
+"""Console sign-in: sessions in a cookie, a CSRF token on every form, the lockout.
+
+A session is a random token in an HttpOnly, SameSite=Lax cookie (Secure over https); the
+database keeps only its SHA-256 (``console_sessions``). Every form carries a CSRF token,
+an HMAC of the session token, so it is checked without being stored; the sign-in form,
+before any session, carries a random one that must equal its own cookie's (double submit).
+Failed sign-ins are counted per email, known or not, and answered in the same words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.responses import Response
+
+from milestones.api.dependencies import AppClock, AppDatabase
+from milestones.credentials import token_digest, verify_password
+from milestones.domain.console import (
+    FAILURE_WINDOW,
+    LOCKOUT,
+    NO_FAILURES,
+    SESSION_TOUCH,
+    ConsoleUser,
+    normal_email,
+    session_expiry,
+)
+from milestones.domain.orgs import ApiClient, Caller
+from milestones.store.console_users import ConsoleUserRepository
+from milestones.store.database import Database
+from milestones.store.orgs import OrgRepository
+
+SESSION_COOKIE = "milestones_console"
+SIGN_IN_COOKIE = "milestones_console_sign_in"
+PATH = "/console"
+REFUSED = "Wrong email or password, or too many attempts: wait 15 minutes and try again."
+
+
+class SignInNeeded(Exception):
+    """The request has no live session: answered by a redirect to the sign-in page."""
+
+
+class CsrfRefused(Exception):
+    """A form came without its CSRF token, or with a wrong one: answered 403."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    """A signed-in request: who, for which org, as which API client, and its CSRF token."""
+
+    user: ConsoleUser
+    caller: Caller
+    csrf: str
+    token_hash: str
+
+    @property
+    def org_id(self) -> int:
+        return self.user.org_id
+
+
+def csrf_of(token: str) -> str:
+    """The CSRF token of a session token (an HMAC of it, so nothing more is stored)."""
+    return hmac.new(token.encode(), b"milestones console csrf", hashlib.sha256).hexdigest()
+
+
+def session(request: Request, database: AppDatabase, clock: AppClock) -> ConsoleSession:
+    """The request's session, or :class:`SignInNeeded`; a session used after a while is
+    kept alive (its idle expiry moved), at most once in :data:`SESSION_TOUCH`."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    if not token or len(token) > 100:
+        raise SignInNeeded
+    token_hash = token_digest(token)
+    now = clock.now()
+    with database.transaction(write=False) as connection:
+        found = ConsoleUserRepository(connection).session(token_hash, now)
+        org = None if found is None else OrgRepository(connection).get_org(found.user.org_id)
+    if found is None or org is None:
+        raise SignInNeeded
+    if now - found.last_seen_at > SESSION_TOUCH:
+        with database.transaction() as connection:
+            ConsoleUserRepository(connection).touch_session(
+                token_hash, now, session_expiry(found.created_at, now)
+            )
+    user = found.user
+    client = ApiClient(user.api_client_id, user.org_id, f"console:{user.email}", user.email)
+    return ConsoleSession(user, Caller(client=client, org=org), csrf_of(token), token_hash)
+
+
+Session = Annotated[ConsoleSession, Depends(session)]
+
+
+async def check_csrf(request: Request, expected: str) -> dict[str, str]:
+    """The form's fields, once its ``csrf`` field matches ``expected``; else refused."""
+    form = await request.form()
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    given = fields.get("csrf", "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise CsrfRefused
+    return fields
+
+
+def sign_in_csrf(request: Request) -> str:
+    """The sign-in form's token: the one its cookie holds, or a new one to set."""
+    existing = request.cookies.get(SIGN_IN_COOKIE, "")
+    return existing if 20 <= len(existing) <= 100 else secrets.token_urlsafe(24)
+
+
+def sign_in(database: Database, now: datetime, email: str, password: str) -> str | None:
+    """A new session token for the right email and password, or None (say :data:`REFUSED`).
+
+    The argon2 check runs for an unknown email too, and a locked email is refused after
+    it, so neither the time taken nor the words tell which emails exist.
+    """
+    address = normal_email(email)[:254]
+    email_hash = hashlib.sha256(address.encode()).hexdigest()
+    with database.transaction(write=False) as connection:
+        users = ConsoleUserRepository(connection)
+        found = users.with_password(address)
+        failures = users.failures(email_hash) or NO_FAILURES
+    verified = verify_password(password[:256], found[1] if found else None)
+    user = found[0] if found else None
+    if failures.locked(now) or not verified or user is None or user.disabled:
+        if not failures.locked(now):
+            with database.transaction() as connection:
+                ConsoleUserRepository(connection).save_failures(
+                    email_hash, failures.after_failure(now), now - FAILURE_WINDOW - LOCKOUT
+                )
+        return None
+    token = secrets.token_urlsafe(32)
+    with database.transaction() as connection:
+        users = ConsoleUserRepository(connection)
+        users.clear_failures(email_hash)
+        users.open_session(token_digest(token), user.id, now, session_expiry(now, now))
+    return token
+
+
+def sign_out(database: Database, token_hash: str) -> None:
+    with database.transaction() as connection:
+        ConsoleUserRepository(connection).close_session(token_hash)
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    """A console cookie: HttpOnly, SameSite=Lax, Secure when the request came over https."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=PATH,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
