@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from milestones import admin
+from milestones.api.console.sessions import sign_in as console_sign_in
 from milestones.clock import Clock
 from milestones.store.database import Database
 from milestones.store.tables import console_sessions
@@ -222,3 +224,48 @@ def _purchase(user_id: int) -> dict[str, object]:
         "eventTime": "2024-08-20T10:00:00.000",
         "transaction": {"billAmount": 600},
     }
+
+
+def test_attempts_sent_at_once_are_each_counted_and_the_lockout_holds(
+    database: Database, clock: Clock, admin_user: str
+) -> None:
+    """Ten wrong passwords at once are ten failures: the email is locked after them, so the
+    right password is refused (each attempt is counted before its password is checked)."""
+    now = clock.now()
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(
+            pool.map(lambda _: console_sign_in(database, now, admin_user, "wrong!"), range(10))
+        )
+    assert answers == [None] * 10
+    assert console_sign_in(database, now, admin_user, PASSWORD) is None
+    assert console_sign_in(database, now + timedelta(minutes=16), admin_user, PASSWORD)
+
+
+def test_a_nul_in_the_email_or_password_is_refused_like_a_wrong_one(
+    client: TestClient, admin_user: str
+) -> None:
+    for email, password in (("ada\x00@example.com", PASSWORD), (admin_user, "pass\x00word!!")):
+        form = client.get("/console/sign-in")
+        answer = client.post(
+            "/console/sign-in",
+            data={"csrf": csrf_of(form.text), "email": email, "password": password},
+        )
+        assert answer.status_code == 400, answer.text
+        assert errors_on(answer.text)[0].startswith(REFUSED)
+    sign_in(client, admin_user)
+
+
+def test_twenty_failures_from_one_address_lock_it_out_whichever_emails_they_tried(
+    client: TestClient, admin_user: str, clock: Clock
+) -> None:
+    for number in range(20):
+        assert _attempt(client, f"someone{number}@example.com", "a guess!!!") == 400
+    form = client.get("/console/sign-in")
+    answer = client.post(
+        "/console/sign-in",
+        data={"csrf": csrf_of(form.text), "email": admin_user, "password": PASSWORD},
+    )
+    assert answer.status_code == 429
+    assert errors_on(answer.text)[0].startswith(REFUSED)
+    clock.advance(timedelta(minutes=16))
+    assert _attempt(client, admin_user, PASSWORD) == 303

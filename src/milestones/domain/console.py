@@ -25,6 +25,10 @@ MAX_PASSWORD = 256
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
+# And from one address, whichever emails it tries: this many failures within the window
+# lock the address out of signing in for as long (a few guesses at many emails each).
+ADDRESS_FAILURES = 20
+ADDRESS_WINDOW = timedelta(minutes=15)
 # A session lasts while used (idle at most IDLE), and never longer than LIFETIME.
 SESSION_IDLE = timedelta(hours=2)
 SESSION_LIFETIME = timedelta(hours=12)

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy.dialects import postgresql
 
-from milestones.domain.console import ConsoleUser, Failures, Role
+from milestones.domain.console import NO_FAILURES, ConsoleUser, Failures, Role
 from milestones.store.tables import (
     console_sessions,
     console_sign_in_failures,
@@ -156,6 +157,34 @@ class ConsoleUserRepository:
         if row is None:
             return None
         return Failures(row["failures"], row["since"], row["locked_until"])
+
+    def count_attempt(self, email_hash: str, now: datetime, stale_before: datetime) -> Failures:
+        """Count a sign-in attempt as failed before its password is checked; the record as it
+        was before it. A locked email's attempt is not counted (the lockout runs its course).
+
+        The row is locked while it is read and written (SQLite: the write transaction's lock;
+        PostgreSQL: ``FOR UPDATE``, after an insert that makes sure there is a row to lock),
+        so attempts sent at once are counted one after the other, each seeing the last.
+        """
+        table = console_sign_in_failures
+        if self._db.dialect.name == "postgresql":
+            self._db.execute(
+                postgresql.insert(table)
+                .values(email_hash=email_hash, failures=0, since=now, locked_until=None)
+                .on_conflict_do_nothing(index_elements=["email_hash"])
+            )
+        query = select(table).where(table.c.email_hash == email_hash)
+        if self._db.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._db.execute(query).mappings().first()
+        before = (
+            NO_FAILURES
+            if row is None or (row["failures"] == 0 and row["locked_until"] is None)
+            else Failures(row["failures"], row["since"], row["locked_until"])
+        )
+        if not before.locked(now):
+            self.save_failures(email_hash, before.after_failure(now), stale_before)
+        return before
 
     def save_failures(self, email_hash: str, failures: Failures, stale_before: datetime) -> None:
         """Keep ``failures`` for the email; drop other emails' records that are over."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
+from milestones.api.auth import client_address
 from milestones.api.console import customer_pages, group_pages, ops_pages
 from milestones.api.console.pages import HERE, render
 from milestones.api.console.problems import Problem
@@ -18,6 +19,7 @@ from milestones.api.console.sessions import (
     SIGN_IN_COOKIE,
     CsrfRefused,
     Session,
+    SignInBusy,
     SignInNeeded,
     check_csrf,
     set_cookie,
@@ -26,16 +28,26 @@ from milestones.api.console.sessions import (
     sign_out,
 )
 from milestones.api.dependencies import AppClock, AppDatabase
-from milestones.domain.console import SESSION_LIFETIME
+from milestones.api.throttle import LoginThrottle
+from milestones.domain.console import ADDRESS_FAILURES, ADDRESS_WINDOW, SESSION_LIFETIME
+from milestones.domain.errors import TooManyAttempts
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 _STYLES = (HERE / "static" / "console.css").read_bytes()
 _SIGN_IN_SECONDS = 3600
+_THROTTLED = "console sign-in"  # the throttle's name for every email from one address
+BUSY = "Too many sign-ins are being checked at once: try again in a moment."
 
 
 def install_console(app: FastAPI) -> None:
     """The console's pages on the app, and the answers to its own refusals (as pages)."""
     app.include_router(router)
+    app.state.console_throttle = LoginThrottle(
+        app.state.clock,
+        max_failures=ADDRESS_FAILURES,
+        window=ADDRESS_WINDOW.total_seconds(),
+        lockout=ADDRESS_WINDOW.total_seconds(),
+    )
     app.include_router(group_pages.router)
     app.include_router(customer_pages.router)
     app.include_router(ops_pages.router)
@@ -84,17 +96,35 @@ async def sign_in_form(request: Request, database: AppDatabase, clock: AppClock)
     form = await check_csrf(request, request.cookies.get(SIGN_IN_COOKIE, ""))
     email, password = form.get("email", "")[:300], form.get("password", "")
     now: datetime = clock.now()
-    token = await run_in_threadpool(sign_in, database, now, email, password)
+    # Failures per address too, whichever emails they try (a spray of a few guesses at
+    # many emails never locks any one email).
+    throttle: LoginThrottle = request.app.state.console_throttle
+    address = client_address(request)
+    try:
+        throttle.check(_THROTTLED, address)
+        token = await run_in_threadpool(sign_in, database, now, email, password)
+    except TooManyAttempts:
+        return _refused(request, form, email, REFUSED, 429)
+    except SignInBusy:
+        return _refused(request, form, email, BUSY, 503)
     if token is None:
-        context: dict[str, object] = {"title": "Sign in", "csrf": form["csrf"], "email": email}
-        context["error"] = REFUSED
-        wanted = request.query_params.get("next")
-        context["request_next"] = quote(_safe_next(wanted)) if wanted else ""
-        return render(request, "sign_in.html", context, status_code=400)
+        throttle.failed(_THROTTLED, address)
+        return _refused(request, form, email, REFUSED, 400)
     answer = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
     set_cookie(request, answer, SESSION_COOKIE, token, int(SESSION_LIFETIME.total_seconds()))
     answer.delete_cookie(SIGN_IN_COOKIE, path="/console")
     return answer
+
+
+def _refused(
+    request: Request, form: dict[str, str], email: str, message: str, status: int
+) -> Response:
+    """The sign-in page again, with the email typed and why it was refused."""
+    context: dict[str, object] = {"title": "Sign in", "csrf": form["csrf"], "email": email}
+    context["error"] = message
+    wanted = request.query_params.get("next")
+    context["request_next"] = quote(_safe_next(wanted)) if wanted else ""
+    return render(request, "sign_in.html", context, status_code=status)
 
 
 @router.post("/sign-out")

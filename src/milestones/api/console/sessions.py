@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -24,7 +25,6 @@ from milestones.credentials import token_digest, verify_password
 from milestones.domain.console import (
     FAILURE_WINDOW,
     LOCKOUT,
-    NO_FAILURES,
     SESSION_TOUCH,
     ConsoleUser,
     normal_email,
@@ -110,26 +110,41 @@ def sign_in_csrf(request: Request) -> str:
     return existing if 20 <= len(existing) <= 100 else secrets.token_urlsafe(24)
 
 
+class SignInBusy(Exception):
+    """More sign-ins are being checked than the server lets run at once."""
+
+
+# Each password check takes 64 MiB for a moment (argon2id, docs/console.md): at most this
+# many at once, so a flood of sign-ins cannot take a worker's memory; the others wait
+# up to _HASH_WAIT seconds, then are told to try again.
+_HASHES = threading.BoundedSemaphore(2)
+_HASH_WAIT = 10.0
+
+
 def sign_in(database: Database, now: datetime, email: str, password: str) -> str | None:
     """A new session token for the right email and password, or None (say :data:`REFUSED`).
 
-    The argon2 check runs for an unknown email too, and a locked email is refused after
-    it, so neither the time taken nor the words tell which emails exist.
+    The attempt is counted as a failure before the password is checked (and the count
+    cleared once it is right), so attempts sent at once cannot all be checked against one
+    count. The argon2 check runs for an unknown email too, and a locked email is refused
+    after it, so neither the time taken nor the words tell which emails exist.
     """
+    if "\x00" in email or "\x00" in password:
+        return None  # no email holds one; no database is asked about it
     address = normal_email(email)[:254]
     email_hash = hashlib.sha256(address.encode()).hexdigest()
-    with database.transaction(write=False) as connection:
+    with database.transaction() as connection:
         users = ConsoleUserRepository(connection)
+        before = users.count_attempt(email_hash, now, now - FAILURE_WINDOW - LOCKOUT)
         found = users.with_password(address)
-        failures = users.failures(email_hash) or NO_FAILURES
-    verified = verify_password(password[:256], found[1] if found else None)
+    if not _HASHES.acquire(timeout=_HASH_WAIT):
+        raise SignInBusy
+    try:
+        verified = verify_password(password[:256], found[1] if found else None)
+    finally:
+        _HASHES.release()
     user = found[0] if found else None
-    if failures.locked(now) or not verified or user is None or user.disabled:
-        if not failures.locked(now):
-            with database.transaction() as connection:
-                ConsoleUserRepository(connection).save_failures(
-                    email_hash, failures.after_failure(now), now - FAILURE_WINDOW - LOCKOUT
-                )
+    if before.locked(now) or not verified or user is None or user.disabled:
         return None
     token = secrets.token_urlsafe(32)
     with database.transaction() as connection:
