@@ -269,3 +269,17 @@ def test_twenty_failures_from_one_address_lock_it_out_whichever_emails_they_trie
     assert errors_on(answer.text)[0].startswith(REFUSED)
     clock.advance(timedelta(minutes=16))
     assert _attempt(client, admin_user, PASSWORD) == 303
+
+
+def test_a_crafted_link_cannot_show_words_as_the_consoles_own_notice(
+    client: TestClient, admin_user: str
+) -> None:
+    sign_in(client, admin_user)
+    for path in (
+        "/console/customers?userId=7001&done=Your+account+is+suspended&sig=0",
+        "/console/customers?userId=7001&done=Your+account+is+suspended",
+        "/console/webhooks?retried=42&sig=deadbeef",
+    ):
+        page = client.get(path)
+        assert page.status_code == 200, page.text
+        assert 'role="status"' not in page.text, path

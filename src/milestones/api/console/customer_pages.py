@@ -3,8 +3,6 @@ streak care (a freeze granted, a missed period repaired) through the API's own s
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
@@ -12,7 +10,13 @@ from starlette.responses import RedirectResponse, Response
 from milestones.api.console.pages import render
 from milestones.api.console.problems import Problem, id_in_path
 from milestones.api.console.service import customer_page
-from milestones.api.console.sessions import ConsoleSession, Session, check_csrf
+from milestones.api.console.sessions import (
+    ConsoleSession,
+    Session,
+    check_csrf,
+    notice_of,
+    notice_query,
+)
 from milestones.api.dependencies import AppCatalogueCache, AppClock, AppDatabase, AppViewCache
 from milestones.api.streak_care import service as streak_care
 from milestones.clock import Clock
@@ -57,7 +61,7 @@ def customers_page(
         page=page,
         now=now,
         outcomes=OUTCOMES,
-        done=request.query_params.get("done", "")[:200],
+        done=notice_of(request, session, "done"),
     )
     return render(request, "customer.html", context, session=session)
 
@@ -93,7 +97,8 @@ async def _care(
     except MilestonesError as error:
         raise Problem(400, "Refused", error.message, session) from None
     return RedirectResponse(
-        f"/console/customers?userId={customer}&done={quote(done)}", status_code=303
+        f"/console/customers?userId={customer}&{notice_query(session, 'done', done)}",
+        status_code=303,
     )
 
 

@@ -8,7 +8,13 @@ from starlette.responses import RedirectResponse, Response
 
 from milestones.api.console.pages import render
 from milestones.api.console.problems import Problem, id_in_path
-from milestones.api.console.sessions import ConsoleSession, Session, check_csrf
+from milestones.api.console.sessions import (
+    ConsoleSession,
+    Session,
+    check_csrf,
+    notice_of,
+    notice_query,
+)
 from milestones.api.dependencies import AppDatabase
 from milestones.api.webhooks import service as webhooks
 from milestones.delivery import wall_clock
@@ -36,7 +42,7 @@ def webhooks_page(request: Request, session: Session, database: AppDatabase) -> 
         "subscriptions": subscriptions,
         "total": total,
         "deliveries": deliveries,
-        "retried": request.query_params.get("retried", "")[:20],
+        "retried": notice_of(request, session, "retried"),
     }
     return render(request, "webhooks.html", context, session=session)
 
@@ -55,7 +61,9 @@ async def retry_delivery(
     except MilestonesError as error:
         status = 404 if isinstance(error, NotFound) else 400
         raise Problem(status, "Refused", error.message, session) from None
-    return RedirectResponse(f"/console/webhooks?retried={delivery}", status_code=303)
+    return RedirectResponse(
+        f"/console/webhooks?{notice_query(session, 'retried', str(delivery))}", status_code=303
+    )
 
 
 def _retry(database: Database, session: ConsoleSession, hook: int, delivery: int) -> None:

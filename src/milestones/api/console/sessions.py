@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, Request
 from starlette.responses import Response
@@ -92,6 +93,27 @@ def session(request: Request, database: AppDatabase, clock: AppClock) -> Console
 
 
 Session = Annotated[ConsoleSession, Depends(session)]
+
+
+def notice_query(session: ConsoleSession, name: str, text: str) -> str:
+    """``name=text&sig=...`` for a redirect after an action: the page shows ``text`` as the
+    server's own notice only if it was signed for this session (:func:`notice_of`), so a
+    link someone else crafted cannot put words in the console's mouth."""
+    return f"{name}={quote(text)}&sig={_notice_sig(session, text)}"
+
+
+def notice_of(request: Request, session: ConsoleSession, name: str) -> str:
+    """The notice :func:`notice_query` signed, or "" (missing, or not signed for us)."""
+    text = request.query_params.get(name, "")[:200]
+    given = request.query_params.get("sig", "")
+    if not text or not hmac.compare_digest(given.encode(), _notice_sig(session, text).encode()):
+        return ""
+    return text
+
+
+def _notice_sig(session: ConsoleSession, text: str) -> str:
+    message = b"milestones console notice\x00" + text.encode("utf-8", "surrogatepass")
+    return hmac.new(session.csrf.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 async def check_csrf(request: Request, expected: str) -> dict[str, str]:
