@@ -283,3 +283,41 @@ def test_a_crafted_link_cannot_show_words_as_the_consoles_own_notice(
         page = client.get(path)
         assert page.status_code == 200, page.text
         assert 'role="status"' not in page.text, path
+
+
+def test_a_targets_expression_and_value_are_tuned_from_the_group_page_through_the_put(
+    client: TestClient, org: OrgCredentials, admin_user: str
+) -> None:
+    group = client.post("/v3/targetGroups", json=monthly_spend(), auth=org.auth).json()["data"]
+    target = group["targets"][0]
+    csrf = sign_in(client, admin_user)
+    page = client.get(f"/console/groups/{group['id']}").text
+    assert 'name="targets[0].expression"' in page and 'name="targets[0].defaultValue"' in page
+    assert 'value="1000"' in page  # the value the running period asks, as typed
+    form = {
+        "csrf": csrf,
+        "name": group["name"],
+        "active": "on",
+        "targets[0].name": target["name"],
+        "targets[0].active": "on",
+        "targets[0].expression": "currentTxn.value > 500",
+        "targets[0].defaultValue": "1500",
+    }
+    saved = client.post(f"/console/groups/{group['id']}", data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    stored = client.get(f"/v3/targetGroups/{group['id']}", auth=org.auth).json()["data"]
+    (changed,) = stored["targets"]
+    assert changed["expression"] == "currentTxn.value > 500"
+    values = {v["periodId"]: v["defaultValue"] for v in changed["defaultValues"]}
+    running = [p["id"] for p in stored["periods"] if p["periodStatus"] != "ENDED"]
+    assert running and all(values[p] == 1500 for p in running)
+
+    refused = client.post(
+        f"/console/groups/{group['id']}",
+        data={**form, "targets[0].expression": "currentTxn.value >"},
+    )
+    assert refused.status_code == 400
+    assert 'id="targets-0-expression-error"' in refused.text
+    assert 'value="currentTxn.value &gt;"' in refused.text  # what was typed is kept
+    again = client.get(f"/v3/targetGroups/{group['id']}", auth=org.auth).json()["data"]
+    assert again["targets"][0]["expression"] == "currentTxn.value > 500"

@@ -9,7 +9,7 @@ checks answer it ("must be a number"), not a second copy of them here.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from milestones.api.errors import validation_errors
 from milestones.domain.errors import MilestonesError
+from milestones.domain.target_groups import Target
 
 Model = TypeVar("Model", bound=BaseModel)
 TARGET_ROWS = 2
@@ -140,25 +141,29 @@ def _target(form: Mapping[str, str], i: int) -> dict[str, Any] | None:
     return target
 
 
-def update_body(form: Mapping[str, str], target_ids: list[int]) -> dict[str, Any]:
-    """The ``PUT /v3/targetGroups/{id}`` body of a group's edit form."""
+def update_body(form: Mapping[str, str], targets: Sequence[Target]) -> dict[str, Any]:
+    """The ``PUT /v3/targetGroups/{id}`` body of a group's edit form: a target's expression
+    is sent only when it was changed (the PUT then checks and stores it as any PUT's)."""
     body: dict[str, Any] = {"name": _text(form, "name")}
     body["description"] = _text(form, "description") or None
     body["active"] = _text(form, "active") in _FLAG
     for key in ("repairWindowDays", "maxRepairs", "atRiskHours"):
         _put(body, key, _integer(_text(form, key)))
-    targets = []
-    for i, target_id in enumerate(target_ids):
+    edits = []
+    for i, stored in enumerate(targets):
         prefix = f"targets[{i}]."
         target: dict[str, Any] = {
-            "id": target_id,
+            "id": stored.id,
             "active": _text(form, prefix + "active") in _FLAG,
         }
         _put(target, "name", _text(form, prefix + "name"))
         value = _text(form, prefix + "defaultValue")
         _put(target, "defaultValue", _number(value) if value else None)
-        targets.append(target)
-    body["targets"] = targets
+        expression = _text(form, prefix + "expression")
+        if prefix + "expression" in form and expression != stored.expression:
+            target["expression"] = expression
+        edits.append(target)
+    body["targets"] = edits
     return body
 
 

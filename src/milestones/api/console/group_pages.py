@@ -30,11 +30,12 @@ from milestones.domain.calendar import FrequencyType
 from milestones.domain.care_settings import PeriodZone
 from milestones.domain.errors import MilestonesError, NotFound
 from milestones.domain.group_rules import draft_group
-from milestones.domain.periods import EvaluationType, PeriodWindow
+from milestones.domain.periods import EvaluationType, PeriodStatus, PeriodWindow
 from milestones.domain.target_groups import (
     GROUP_ID_PLACEHOLDER,
     Aggregation,
     CombinationType,
+    Target,
     TargetEntity,
     TargetGroup,
     TrackingType,
@@ -234,7 +235,7 @@ def _edit(
     errors = FormErrors()
     with database.transaction(write=False) as connection:
         group = _group(connection, session, group_id)
-    body = forms.update_body(form, [target.id for target in group.targets])
+    body = forms.update_body(form, group.targets)
     update = forms.validated(TargetGroupUpdate, body, errors)
     if update is None:
         return errors
@@ -278,6 +279,8 @@ def _group_context(
     for i, target in enumerate(group.targets):
         values[f"targets[{i}].name"] = target.name
         values[f"targets[{i}].active"] = "on" if target.active else ""
+        values[f"targets[{i}].expression"] = target.expression
+        values[f"targets[{i}].defaultValue"] = _value_now(group, target, now)
     return {
         "title": group.name,
         "group": group,
@@ -288,6 +291,16 @@ def _group_context(
         "errors": FormErrors(),
         "now": now,
     }
+
+
+def _value_now(group: TargetGroup, target: Target, now: datetime) -> str:
+    """The value a target asks in the first period that has not ended (what a new
+    ``defaultValue`` would replace), as typed: ``1000`` or ``12.5``."""
+    by_period = {value.period_id: value.value for value in target.default_values}
+    for period in group.periods:
+        if period.status(now) is not PeriodStatus.ENDED and period.id in by_period:
+            return format(by_period[period.id].normalize(), "f")
+    return ""
 
 
 def _text(value: int | None) -> str:
