@@ -56,7 +56,7 @@ for db in sqlite postgresql; do "$PY" -m benchmarks.sweep --database "$db" --pos
 # Issue 15: 1,000,000 events of the standard mix through `milestones import events` on SQLite
 # (events/s, peak RSS, time to the first progress update), the bulk endpoint on the first
 # 20,000 of them, and a simulation over all of them. At the engine's rate with 100 groups
-# (140 to 300 events/s measured at 2,000 and 20,000 events) one CLI run takes one to two
+# (152 events/s measured over the whole 1,000,000 on 2026-12-01) one CLI run takes about two
 # hours, so its repeats stop at a 15-min budget (the report says how many ran). Override:
 # BENCH_IMPORT_EVENTS, BENCH_IMPORT_GROUPS, BENCH_IMPORT_BULK_EVENTS.
 "$PY" -m benchmarks.import_events --events "${BENCH_IMPORT_EVENTS:-1000000}" \
