@@ -29,18 +29,21 @@ Data = dict[str, object]
 def notices_of(outcomes: Iterable[tuple[str | None, Iterable[Effect]]]) -> list[Notice]:
     """Every notice of the events' (eventId, effects), in the order they were applied."""
     notices: list[Notice] = []
+    places: dict[tuple[object, ...], Data] = {}  # a batch names the same few periods again
     for event_id, effects in outcomes:
         for effect in effects:
             if effect.achieves_or_revokes:
-                notices.extend(_notices(event_id, effect))
+                notices.extend(_notices(event_id, effect, places))
     return notices
 
 
-def _notices(event_id: str | None, effect: Effect) -> list[Notice]:
+def _notices(
+    event_id: str | None, effect: Effect, places: dict[tuple[object, ...], Data]
+) -> list[Notice]:
     move = effect.move
     user_id = effect.user_target.user_id
     at = move.at
-    base = _base(event_id, effect)
+    base = _base(event_id, effect, places)
     made: list[Notice] = []
 
     def add(type_: NotificationType, extra: Data | None = None) -> None:
@@ -73,8 +76,33 @@ def _notices(event_id: str | None, effect: Effect) -> list[Notice]:
     return made
 
 
-def _base(event_id: str | None, effect: Effect) -> Data:
+def _base(event_id: str | None, effect: Effect, places: dict[tuple[object, ...], Data]) -> Data:
     """What every notice of one effect repeats: the event, group, target, period and values."""
+    tracked = effect.tracked
+    user_target = effect.user_target
+    key = (tracked.target.id, effect.period.id, user_target.starts_at, user_target.ends_at)
+    place = places.get(key)
+    if place is None:
+        place = places[key] = _place(effect)
+    move = effect.move
+    base: Data = {
+        "eventId": event_id,
+        **place,
+        "userTargetId": user_target.id,
+        "contributionType": effect.kind.value,
+        "definedTargetValue": user_target.target_value.quantize(_MILLI),
+        "currentEventTargetValue": move.amount.quantize(_MILLI),
+        "targetAchievedValueBeforeEvent": move.before.quantize(_MILLI),
+        "targetAchievedValueAfterEvent": move.after.quantize(_MILLI),
+    }
+    if effect.capped is not None:  # a CAPPING target: what it counted, and what it left out
+        base["cappedValue"] = effect.capped.quantize(_MILLI)
+        base["excessValue"] = (effect.excess or _ZERO).quantize(_MILLI)
+    return base
+
+
+def _place(effect: Effect) -> Data:
+    """The target's and the period's part of a notice, in the order the notice shows them."""
     tracked = effect.tracked
     group = tracked.group
     user_target = effect.user_target
@@ -82,13 +110,12 @@ def _base(event_id: str | None, effect: Effect) -> Data:
     shown_end = user_target.ends_at
     if group.evaluation_type is not EvaluationType.CYCLIC_WINDOW:
         shown_end -= _MILLISECOND
-    base: Data = {
-        "eventId": event_id,
+    return {
         "targetGroupId": group.id,
         "targetGroupName": group.name,
         "targetRuleId": tracked.target.id,
         "targetName": tracked.target.name,
-        "userTargetId": user_target.id,
+        "userTargetId": None,  # a placeholder that keeps the key's place: set per notice
         "periodId": effect.period.id,
         "periodRefCode": effect.period.ref_code,
         "periodStartDate": user_target.starts_at.astimezone(zone).date().isoformat(),
@@ -97,16 +124,7 @@ def _base(event_id: str | None, effect: Effect) -> Data:
         "periodEndDateWithTimeStamp": utc_text(shown_end),
         "targetEvaluationType": group.evaluation_type.value,
         "trackingType": group.tracking_type.value,
-        "contributionType": effect.kind.value,
-        "definedTargetValue": user_target.target_value.quantize(_MILLI),
-        "currentEventTargetValue": effect.move.amount.quantize(_MILLI),
-        "targetAchievedValueBeforeEvent": effect.move.before.quantize(_MILLI),
-        "targetAchievedValueAfterEvent": effect.move.after.quantize(_MILLI),
     }
-    if effect.capped is not None:  # a CAPPING target: what it counted, and what it left out
-        base["cappedValue"] = effect.capped.quantize(_MILLI)
-        base["excessValue"] = (effect.excess or _ZERO).quantize(_MILLI)
-    return base
 
 
 def _milestone(trigger: MilestoneTrigger) -> Data:

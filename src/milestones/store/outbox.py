@@ -1,6 +1,6 @@
 """The outbox (SPEC §15): notifications written in the transaction that made them.
 
-Writing a notification leaves its ``sequence`` empty. When the transaction is about to
+Writing a notification on PostgreSQL leaves its ``sequence`` empty. When the transaction is about to
 commit, :func:`seal` draws the sequences of all it wrote, in one step, from the org's
 row of ``notification_counters``. Updating that row locks it until the commit, so a
 second transaction drawing for the same org waits until the first has committed:
@@ -9,8 +9,11 @@ resumes after the last sequence it handled never misses one that commits late (t
 outbox trap of a number drawn early in a transaction that commits after later ones).
 The lock is held only from the draw to the commit, the last thing a transaction does.
 
-A notification's sequence is its id plus an offset drawn for the whole transaction, so
-sequences are increasing and unique per org; they may leave gaps, which §15 allows.
+On PostgreSQL a notification's sequence is its id plus an offset drawn for the whole
+transaction. On SQLite, where one writer at a time holds the database's write lock from
+its first write to its commit, the sequences are drawn as the rows are written, which
+keeps the same order without a second pass over them. Either way sequences are
+increasing and unique per org; they may leave gaps, which §15 allows.
 """
 
 from __future__ import annotations
@@ -60,8 +63,16 @@ def write(
         )
         for notice in notices
     ]
-    bulk.insert(notifications, _COLUMNS, rows)
-    connection.info.setdefault(_UNSEALED, set()).add(org_id)
+    if connection.dialect.name == "sqlite":
+        # One writer at a time holds SQLite's write lock from this draw to the commit, so
+        # sequences drawn now become visible in their order: no second pass to seal them.
+        last = _draw(connection, org_id, len(rows))
+        first = last - len(rows) + 1
+        rows = [(*row, first + offset) for offset, row in enumerate(rows)]
+        bulk.insert(notifications, (*_COLUMNS, "sequence"), rows)
+    else:
+        bulk.insert(notifications, _COLUMNS, rows)
+        connection.info.setdefault(_UNSEALED, set()).add(org_id)
     written: Counter[str] = connection.info.setdefault(_WRITTEN, Counter())
     written.update(notice.type.value for notice in notices)
 
@@ -94,17 +105,7 @@ def seal(connection: Connection) -> None:
         ).one()
         if first is None:
             continue
-        span = last - first + 1
-        drawn = connection.exec_driver_sql(
-            _marks(
-                connection,
-                "INSERT INTO notification_counters (org_id, last_sequence) VALUES (?, ?)"
-                " ON CONFLICT (org_id) DO UPDATE"
-                " SET last_sequence = notification_counters.last_sequence + excluded.last_sequence"
-                " RETURNING last_sequence",
-            ),
-            (org_id, span),
-        ).scalar_one()
+        drawn = _draw(connection, org_id, last - first + 1)
         connection.exec_driver_sql(
             _marks(
                 connection,
@@ -112,6 +113,21 @@ def seal(connection: Connection) -> None:
             ),
             (drawn - last, org_id),
         )
+
+
+def _draw(connection: Connection, org_id: int, count: int) -> int:
+    """Take the org's next ``count`` sequences; answers the last of them."""
+    drawn: int = connection.exec_driver_sql(
+        _marks(
+            connection,
+            "INSERT INTO notification_counters (org_id, last_sequence) VALUES (?, ?)"
+            " ON CONFLICT (org_id) DO UPDATE"
+            " SET last_sequence = notification_counters.last_sequence + excluded.last_sequence"
+            " RETURNING last_sequence",
+        ),
+        (org_id, count),
+    ).scalar_one()
+    return drawn
 
 
 @dataclass(frozen=True, slots=True)
