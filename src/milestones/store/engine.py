@@ -520,31 +520,32 @@ class SqlEngineStore:
             user_target.id = new_ids[user_target.id]
         bulk = self._bulk
         at_now = bulk.instant(now)
-        bulk.insert(
-            user_targets,
-            USER_TARGET_COLUMNS,
-            [
+        instant = bulk.instant
+        rows: list[tuple[object, ...]] = []
+        for ut in sorted(ws.new_user_targets, key=_index_order):
+            group_id, ranked = groups[ut.target_id]
+            achieved_at, enrolled_at, reached_at = ut.achieved_at, ut.enrolled_at, ut.reached_at
+            rows.append(
                 (
                     ut.id,
                     org_id,
-                    groups[ut.target_id][0],
+                    group_id,
                     ut.target_id,
                     ut.period_id,
                     ut.user_id,
                     ut.slot,
-                    bulk.instant(ut.starts_at),
-                    bulk.instant(ut.ends_at),
+                    instant(ut.starts_at),
+                    instant(ut.ends_at),
                     money_to_stored(ut.target_value),
                     money_to_stored(ut.achieved_value),
-                    bulk.optional_instant(ut.achieved_at),
-                    bulk.instant(ut.enrolled_at) if ut.enrolled_at else at_now,
+                    None if achieved_at is None else instant(achieved_at),
+                    at_now if enrolled_at is None else instant(enrolled_at),
                     at_now,
-                    bulk.optional_instant(ut.reached_at),
-                    groups[ut.target_id][1],
+                    None if reached_at is None else instant(reached_at),
+                    ranked,
                 )
-                for ut in sorted(ws.new_user_targets, key=_index_order)
-            ],
-        )
+            )
+        bulk.insert(user_targets, USER_TARGET_COLUMNS, rows)
         return new_ids
 
     def _new_user_target_ids(self, new: list[UserTarget]) -> list[int]:
