@@ -7,8 +7,7 @@ import gc
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from milestones import admin
 from milestones.api.enrolments.service import import_enrolments as apply_enrolment_csv
+from milestones.cli_common import DatabaseOption, command_settings, fail, migrated_database
 from milestones.cli_events import import_events
 from milestones.cli_prune import events_app
 from milestones.cli_users import users_app
@@ -31,8 +31,6 @@ from milestones.domain.times import utc_text
 from milestones.observability import logs
 from milestones.observability.metrics import MULTIPROCESS_DIR
 from milestones.runtime import tune_collector
-from milestones.settings import Settings
-from milestones.store.database import Database
 from milestones.sweeper import Sweeper
 
 app = typer.Typer(help="Milestones: loyalty milestones and streaks engine.", no_args_is_help=True)
@@ -45,34 +43,6 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(events_app, name="events")
 app.add_typer(users_app, name="user")
 app.command()(deliver)
-
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database", help="Database URL (default: MILESTONES_DATABASE_URL or SQLite)"),
-]
-
-
-def _settings(database: str | None) -> Settings:
-    settings = Settings()
-    if database:
-        settings.database_url = database
-    return settings
-
-
-@contextmanager
-def _database(database: str | None) -> Iterator[Database]:
-    """A migrated database for one command, closed when the command ends."""
-    db = Database(_settings(database).database_url)
-    try:
-        db.migrate()
-        yield db
-    finally:
-        db.dispose()
-
-
-def _fail(error: MilestonesError) -> None:
-    typer.echo(f"error: {error.message}", err=True)
-    raise typer.Exit(2)
 
 
 @app.command()
@@ -121,8 +91,8 @@ def serve(
     ] = 30,
 ) -> None:
     """Apply migrations, then serve the API (and deliver webhooks, run jobs, sweep streaks)."""
-    settings = _settings(database)
-    with _database(settings.database_url):
+    settings = command_settings(database)
+    with migrated_database(settings.database_url):
         pass
     os.environ["MILESTONES_DATABASE_URL"] = settings.database_url
     os.environ["MILESTONES_DELIVERY_WORKER"] = "true" if deliver else "false"
@@ -182,14 +152,14 @@ def _metrics_folder(workers: int) -> str | None:
 def sweep_streaks(database: DatabaseOption = None) -> None:
     """Sweep every streak group once, up to now (the app's clock: MILESTONES_NOW pins it),
     print what was told per type, and exit."""
-    settings = _settings(database)
+    settings = command_settings(database)
     now = Clock(settings.now).now()
     # As a server process does: a sweep makes millions of short-lived objects. Put back
     # after, for a caller that runs the command in its own process (the tests).
     thresholds = gc.get_threshold()
     tune_collector()
     try:
-        with _database(settings.database_url) as db:
+        with migrated_database(settings.database_url) as db:
             told = Sweeper(db).sweep(now)
     finally:
         gc.unfreeze()
@@ -203,7 +173,7 @@ def sweep_streaks(database: DatabaseOption = None) -> None:
 @app.command()
 def migrate(database: DatabaseOption = None) -> None:
     """Apply schema migrations and exit."""
-    with _database(database):
+    with migrated_database(database):
         typer.echo("schema is up to date")
 
 
@@ -221,7 +191,7 @@ def org_create(
 ) -> None:
     """Create an org and an API client; prints the credentials."""
     try:
-        with _database(database) as db:
+        with migrated_database(database) as db:
             credentials = admin.create_org(
                 db,
                 Clock(),
@@ -235,7 +205,7 @@ def org_create(
         if if_missing and error.field == "org_id":
             typer.echo(f"org {org_id} exists already")
             return
-        _fail(error)
+        fail(error.message)
         return
     typer.echo(f"org id:        {credentials.org_id}")
     typer.echo(f"client id:     {credentials.client_id}")
@@ -250,10 +220,10 @@ def org_connect(
 ) -> None:
     """Connect two orgs, so DATA-SCOPE reads may span them."""
     try:
-        with _database(database) as db:
+        with migrated_database(database) as db:
             admin.connect_orgs(db, parent, child)
     except MilestonesError as error:
-        _fail(error)
+        fail(error.message)
     typer.echo(f"connected {parent} and {child}")
 
 
@@ -270,7 +240,7 @@ def org_set(
 ) -> None:
     """Change an org's settings."""
     try:
-        with _database(database) as db:
+        with migrated_database(database) as db:
             org = admin.set_org(
                 db,
                 org_id,
@@ -280,7 +250,7 @@ def org_set(
                 time_zone=timezone,
             )
     except MilestonesError as error:
-        _fail(error)
+        fail(error.message)
         return
     typer.echo(
         f"org {org.id}: zone {org.time_zone}, retro buffer {org.retro_buffer_days} days, "
@@ -297,12 +267,12 @@ def org_add_client(
 ) -> None:
     """Add an API client to an org; prints its secret."""
     try:
-        with _database(database) as db:
+        with migrated_database(database) as db:
             credentials = admin.add_client(
                 db, Clock(), org_id=org_id, client_id=client_id, client_secret=client_secret
             )
     except MilestonesError as error:
-        _fail(error)
+        fail(error.message)
         return
     typer.echo(f"client id:     {credentials.client_id}")
     typer.echo(f"client secret: {credentials.client_secret}")
@@ -340,7 +310,7 @@ def import_enrolments(
         console=Console(stderr=True),
     )
     try:
-        with _database(database) as db, progress:
+        with migrated_database(database) as db, progress:
             task = progress.add_task("importing", total=size)
 
             def report(bytes_read: int, summary: ImportSummary) -> None:
@@ -358,17 +328,17 @@ def import_enrolments(
                     group_id,
                     target_id,
                     _file_pieces(file),
-                    Clock(_settings(database).now).now(),
+                    Clock(command_settings(database).now).now(),
                     max_rows=MAX_IMPORT_ROWS,
                     on_progress=report,
                 )
             )
     except TooManyRows as error:
         _print_summary(error.summary)
-        _fail(error)
+        fail(error.message)
         return
     except MilestonesError as error:
-        _fail(error)
+        fail(error.message)
         return
     _print_summary(summary)
     if summary.rows_rejected:

@@ -29,18 +29,13 @@ from rich.progress import (
 from rich.text import Text
 
 from milestones.api.events.ndjson import count_lines
+from milestones.cli_common import DatabaseOption, command_settings, fail, migrated_database
 from milestones.clock import Clock
 from milestones.domain.jobs import JobProgress, JobStatus, JobType
 from milestones.jobs import JobWorker, host_name, wall_clock
-from milestones.settings import Settings
 from milestones.store.database import Database
 from milestones.store.jobs import JobRepository, StoredJob
 from milestones.store.orgs import OrgRepository
-
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database", help="Database URL (default: MILESTONES_DATABASE_URL or SQLite)"),
-]
 
 
 class _Rate(ProgressColumn):
@@ -71,17 +66,11 @@ def import_events(
     Exit code 0: every line applied (or a duplicate, or matching nothing); 1: some lines
     rejected (the first are listed); 2: a fatal error (unknown org, the job failed).
     """
-    settings = Settings()
-    if database:
-        settings.database_url = database
-    db = Database(settings.database_url)
-    try:
-        db.migrate()
+    settings = command_settings(database)
+    with migrated_database(database) as db:
         worker = JobWorker(db, settings, Clock(settings.now))
         job = _job(db, worker, file, org_id, resume)
         status, progress = _run(worker, job)
-    finally:
-        db.dispose()
     _summary(job, progress)
     if status is JobStatus.FAILED:
         raise typer.Exit(2)
@@ -92,17 +81,12 @@ def import_events(
         raise typer.Exit(1)
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
 def _job(db: Database, worker: JobWorker, file: Path, org_id: int, resume: int | None) -> StoredJob:
     """The job to run, already claimed by ``worker``: made for the file, or the one resumed."""
     now = wall_clock()
     with db.transaction() as connection:
         if OrgRepository(connection).get_org(org_id) is None:
-            _fail(f"no org {org_id}")
+            fail(f"no org {org_id}")
         jobs = JobRepository(connection)
         if resume is None:
             total = count_lines(file)
@@ -119,11 +103,11 @@ def _job(db: Database, worker: JobWorker, file: Path, org_id: int, resume: int |
             job_id = resume
             found = jobs.by_id(resume)
             if found is None or found.org_id != org_id or found.type is not JobType.EVENT_IMPORT:
-                _fail(f"no import job {resume} in org {org_id}")
+                fail(f"no import job {resume} in org {org_id}")
             elif found.input != str(file.resolve()):
-                _fail(f"job {resume} imports {found.input}, not {file.resolve()}")
+                fail(f"job {resume} imports {found.input}, not {file.resolve()}")
         if not jobs.claim(job_id, worker.name, now, worker.lease):
-            _fail(f"job {job_id} is done, or another worker holds it")
+            fail(f"job {job_id} is done, or another worker holds it")
         claimed = jobs.by_id(job_id)
     assert claimed is not None
     return claimed

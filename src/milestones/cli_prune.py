@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from milestones.cli_common import DatabaseOption, command_settings, fail, migrated_database
 from milestones.clock import Clock
 from milestones.domain.history import dates_start
 from milestones.domain.times import TimeFormatError, parse_local_or_instant, utc_text
-from milestones.settings import Settings
 from milestones.store.database import Database
 from milestones.store.prune import (
     Blocker,
@@ -37,10 +37,6 @@ from milestones.store.prune import (
 CHUNK = 5_000
 _UTC = ZoneInfo("UTC")
 events_app = typer.Typer(help="Stored events.", no_args_is_help=True)
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database", help="Database URL (default: MILESTONES_DATABASE_URL or SQLite)"),
-]
 
 
 @events_app.command("prune")
@@ -68,21 +64,15 @@ def prune(
     try:
         cutoff = parse_local_or_instant(before, _UTC)[0].astimezone(UTC)
     except TimeFormatError as exc:
-        _fail(f"--before: {exc}")
-    settings = Settings()
-    if database:
-        settings.database_url = database
-    db = Database(settings.database_url)
-    try:
-        db.migrate()
+        fail(f"--before: {exc}")
+    settings = command_settings(database)
+    with migrated_database(database) as db:
         now = Clock(settings.now).now()
         counts = _plan(db, cutoff, now, org_id)
         if dry_run:
             typer.echo("dry run: nothing deleted")
             return
         pruned = {org: _prune_org(db, org, cutoff, now) for org, count in counts.items() if count}
-    finally:
-        db.dispose()
     typer.echo(f"pruned {sum(pruned.values()):,} events")
 
 
@@ -91,7 +81,7 @@ def _plan(db: Database, cutoff: datetime, now: datetime, only: int | None) -> di
     with db.transaction(write=False) as connection:
         orgs = org_ids(connection, only)
         if only is not None and not orgs:
-            _fail(f"no org {only}")
+            fail(f"no org {only}")
         counts = {org: count_before(connection, org, cutoff) for org in orgs}
         needing = [blocker for org in orgs for blocker in blockers(connection, org, cutoff, now)]
     typer.echo(f"events stamped before {utc_text(cutoff)}:")
@@ -143,9 +133,4 @@ def _refuse(needing: list[Blocker], cutoff: datetime) -> NoReturn:
         "deactivated"
     )
     typer.echo("\n".join(lines), err=True)
-    raise typer.Exit(2)
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)

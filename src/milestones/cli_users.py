@@ -8,31 +8,15 @@ from typing import Annotated
 import typer
 
 from milestones import admin
+from milestones.cli_common import DatabaseOption, fail, migrated_database
 from milestones.clock import Clock
 from milestones.domain.console import Role
 from milestones.domain.errors import MilestonesError
 from milestones.settings import Settings
-from milestones.store.database import Database
 
 users_app = typer.Typer(help="The console's users and their roles.", no_args_is_help=True)
 
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database", help="Database URL (default: MILESTONES_DATABASE_URL or SQLite)"),
-]
 _ROLES = "|".join(role.value for role in Role)
-
-
-def _database(url: str | None) -> Database:
-    settings = Settings()
-    database = Database(url or settings.database_url)
-    database.migrate()
-    return database
-
-
-def _fail(error: MilestonesError) -> None:
-    typer.echo(f"error: {error.message}", err=True)
-    raise typer.Exit(2)
 
 
 def _password(from_stdin: bool) -> str:
@@ -55,16 +39,13 @@ def user_create(
 ) -> None:
     """Create a console user; the password is asked for (or read from standard input)."""
     password = _password(password_stdin)
-    db = _database(database)
-    try:
-        user = admin.create_console_user(
-            db, Clock(Settings().now), org_id=org_id, email=email, role=role, password=password
-        )
-    except MilestonesError as error:
-        _fail(error)
-        return
-    finally:
-        db.dispose()
+    with migrated_database(database) as db:
+        try:
+            user = admin.create_console_user(
+                db, Clock(Settings().now), org_id=org_id, email=email, role=role, password=password
+            )
+        except MilestonesError as error:
+            fail(error.message)
     typer.echo(f"created console user {user.email} ({user.role.value}) of org {user.org_id}")
 
 
@@ -73,14 +54,11 @@ def user_list(
     org_id: Annotated[int, typer.Option("--org-id")], database: DatabaseOption = None
 ) -> None:
     """An org's console users: email, role, and whether they are disabled."""
-    db = _database(database)
-    try:
-        users = admin.console_users_of(db, org_id)
-    except MilestonesError as error:
-        _fail(error)
-        return
-    finally:
-        db.dispose()
+    with migrated_database(database) as db:
+        try:
+            users = admin.console_users_of(db, org_id)
+        except MilestonesError as error:
+            fail(error.message)
     if not users:
         typer.echo(f"org {org_id} has no console users: milestones user create --org-id {org_id}")
     for user in users:
@@ -93,12 +71,9 @@ def user_disable(
     email: Annotated[str, typer.Option("--email")], database: DatabaseOption = None
 ) -> None:
     """Disable a console user: their sessions end at once and they cannot sign in."""
-    db = _database(database)
-    try:
-        user = admin.disable_console_user(db, Clock(Settings().now), email)
-    except MilestonesError as error:
-        _fail(error)
-        return
-    finally:
-        db.dispose()
+    with migrated_database(database) as db:
+        try:
+            user = admin.disable_console_user(db, Clock(Settings().now), email)
+        except MilestonesError as error:
+            fail(error.message)
     typer.echo(f"disabled console user {user.email}")

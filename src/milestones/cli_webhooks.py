@@ -14,20 +14,15 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Connection, select
 
+from milestones.cli_common import DatabaseOption, command_settings, fail, migrated_database
 from milestones.clock import Clock
 from milestones.delivery import DeliveryWorker, wall_clock
 from milestones.domain.errors import MilestonesError, NotFound
 from milestones.domain.notifications import DeliveryStatus, NotificationType
-from milestones.settings import Settings
-from milestones.store.database import Database
 from milestones.store.tables import webhooks
 from milestones.store.webhooks import WebhookRepository
 
 webhooks_app = typer.Typer(help="Webhook subscriptions and deliveries.", no_args_is_help=True)
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database", help="Database URL (default: MILESTONES_DATABASE_URL or SQLite)"),
-]
 
 
 def _show(table: Table) -> None:
@@ -38,30 +33,21 @@ def _show(table: Table) -> None:
     console.print(table)
 
 
-def _database(url: str | None) -> Database:
-    database = Database(url or Settings().database_url)
-    database.migrate()
-    return database
-
-
 def deliver(database: DatabaseOption = None) -> None:
     """Run a webhook delivery worker alone (as many as wanted, on PostgreSQL), until stopped."""
-    settings = Settings()
-    db = _database(database)
-    worker = DeliveryWorker(db, settings, Clock(settings.now))
+    settings = command_settings(database)
+    with migrated_database(database) as db:
+        worker = DeliveryWorker(db, settings, Clock(settings.now))
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await worker.run(stop)
+        async def main() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            await worker.run(stop)
 
-    typer.echo("delivering webhooks; stop with Ctrl-C or SIGTERM", err=True)
-    try:
+        typer.echo("delivering webhooks; stop with Ctrl-C or SIGTERM", err=True)
         asyncio.run(main())
-    finally:
-        db.dispose()
 
 
 @webhooks_app.command("list")
@@ -70,16 +56,12 @@ def list_webhooks(
     database: DatabaseOption = None,
 ) -> None:
     """Every subscription: id, org, URL, types, whether active."""
-    db = _database(database)
-    try:
-        with db.transaction(write=False) as connection:
-            query = select(webhooks.c.id, webhooks.c.org_id).order_by(webhooks.c.id)
-            if org_id is not None:
-                query = query.where(webhooks.c.org_id == org_id)
-            repository = WebhookRepository(connection)
-            found = [repository.get(org, id_) for id_, org in connection.execute(query).all()]
-    finally:
-        db.dispose()
+    with migrated_database(database) as db, db.transaction(write=False) as connection:
+        query = select(webhooks.c.id, webhooks.c.org_id).order_by(webhooks.c.id)
+        if org_id is not None:
+            query = query.where(webhooks.c.org_id == org_id)
+        repository = WebhookRepository(connection)
+        found = [repository.get(org, id_) for id_, org in connection.execute(query).all()]
     table = Table("id", "org", "url", "types", "active", "replayed")
     for webhook in found:
         subscription = webhook.subscription
@@ -105,17 +87,14 @@ def list_deliveries(
     database: DatabaseOption = None,
 ) -> None:
     """A subscription's latest deliveries, newest first."""
-    db = _database(database)
-    try:
-        with db.transaction(write=False) as connection:
-            repository = WebhookRepository(connection)
-            org = _org_of(connection, webhook_id)
-            deliveries, total = repository.deliveries(org, webhook_id, status, limit, 0)
-    except MilestonesError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        db.dispose()
+    with migrated_database(database) as db:
+        try:
+            with db.transaction(write=False) as connection:
+                repository = WebhookRepository(connection)
+                org = _org_of(connection, webhook_id)
+                deliveries, total = repository.deliveries(org, webhook_id, status, limit, 0)
+        except MilestonesError as error:
+            fail(error.message)
     table = Table("id", "sequence", "user", "type", "status", "attempts", "last HTTP", "error")
     for item in deliveries:
         table.add_row(
@@ -139,21 +118,17 @@ def retry_delivery(
     database: DatabaseOption = None,
 ) -> None:
     """Send a DELIVERED or FAILED delivery again, with a fresh round of attempts."""
-    db = _database(database)
-    try:
-        with db.transaction() as connection:
-            org = _org_of(connection, webhook_id)
-            retried = WebhookRepository(connection).retry(
-                org, webhook_id, delivery_id, wall_clock()
-            )
-    except MilestonesError as error:
-        typer.echo(f"error: {error.message}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        db.dispose()
+    with migrated_database(database) as db:
+        try:
+            with db.transaction() as connection:
+                org = _org_of(connection, webhook_id)
+                retried = WebhookRepository(connection).retry(
+                    org, webhook_id, delivery_id, wall_clock()
+                )
+        except MilestonesError as error:
+            fail(error.message)
     if retried is None:
-        typer.echo(f"error: delivery {delivery_id} is PENDING: it is being sent already", err=True)
-        raise typer.Exit(2)
+        fail(f"delivery {delivery_id} is PENDING: it is being sent already")
     typer.echo(f"delivery {delivery_id} is PENDING again; a worker sends it next")
 
 

@@ -317,6 +317,15 @@ _READERS: Final[Mapping[TargetEntity, Mapping[str, _Reader]]] = {
 _NO_READERS: Final[Mapping[str, _Reader]] = {}
 
 
+def keeps_days(target: Target) -> bool:
+    """Whether ``target`` reads with a day rule (VISIT once a day, MAX only a day's best), and
+    so keeps a record per customer and local day."""
+    if target.target_type == "VISIT":
+        return True
+    spec = _field_spec(target)
+    return spec is not None and spec[1] == "MAX"
+
+
 def read(
     target: Target, expression: CompiledExpression, event: Event, contexts: EventContexts
 ) -> Reading | None:

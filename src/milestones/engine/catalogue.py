@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -20,7 +20,9 @@ from milestones.domain.expressions import (
     compile_expression,
     expression_from_json,
 )
+from milestones.domain.expressions.tree import names_of
 from milestones.domain.group_progress import tracks_group_progress
+from milestones.domain.kpis import keeps_days
 from milestones.domain.periods import EvaluationType
 from milestones.domain.placement import cut_per_customer, fixed_period_at, starts_of
 from milestones.domain.target_groups import (
@@ -72,6 +74,21 @@ class TrackedTarget:
         raise KeyError(period_id)
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerNeeds:
+    """Which of a customer's stored records an org's targets can read (each True by default:
+    loading a record no target reads costs a query, never a wrong answer)."""
+
+    anchors: bool = True  # CYCLIC groups: where each customer's cycle 1 starts
+    group_progress: bool = True  # unified and streak groups: achievements of a group as a whole
+    days: bool = True  # VISIT and MAX targets: the customer's record of each local day
+    memberships: bool = True  # AUDIENCE targets: the audiences the customer is in
+    custom_fields: bool = True  # expressions naming ``customer``: the stored profile
+
+
+EVERY_NEED = CustomerNeeds()
+
+
 class Catalogue:
     """Every target of one org: the listening ones by event name, and all by id."""
 
@@ -92,12 +109,23 @@ class Catalogue:
             for group in groups
             if group.tracking_type.is_streak and (group.care.freezes or group.care.repairs)
         )
+        # What any of the org's targets can need of a customer's stored state, beyond their
+        # user targets: a batch loads only that (a one-event call reads less).
+        self.needs = CustomerNeeds(
+            anchors=any(group.evaluation_type is EvaluationType.CYCLIC_WINDOW for group in groups),
+            group_progress=any(tracks_group_progress(group) for group in groups),
+            days=any(keeps_days(target) for group in groups for target in group.targets),
+            memberships=any(target.audience_filter for group in groups for target in group.targets),
+        )
+        reads_customer = False
         for group in groups:
             for target in group.targets:
+                tree = expression_from_json(target.expression_json)
+                reads_customer = reads_customer or "customer" in names_of(tree)
                 tracked = TrackedTarget(
                     group=group,
                     target=target,
-                    expression=compile_expression(expression_from_json(target.expression_json)),
+                    expression=compile_expression(tree),
                     values={value.period_id: value.value for value in target.default_values},
                     periods=tuple(group.periods),
                     audience_ids=frozenset(
@@ -117,6 +145,8 @@ class Catalogue:
                 self.by_id[target.id] = tracked
                 if group.active and target.active:
                     self.by_event[target.event_name].append(tracked)
+
+        self.needs = replace(self.needs, custom_fields=reads_customer)
 
     def listening(self, event_name: str) -> list[TrackedTarget]:
         """The active targets of active groups that count this event name."""

@@ -22,7 +22,7 @@ from milestones.domain.progress import UserTarget
 from milestones.domain.returns import ReturnState
 from milestones.domain.target_groups import TargetGroup
 from milestones.engine.anchors import AnchorMover, GroupHistory
-from milestones.engine.catalogue import Catalogue, CatalogueCache
+from milestones.engine.catalogue import EVERY_NEED, Catalogue, CatalogueCache, CustomerNeeds
 from milestones.engine.contribute import Contributor, Effect
 from milestones.engine.notices import notices_of
 from milestones.engine.returns import (
@@ -78,6 +78,7 @@ class LoadScope:
     since_day: str  # first local day of the VISIT and MAX day records loaded
     zone_histories: bool = False  # the customers' zone histories (a per-customer group)
     care_groups: frozenset[int] = frozenset()  # streak groups whose care records are loaded
+    needs: CustomerNeeds = EVERY_NEED  # which other records the org's targets can read
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +205,7 @@ class _Batch:
             since_day=(earliest - timedelta(days=2)).date().isoformat(),
             zone_histories=bool(self.catalogue.per_customer),
             care_groups=self.catalogue.care_group_ids,
+            needs=self.catalogue.needs,
         )
         self.ws = WorkingSet(store.load_customers(org.id, user_ids, scope))
         self.contributor = Contributor(self.ws, org, now)

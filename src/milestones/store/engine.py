@@ -169,47 +169,49 @@ class SqlEngineStore:
         for chunk in _chunks(list(user_ids)):
             # Driver-level reads, sent together (one round trip on PostgreSQL): a one-event
             # call makes them all, and SQLAlchemy's statement building cost more than they do.
-            reads = [
-                self._user_targets_read(org_id, chunk, scope),
-                Read(
+            needs = scope.needs
+            reads = {"user_targets": self._user_targets_read(org_id, chunk, scope)}
+            if needs.anchors:
+                reads["anchors"] = Read(
                     "SELECT target_group_id, user_id, anchor_at FROM user_cycles"
                     " WHERE user_id {among}",
                     (),
                     chunk,
-                ),
-                Read(
-                    "SELECT target_id, user_id, period_id, target_value, initial_value,"
-                    " reset_streak, enrolled_at FROM enrolments"
-                    " WHERE org_id = ? AND user_id {among}",
-                    (org_id,),
-                    chunk,
-                ),
-                Read(
+                )
+            reads["enrolments"] = Read(
+                "SELECT target_id, user_id, period_id, target_value, initial_value,"
+                " reset_streak, enrolled_at FROM enrolments"
+                " WHERE org_id = ? AND user_id {among}",
+                (org_id,),
+                chunk,
+            )
+            if needs.memberships:
+                reads["memberships"] = Read(
                     "SELECT audience_group_id, user_id FROM audience_members WHERE user_id {among}",
                     (),
                     chunk,
-                ),
-                Read(
+                )
+            if needs.custom_fields:
+                reads["custom_fields"] = Read(
                     "SELECT user_id, CAST(custom_fields AS TEXT) FROM customers"
                     " WHERE org_id = ? AND user_id {among}",
                     (org_id,),
                     chunk,
-                ),
-                Read(
+                )
+            if needs.group_progress:
+                reads["group_achievements"] = Read(
                     "SELECT target_group_id, period_id, user_id, achieved_at"
                     " FROM user_group_periods WHERE user_id {among}",
                     (),
                     chunk,
-                ),
-            ]
+                )
             if scope.zone_histories:
-                reads.append(batch_zones_read(org_id, chunk))
-            found = bulk.read_all(reads)
-            targets_, cycles, enrolled, members, fields, achieved = found[:6]
-            if scope.zone_histories:
-                batch_zones_of(bulk, found[6], state.zones)
-            state.user_targets.extend(user_target_read(bulk, row) for row in targets_)
-            for group_id, user_id, anchor_at in cycles:
+                reads["zones"] = batch_zones_read(org_id, chunk)
+            found = dict(zip(reads, bulk.read_all(list(reads.values())), strict=True))
+            if "zones" in found:
+                batch_zones_of(bulk, found["zones"], state.zones)
+            state.user_targets.extend(user_target_read(bulk, row) for row in found["user_targets"])
+            for group_id, user_id, anchor_at in found.get("anchors", ()):
                 state.anchors[(group_id, user_id)] = instant_of(anchor_at)
             state.enrolments.extend(
                 EnrolmentRecord(
@@ -221,17 +223,19 @@ class SqlEngineStore:
                     reset_streak=bool(row[5]),
                     enrolled_at=instant_of(row[6]),
                 )
-                for row in enrolled
+                for row in found["enrolments"]
             )
-            state.memberships.update((row[0], row[1]) for row in members)
-            state.custom_fields.update((row[0], dict(json_value(row[1]))) for row in fields)
-            for group_id, period_id, user_id, at in achieved:
+            state.memberships.update((row[0], row[1]) for row in found.get("memberships", ()))
+            state.custom_fields.update(
+                (row[0], dict(json_value(row[1]))) for row in found.get("custom_fields", ())
+            )
+            for group_id, period_id, user_id, at in found.get("group_achievements", ()):
                 state.group_achievements[(group_id, period_id, user_id)] = instant_of(at)
         state.care = StreakCareRepository(self._db).records_of(user_ids, scope.care_groups)
         by_id = {user_target.id: user_target for user_target in state.user_targets}
         self._add_milestones(by_id)
         bulk = self._bulk
-        for chunk in _chunks(list(by_id)):
+        for chunk in _chunks(list(by_id) if scope.needs.days else []):
             for user_target_id, day, visited, max_value in bulk.select(
                 "SELECT user_target_id, day, visited, max_value FROM user_target_days "
                 "WHERE day >= ? AND user_target_id {among}",

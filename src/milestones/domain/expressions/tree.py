@@ -123,6 +123,22 @@ def children(expr: Expr) -> Iterator[Expr]:
         yield expr.operand
 
 
+def names_of(expr: Expr) -> set[str]:
+    """The top-level names ``expr`` reads (``customer`` in ``customer.customFields.tier``).
+
+    >>> sorted(names_of(BinaryOperation("==", Dereference(Name("customer"), "tier"), Name("x"))))
+    ['customer', 'x']
+    """
+    found: set[str] = set()
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Name):
+            found.add(node.name)
+        stack.extend(children(node))
+    return found
+
+
 def tree_depth(expr: Expr, limit: int | None = None) -> int:
     """Return the depth of ``expr`` (a leaf is 1) without recursion, stopping past ``limit``."""
     deepest = 0
