@@ -62,10 +62,27 @@ def loads_exact(body: bytes | str) -> Any:
     return parsed.value
 
 
+# Clients send the same few Content-Type values again and again: each is parsed once. Only
+# short ones are kept, and at most 256 of them, so no header can make this grow unbounded.
+_MEDIA_TYPES: dict[str, tuple[str, str | None]] = {}
+
+
 def media_type(header: str | None) -> tuple[str, str | None]:
     """``"Application/JSON; charset=UTF-8"`` -> ``("application/json", "utf-8")``."""
+    header = header or ""
+    found = _MEDIA_TYPES.get(header)
+    if found is None:
+        found = _parsed_media_type(header)
+        if len(header) <= 200:
+            if len(_MEDIA_TYPES) >= 256:
+                _MEDIA_TYPES.clear()
+            _MEDIA_TYPES[header] = found
+    return found
+
+
+def _parsed_media_type(header: str) -> tuple[str, str | None]:
     message = Message()
-    message["content-type"] = header or ""
+    message["content-type"] = header
     charset = message.get_param("charset")
     return message.get_content_type(), charset.lower() if isinstance(charset, str) else None
 
