@@ -47,7 +47,11 @@ def _notices(
     made: list[Notice] = []
 
     def add(type_: NotificationType, extra: Data | None = None) -> None:
-        made.append(Notice(type_, user_id, at, {**base, **extra} if extra else base))
+        data = base
+        if extra:  # the base's fields, then the notice's own (a copy costs less than a merge)
+            data = base.copy()
+            data.update(extra)
+        made.append(Notice(type_, user_id, at, data))
 
     if move.achieved_now:
         achieved_at = move.achieved_at

@@ -117,17 +117,14 @@ def seal(connection: Connection) -> None:
 
 def _draw(connection: Connection, org_id: int, count: int) -> int:
     """Take the org's next ``count`` sequences; answers the last of them."""
-    drawn: int = connection.exec_driver_sql(
-        _marks(
-            connection,
-            "INSERT INTO notification_counters (org_id, last_sequence) VALUES (?, ?)"
-            " ON CONFLICT (org_id) DO UPDATE"
-            " SET last_sequence = notification_counters.last_sequence + excluded.last_sequence"
-            " RETURNING last_sequence",
-        ),
+    [(drawn,)] = BulkSql(connection).rows(
+        "INSERT INTO notification_counters (org_id, last_sequence) VALUES (?, ?)"
+        " ON CONFLICT (org_id) DO UPDATE"
+        " SET last_sequence = notification_counters.last_sequence + excluded.last_sequence"
+        " RETURNING last_sequence",
         (org_id, count),
-    ).scalar_one()
-    return drawn
+    )
+    return int(drawn)
 
 
 @dataclass(frozen=True, slots=True)

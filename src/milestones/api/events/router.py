@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DataError, IntegrityError
 
 from milestones.api.auth import CurrentCaller, CurrentClient
-from milestones.api.dependencies import AppCatalogueCache, AppClock, AppDatabase, AppSettings
+from milestones.api.dependencies import AppDatabase, AppEngine, AppSettings
 from milestones.api.envelope import EnvelopeResponse, failed, ok
 from milestones.api.events import importing
 from milestones.api.events.models import BulkAnswer, OutcomeAnswer, RejectedAnswer
@@ -72,9 +72,7 @@ SideEffectsQuery = Annotated[
 )
 def ingest_event(
     client: CurrentClient,
-    database: AppDatabase,
-    clock: AppClock,
-    catalogues: AppCatalogueCache,
+    engine: AppEngine,
     body: Any = Body(...),
     side_effects: SideEffectsQuery = SideEffects.FULL,
 ) -> EnvelopeResponse:
@@ -84,9 +82,11 @@ def ingest_event(
         org = store.org(client.org_id)
         if org is None:
             raise Unauthenticated("The client's org no longer exists")
-        return ingest(store, org, [submission(body, org.zone)], clock.now(), catalogues)
+        return ingest(
+            store, org, [submission(body, org.zone)], engine.clock.now(), engine.catalogues
+        )
 
-    outcome = _with_retries(database, apply)[0]
+    outcome = _with_retries(engine.database, apply)[0]
     tally = Tally()
     tally.add([outcome])
     tally.publish()
@@ -102,9 +102,7 @@ def ingest_event(
 def ingest_bulk(
     body: BulkIn,
     caller: CurrentCaller,
-    database: AppDatabase,
-    clock: AppClock,
-    catalogues: AppCatalogueCache,
+    engine: AppEngine,
     settings: AppSettings,
     side_effects: SideEffectsQuery = SideEffects.FULL,
 ) -> Response:
@@ -127,8 +125,10 @@ def ingest_bulk(
         tally = Tally()  # a call run again after a conflict counts once
         spool = BulkAnswerSpool(side_effects)
         try:
-            now = clock.now()
-            chunks = ingest_in_chunks(store, caller.org, submissions, now, catalogues, budget)
+            now = engine.clock.now()
+            chunks = ingest_in_chunks(
+                store, caller.org, submissions, now, engine.catalogues, budget
+            )
             for outcomes in chunks:
                 tally.add(outcomes)
                 spool.add(outcomes)
@@ -137,7 +137,7 @@ def ingest_bulk(
             raise
         return spool
 
-    spool = _with_retries(database, answer)
+    spool = _with_retries(engine.database, answer)
     tally.publish()
     return spool.response()
 
