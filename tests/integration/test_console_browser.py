@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -19,12 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 from milestones import admin
@@ -104,7 +103,7 @@ class Console:
         """Click a link or button that loads a page, and wait until the new page is there."""
         page = self.browser.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(self.browser, 30).until(staleness_of(page))
+        WebDriverWait(self.browser, 30).until(_gone(page))
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.base, auth=CLIENT, timeout=30.0)
@@ -114,6 +113,25 @@ class Console:
         self.server.close()
         self.server = Served(self.url, self.folder, name="moved", env=env)
         self.server.start()
+
+
+def _gone(page: WebElement) -> Callable[[WebDriver], bool]:
+    """Whether the old page's root node is gone: stale, as Selenium says it, or "does not
+    belong to the document", as chromedriver sometimes answers while the old page is torn
+    down (a race of the navigation, seen under load in CI)."""
+
+    def check(_: WebDriver) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    return check
 
 
 @pytest.fixture(scope="module")
