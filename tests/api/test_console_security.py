@@ -321,3 +321,30 @@ def test_a_targets_expression_and_value_are_tuned_from_the_group_page_through_th
     assert 'value="currentTxn.value &gt;"' in refused.text  # what was typed is kept
     again = client.get(f"/v3/targetGroups/{group['id']}", auth=org.auth).json()["data"]
     assert again["targets"][0]["expression"] == "currentTxn.value > 500"
+
+
+def test_an_edit_that_leaves_the_shown_value_alone_keeps_each_periods_own_value(
+    client: TestClient, org: OrgCredentials, admin_user: str
+) -> None:
+    group = client.post("/v3/targetGroups", json=monthly_spend(), auth=org.auth).json()["data"]
+    target, last = group["targets"][0], group["periods"][-1]["id"]
+    later = {"id": target["id"], "defaultValues": [{"periodId": last, "defaultValue": 3000}]}
+    put = client.put(f"/v3/targetGroups/{group['id']}", json={"targets": [later]}, auth=org.auth)
+    assert put.status_code == 200, put.text
+    csrf = sign_in(client, admin_user)
+    assert 'value="1000"' in client.get(f"/console/groups/{group['id']}").text
+    form = {
+        "csrf": csrf,
+        "name": "Renamed",
+        "active": "on",
+        "targets[0].name": target["name"],
+        "targets[0].active": "on",
+        "targets[0].expression": target["expression"],
+        "targets[0].defaultValue": "1000",  # as the page shows it, untouched
+    }
+    saved = client.post(f"/console/groups/{group['id']}", data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    stored = client.get(f"/v3/targetGroups/{group['id']}", auth=org.auth).json()["data"]
+    assert stored["name"] == "Renamed"
+    values = {v["periodId"]: v["defaultValue"] for v in stored["targets"][0]["defaultValues"]}
+    assert values[last] == 3000

@@ -141,9 +141,15 @@ def _target(form: Mapping[str, str], i: int) -> dict[str, Any] | None:
     return target
 
 
-def update_body(form: Mapping[str, str], targets: Sequence[Target]) -> dict[str, Any]:
-    """The ``PUT /v3/targetGroups/{id}`` body of a group's edit form: a target's expression
-    is sent only when it was changed (the PUT then checks and stores it as any PUT's)."""
+def update_body(
+    form: Mapping[str, str], targets: Sequence[Target], shown_values: Sequence[str]
+) -> dict[str, Any]:
+    """The ``PUT /v3/targetGroups/{id}`` body of a group's edit form.
+
+    A target's expression and value are sent only when changed from what the form showed
+    (``shown_values``: each target's value in its first period not ended): an untouched
+    value must not overwrite later periods that ask another one. The PUT then checks and
+    stores them as any PUT's."""
     body: dict[str, Any] = {"name": _text(form, "name")}
     body["description"] = _text(form, "description") or None
     body["active"] = _text(form, "active") in _FLAG
@@ -158,7 +164,8 @@ def update_body(form: Mapping[str, str], targets: Sequence[Target]) -> dict[str,
         }
         _put(target, "name", _text(form, prefix + "name"))
         value = _text(form, prefix + "defaultValue")
-        _put(target, "defaultValue", _number(value) if value else None)
+        if value != shown_values[i]:
+            _put(target, "defaultValue", _number(value) if value else None)
         expression = _text(form, prefix + "expression")
         if prefix + "expression" in form and expression != stored.expression:
             target["expression"] = expression

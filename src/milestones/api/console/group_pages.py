@@ -235,13 +235,15 @@ def _edit(
     errors = FormErrors()
     with database.transaction(write=False) as connection:
         group = _group(connection, session, group_id)
-    body = forms.update_body(form, group.targets)
+    now = clock.now()
+    shown = [_value_now(group, target, now) for target in group.targets]
+    body = forms.update_body(form, group.targets, shown)
     update = forms.validated(TargetGroupUpdate, body, errors)
     if update is None:
         return errors
     try:
         with database.transaction() as connection:
-            updates.update_group(connection, session.caller, group.id, update, clock.now())
+            updates.update_group(connection, session.caller, group.id, update, now)
     except MilestonesError as error:
         forms.add_error(errors, error)
     return errors
