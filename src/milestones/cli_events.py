@@ -67,7 +67,7 @@ def import_events(
     rejected (the first are listed); 2: a fatal error (unknown org, the job failed).
     """
     settings = command_settings(database)
-    with migrated_database(database) as db:
+    with migrated_database(settings.database_url) as db:
         worker = JobWorker(db, settings, Clock(settings.now))
         job = _job(db, worker, file, org_id, resume)
         status, progress = _run(worker, job)

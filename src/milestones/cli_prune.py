@@ -66,7 +66,7 @@ def prune(
     except TimeFormatError as exc:
         fail(f"--before: {exc}")
     settings = command_settings(database)
-    with migrated_database(database) as db:
+    with migrated_database(settings.database_url) as db:
         now = Clock(settings.now).now()
         counts = _plan(db, cutoff, now, org_id)
         if dry_run:

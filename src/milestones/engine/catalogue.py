@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -109,14 +109,6 @@ class Catalogue:
             for group in groups
             if group.tracking_type.is_streak and (group.care.freezes or group.care.repairs)
         )
-        # What any of the org's targets can need of a customer's stored state, beyond their
-        # user targets: a batch loads only that (a one-event call reads less).
-        self.needs = CustomerNeeds(
-            anchors=any(group.evaluation_type is EvaluationType.CYCLIC_WINDOW for group in groups),
-            group_progress=any(tracks_group_progress(group) for group in groups),
-            days=any(keeps_days(target) for group in groups for target in group.targets),
-            memberships=any(target.audience_filter for group in groups for target in group.targets),
-        )
         reads_customer = False
         for group in groups:
             for target in group.targets:
@@ -146,7 +138,15 @@ class Catalogue:
                 if group.active and target.active:
                     self.by_event[target.event_name].append(tracked)
 
-        self.needs = replace(self.needs, custom_fields=reads_customer)
+        # What any of the org's targets can need of a customer's stored state, beyond their
+        # user targets: a batch loads only that (a one-event call reads less).
+        self.needs = CustomerNeeds(
+            anchors=any(group.evaluation_type is EvaluationType.CYCLIC_WINDOW for group in groups),
+            group_progress=any(tracks_group_progress(group) for group in groups),
+            days=any(keeps_days(target) for group in groups for target in group.targets),
+            memberships=any(target.audience_filter for group in groups for target in group.targets),
+            custom_fields=reads_customer,
+        )
 
     def listening(self, event_name: str) -> list[TrackedTarget]:
         """The active targets of active groups that count this event name."""

@@ -166,10 +166,10 @@ class SqlEngineStore:
         state = CustomerState()
         bulk = self._bulk
         instant_of = bulk.instant_of
+        needs = scope.needs
         for chunk in _chunks(list(user_ids)):
             # Driver-level reads, sent together (one round trip on PostgreSQL): a one-event
             # call makes them all, and SQLAlchemy's statement building cost more than they do.
-            needs = scope.needs
             reads = {"user_targets": self._user_targets_read(org_id, chunk, scope)}
             if needs.anchors:
                 reads["anchors"] = Read(
@@ -235,7 +235,7 @@ class SqlEngineStore:
         by_id = {user_target.id: user_target for user_target in state.user_targets}
         self._add_milestones(by_id)
         bulk = self._bulk
-        for chunk in _chunks(list(by_id) if scope.needs.days else []):
+        for chunk in _chunks(list(by_id) if needs.days else []):
             for user_target_id, day, visited, max_value in bulk.select(
                 "SELECT user_target_id, day, visited, max_value FROM user_target_days "
                 "WHERE day >= ? AND user_target_id {among}",

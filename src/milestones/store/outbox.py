@@ -1,11 +1,11 @@
 """The outbox (SPEC §15): notifications written in the transaction that made them.
 
-Writing a notification on PostgreSQL leaves its ``sequence`` empty. When the transaction is about to
-commit, :func:`seal` draws the sequences of all it wrote, in one step, from the org's
-row of ``notification_counters``. Updating that row locks it until the commit, so a
-second transaction drawing for the same org waits until the first has committed:
-sequences grow in the order notifications become visible, and a feed consumer that
-resumes after the last sequence it handled never misses one that commits late (the
+Writing a notification on PostgreSQL leaves its ``sequence`` empty. When the transaction
+is about to commit, :func:`seal` draws the sequences of all it wrote, in one step, from
+the org's row of ``notification_counters``. Updating that row locks it until the
+commit, so a second transaction drawing for the same org waits until the first has
+committed: sequences grow in the order notifications become visible, and a feed consumer
+that resumes after the last sequence it handled never misses one that commits late (the
 outbox trap of a number drawn early in a transaction that commits after later ones).
 The lock is held only from the draw to the commit, the last thing a transaction does.
 
@@ -66,7 +66,7 @@ def write(
     if connection.dialect.name == "sqlite":
         # One writer at a time holds SQLite's write lock from this draw to the commit, so
         # sequences drawn now become visible in their order: no second pass to seal them.
-        last = _draw(connection, org_id, len(rows))
+        last = _draw(bulk, org_id, len(rows))
         first = last - len(rows) + 1
         rows = [(*row, first + offset) for offset, row in enumerate(rows)]
         bulk.insert(notifications, (*_COLUMNS, "sequence"), rows)
@@ -105,7 +105,7 @@ def seal(connection: Connection) -> None:
         ).one()
         if first is None:
             continue
-        drawn = _draw(connection, org_id, last - first + 1)
+        drawn = _draw(BulkSql(connection), org_id, last - first + 1)
         connection.exec_driver_sql(
             _marks(
                 connection,
@@ -115,9 +115,9 @@ def seal(connection: Connection) -> None:
         )
 
 
-def _draw(connection: Connection, org_id: int, count: int) -> int:
+def _draw(bulk: BulkSql, org_id: int, count: int) -> int:
     """Take the org's next ``count`` sequences; answers the last of them."""
-    [(drawn,)] = BulkSql(connection).rows(
+    [(drawn,)] = bulk.rows(
         "INSERT INTO notification_counters (org_id, last_sequence) VALUES (?, ?)"
         " ON CONFLICT (org_id) DO UPDATE"
         " SET last_sequence = notification_counters.last_sequence + excluded.last_sequence"
