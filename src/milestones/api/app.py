@@ -15,7 +15,7 @@ from milestones.api.auth import Authenticator
 from milestones.api.body_limit import BodyLimit
 from milestones.api.console.router import install_console
 from milestones.api.customers.router import router as customers_router
-from milestones.api.dependencies import EngineContext
+from milestones.api.dependencies import EngineContext, ViewContext
 from milestones.api.enrolments.router import router as enrolments_router
 from milestones.api.errors import install_error_handlers
 from milestones.api.events.router import router as events_router
@@ -73,6 +73,9 @@ def create_app(
     app.state.catalogue_cache = catalogues
     app.state.engine_context = EngineContext(database, clock, catalogues)
     app.state.user_view_cache = ViewCache()
+    app.state.view_context = ViewContext(
+        database, app.state.reads, clock, catalogues, app.state.user_view_cache
+    )
     install_error_handlers(app)
     app.add_middleware(
         BodyLimit,

@@ -141,10 +141,15 @@ def decode_basic(value: str) -> tuple[str, str]:
     return client_id, secret
 
 
-async def authenticator(request: Request) -> Authenticator:
-    """The app's authenticator (see :mod:`milestones.api.dependencies`)."""
+def authenticator_of(request: Request) -> Authenticator:
+    """The app's authenticator, the one reader of ``app.state.authenticator``."""
     found: Authenticator = request.app.state.authenticator
     return found
+
+
+async def authenticator(request: Request) -> Authenticator:
+    """The app's authenticator as a dependency (see :mod:`milestones.api.dependencies`)."""
+    return authenticator_of(request)
 
 
 AppAuthenticator = Annotated[Authenticator, Depends(authenticator)]
@@ -188,19 +193,20 @@ def _credentials(request: Request) -> tuple[str, str]:
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
-async def current_client(
-    request: Request,
-    _basic_scheme: Annotated[None, Depends(_basic)],
-    _bearer_scheme: Annotated[None, Depends(_bearer)],
-    authenticator: AppAuthenticator,
-) -> ApiClient:
+async def current_client(request: Request) -> ApiClient:
     """The authenticated API client, for reads that need only its org's id, not the org.
 
     Same credentials and answers as :func:`current_caller`, without reading the org (an API
     client's org always exists: ``api_clients.org_id`` is a foreign key and orgs are never
     deleted). A secret verified in the last minute is checked in the event loop, with no
     database and no worker thread; anything else goes to a worker thread as before.
+
+    It takes the request alone, not the security schemes and the authenticator as
+    dependencies: it serves the one-event call and the user view, where FastAPI's solving
+    of each dependency is a share of the call. Its routes name the schemes in the OpenAPI
+    document with :data:`CLIENT_SECURITY`.
     """
+    authenticator = authenticator_of(request)
     scheme, value = _credentials(request)
     if scheme == "basic":
         client_id, secret = decode_basic(value)
@@ -213,6 +219,12 @@ async def current_client(
             await run_in_threadpool(authenticator.client_by_secret, client_id, secret, address),
         )
     return noted(request, await run_in_threadpool(authenticator.client_by_token, value))
+
+
+# What the security scheme dependencies of :func:`current_caller` write into an operation.
+CLIENT_SECURITY: dict[str, object] = {
+    "security": [{type(_basic).__name__: []}, {type(_bearer).__name__: []}]
+}
 
 
 CurrentClient = Annotated[ApiClient, Depends(current_client)]

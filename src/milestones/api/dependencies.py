@@ -79,8 +79,28 @@ async def engine_context(request: Request) -> EngineContext:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class ViewContext:
+    """What the user view reads with: the primary (for the data scope), the reads (the
+    replica when fit), the clock, the catalogues and the view's own cache. One dependency
+    for the same reason as :class:`EngineContext`."""
+
+    database: Database
+    reads: Reads
+    clock: Clock
+    catalogues: CatalogueCache
+    views: ViewCache
+
+
+async def view_context(request: Request) -> ViewContext:
+    """The app's database, reads, clock and caches, for the user view."""
+    found: ViewContext = request.app.state.view_context
+    return found
+
+
 AppDatabase = Annotated[Database, Depends(database)]
 AppEngine = Annotated[EngineContext, Depends(engine_context)]
+AppView = Annotated[ViewContext, Depends(view_context)]
 AppReads = Annotated[Reads, Depends(reads)]
 AppClock = Annotated[Clock, Depends(clock)]
 AppSettings = Annotated[Settings, Depends(settings)]

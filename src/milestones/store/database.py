@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from milestones.store import outbox
 
@@ -22,6 +24,26 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Set by whoever runs a unit of work that may be given up on (the API, per request): once
 # the event is set, no transaction of that work commits (see ``Database.transaction``).
 ABANDONED: ContextVar[threading.Event | None] = ContextVar("milestones_abandoned", default=None)
+
+
+# How long a SQLite statement waits for another connection's lock before it fails.
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Busy(Exception):
+    """A transaction that may not wait found a lock held (``transaction(wait=False)``)."""
+
+
+def is_busy(exc: OperationalError) -> bool:
+    """Whether SQLite refused for a lock another connection holds (SQLITE_BUSY)."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _busy_timeout(connection: Connection, milliseconds: int) -> None:
+    """Set SQLite's busy timeout on the connection's driver connection."""
+    driver = connection.connection.driver_connection
+    driver.execute(f"PRAGMA busy_timeout={int(milliseconds)}")  # type: ignore[union-attr]
 
 
 class Abandoned(Exception):
@@ -56,24 +78,39 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
+    def transaction(self, *, write: bool = True, wait: bool = True) -> Iterator[Connection]:
         """Open a transaction: commit when the block ends, roll back if it raises.
 
         Notifications the block wrote get their sequences last, just before the commit
         (:func:`milestones.store.outbox.seal`), and are counted once it has committed. A
         transaction of a request given up on (:data:`ABANDONED`) is rolled back instead.
+
+        ``wait=False`` (SQLite): the transaction does not wait for the write lock or any
+        other lock; while another connection holds one it raises :class:`Busy` at once,
+        having done nothing. For work run in the event loop, which must never block.
         """
         with self.engine.connect() as connection:
-            if write and self.is_sqlite:
-                connection = connection.execution_options(sqlite_immediate=True)
-            with connection.begin():
-                outbox.forget(connection)
-                yield connection
-                outbox.seal(connection)
-                abandoned = ABANDONED.get()
-                if abandoned is not None and abandoned.is_set():
-                    raise Abandoned("the request was given up on before its commit")
-            outbox.committed(connection)
+            nowait = not wait and self.is_sqlite
+            if nowait:
+                _busy_timeout(connection, 0)
+            try:
+                if write and self.is_sqlite:
+                    connection = connection.execution_options(sqlite_immediate=True)
+                with connection.begin():
+                    outbox.forget(connection)
+                    yield connection
+                    outbox.seal(connection)
+                    abandoned = ABANDONED.get()
+                    if abandoned is not None and abandoned.is_set():
+                        raise Abandoned("the request was given up on before its commit")
+                outbox.committed(connection)
+            except OperationalError as exc:
+                if nowait and is_busy(exc):
+                    raise Busy("another connection holds a lock") from exc
+                raise
+            finally:
+                if nowait and not connection.invalidated:
+                    _busy_timeout(connection, BUSY_TIMEOUT_MS)
 
     def schema_revisions(self) -> set[str]:
         """The Alembic revisions the database is at (empty before the first migration)."""
@@ -126,7 +163,7 @@ def _create_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
@@ -134,7 +171,15 @@ def _create_engine(url: str) -> Engine:
     def _on_begin(connection: Connection) -> None:
         # A writer takes the write lock up front: a deferred transaction that
         # later upgrades to a writer can fail with SQLITE_BUSY without waiting.
+        # Issued on the driver's connection: SQLAlchemy's statement machinery costs more
+        # than the BEGIN itself, and a one-event call opens one transaction. A driver error
+        # (a database still locked after busy_timeout) is raised as SQLAlchemy's, as
+        # before, so the API still answers it 503.
         immediate = connection.get_execution_options().get("sqlite_immediate", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        try:
+            connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
     return engine

@@ -56,8 +56,14 @@ def number_problem(number: Decimal) -> str | None:
     return None
 
 
+_MAX_INT = 10**15
+
+
 def exact_number(value: object) -> Decimal:
     """A JSON number as an exact decimal with at most 3 places, below 10^15."""
+    if type(value) is int and -_MAX_INT < value < _MAX_INT:
+        # The common case (a whole amount), checked in a fifth of the time of the rest.
+        return Decimal(value).quantize(_MILLI)
     if isinstance(value, bool) or not isinstance(value, int | Decimal | float):
         raise ValueError("must be a number")
     if isinstance(value, int) and not -MAX_AMOUNT < value < MAX_AMOUNT:

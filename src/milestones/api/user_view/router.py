@@ -8,14 +8,8 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from milestones.api.auth import CurrentClient, scope_org_ids
-from milestones.api.dependencies import (
-    AppCatalogueCache,
-    AppClock,
-    AppDatabase,
-    AppReads,
-    AppViewCache,
-)
+from milestones.api.auth import CLIENT_SECURITY, CurrentClient, scope_org_ids
+from milestones.api.dependencies import AppView
 from milestones.api.envelope import EnvelopeResponse, ok
 from milestones.api.models import error_responses
 from milestones.api.routing import ExactRoute
@@ -31,16 +25,13 @@ UserId = Annotated[int, Path(ge=1, le=2**62, description="the customer's userId"
     response_model=UserViewAnswer,
     responses=error_responses(400, 401, 403, 404, 500),
     summary="Every group a customer is in or could join, and their progress in each",
+    openapi_extra=CLIENT_SECURITY,
 )
 async def get_user_target_groups(
     userId: UserId,
     request: Request,
     caller: CurrentClient,
-    database: AppDatabase,
-    reads: AppReads,
-    clock: AppClock,
-    catalogues: AppCatalogueCache,
-    views: AppViewCache,
+    context: AppView,
     includeInactive: Annotated[
         bool, Query(description="every period, not only the current one")
     ] = False,
@@ -51,9 +42,10 @@ async def get_user_target_groups(
         int | None, Query(ge=1, le=2**62, description="only this target")
     ] = None,
 ) -> EnvelopeResponse:
-    org_ids = scope_org_ids(caller, request.headers, database)
+    org_ids = scope_org_ids(caller, request.headers, context.database)
     options = service.ViewOptions(includeInactive, includeInactiveTargets, targetRuleId)
-    now = clock.now()
+    now = context.clock.now()
+    catalogues, views, reads = context.catalogues, context.views, context.reads
 
     def view(connection: Connection) -> dict[str, object]:
         return service.user_view(connection, org_ids, userId, options, now, catalogues, views)
