@@ -184,3 +184,9 @@ class CatalogueCache:
         with self._lock:
             self._entries[org_id] = (signature, catalogue)
         return catalogue
+
+    def known(self, org_id: int) -> tuple[Hashable, Catalogue] | None:
+        """The org's catalogue as last built, with the signature it was built at (it may
+        be stale: a caller compares that signature with one it reads)."""
+        with self._lock:
+            return self._entries.get(org_id)

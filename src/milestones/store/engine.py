@@ -89,6 +89,18 @@ _LOCK_SPACE = 2**63 - 1
 _SIGNATURE = "SELECT count(*), coalesce(sum(revision), 0) FROM target_groups WHERE org_id = ?"
 
 
+def signature_read(org_id: int) -> Read:
+    """The read of an org's catalogue signature: its groups' count and revisions, which
+    move whenever a group is created or changed."""
+    return Read(_SIGNATURE, (org_id,))
+
+
+def signature_of(rows: Sequence[tuple[Any, ...]]) -> Hashable:
+    """The signature in the rows of :func:`signature_read`."""
+    [(count, revisions)] = rows
+    return (int(count), int(revisions))
+
+
 def customer_lock_key(org_id: int, user_id: int) -> int:
     """A signed 64-bit advisory-lock key for one customer of one org."""
     key = (org_id * 1_000_003 + user_id) % _LOCK_SPACE
@@ -144,8 +156,8 @@ class SqlEngineStore:
         return known
 
     def catalogue_signature(self, org_id: int) -> Hashable:
-        [(count, revisions)] = self._bulk.rows(_SIGNATURE, (org_id,))
-        return (int(count), int(revisions))
+        read = signature_read(org_id)
+        return signature_of(self._bulk.rows(read.statement, read.values))
 
     def load_groups(self, org_id: int) -> list[TargetGroup]:
         ids = [

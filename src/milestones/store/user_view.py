@@ -7,7 +7,7 @@ the column types' own rules, without SQLAlchemy's per-row result processing.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +24,7 @@ from milestones.store.customers import (
     zones_of,
     zones_read,
 )
+from milestones.store.engine import signature_of, signature_read
 from milestones.store.user_targets import USER_TARGET_READ, USER_TARGET_WIDTH, user_target_read
 
 
@@ -38,6 +39,8 @@ class Standing:
     group_achievements: dict[tuple[int, int], datetime] = field(default_factory=dict)
     customer: Customer | None = None
     zones: ZoneHistories = field(default_factory=dict)  # per org, the zone history
+    # The catalogue signatures asked for with the standing, read in the same snapshot.
+    signatures: dict[int, Hashable] = field(default_factory=dict)
 
 
 _PROGRESS = (
@@ -77,10 +80,14 @@ class UserViewRepository:
         cyclic_group_ids: Collection[int],
         audience_ids: Collection[int],
         whole_target_ids: Collection[int],
+        signature_orgs: Sequence[int] = (),
     ) -> Standing:
         """User targets (with their triggers reached), cycle anchors, enrolments, audiences,
         the customer and their zone history; and, when a unified or streak group is in scope
-        (``whole_target_ids``, their targets), when such groups were achieved as a whole."""
+        (``whole_target_ids``, their targets), when such groups were achieved as a whole.
+
+        ``signature_orgs``: orgs whose catalogue signature is read with the rest (in the
+        same round trip), for a caller that chose the keys from catalogues read earlier."""
         bulk = self._bulk
         reads = {
             "progress": Read(_PROGRESS, (user_id,), org_ids),
@@ -94,8 +101,14 @@ class UserViewRepository:
             reads["anchors"] = Read(_ANCHORS, (user_id,), sorted(cyclic_group_ids))
         if audience_ids:
             reads["audiences"] = Read(_AUDIENCES, (user_id,), sorted(audience_ids))
-        found = dict(zip(reads, bulk.read_all(list(reads.values())), strict=True))
+        signatures = [signature_read(org_id) for org_id in signature_orgs]
+        rows = bulk.read_all([*signatures, *reads.values()])
+        found = dict(zip(reads, rows[len(signatures) :], strict=True))
         standing = Standing()
+        standing.signatures = {
+            org_id: signature_of(found_rows)
+            for org_id, found_rows in zip(signature_orgs, rows[: len(signatures)], strict=True)
+        }
         by_id: dict[int, UserTarget] = {}
         for row in found["progress"]:
             user_target = by_id.get(row[0])
