@@ -4,7 +4,8 @@
 SQLite lock (no hop to a worker thread). Such a transaction may not wait: while another
 connection holds the write lock it gives up at once, having done nothing, and the call
 goes to a worker thread, which waits for the lock as any writer does. Meanwhile the
-event loop keeps answering other requests.
+event loop keeps answering other requests. Only a call known to be short is applied in
+the loop (a built catalogue, few targets and lines, no return).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from milestones.api.app import create_app
+from milestones.api.events.router import INLINE_LINES, INLINE_TARGETS, short
 from milestones.clock import Clock
 from milestones.settings import Settings
 from milestones.store.database import BUSY_TIMEOUT_MS, Busy, Database
@@ -120,3 +122,44 @@ def _post(client: TestClient, org: OrgCredentials, event: dict[str, Any]) -> Any
     assert data["status"] == "APPLIED", data
     (effect,) = data["sideEffects"]
     return effect["targetAchievedValueAfterEvent"]
+
+
+def test_only_a_call_known_to_be_short_is_applied_in_the_loop(sqlite_database: Database) -> None:
+    clock = Clock(START)
+    org = make_org(sqlite_database, clock, 50363)
+    app = create_app(
+        Settings(database_url=sqlite_database.url), database=sqlite_database, clock=clock
+    )
+    engine = app.state.engine_context
+    small = purchase("B-1", 7001, 300, "2024-08-25T06:00:00.000Z")
+    many_lines = purchase("B-2", 7001, 300, "2024-08-25T06:00:00.000Z")
+    many_lines["transaction"]["lineItems"] = [
+        {"itemCode": f"SKU{n}", "qty": 1, "rate": 1, "amount": 1} for n in range(INLINE_LINES + 1)
+    ]
+    a_return = {**small, "eventId": "R-1", "eventName": "ReturnBill", "return": {}}
+    targets = [
+        {
+            "name": f"spend {n}",
+            "targetEntity": "TRANSACTION",
+            "targetType": "SALES",
+            "defaultValue": 1000,
+        }
+        for n in range(INLINE_TARGETS // 2 + 1)
+    ]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        created = client.post("/v3/targetGroups", json=monthly_spend(), auth=org.auth)
+        assert created.status_code == 201, created.text
+        # The org's catalogue is not built yet: building it may take long, off the loop.
+        assert not short(engine, org.org_id, small)
+        assert _post(client, org, small) == 300
+        assert short(engine, org.org_id, small)
+        assert short(engine, org.org_id, {"eventName": ["not", "a", "name"]})
+        assert not short(engine, org.org_id, many_lines)
+        assert not short(engine, org.org_id, a_return)
+        for name in ("Half", "Other half"):
+            body = monthly_spend(name, targets=targets)
+            assert client.post("/v3/targetGroups", json=body, auth=org.auth).status_code == 201
+        second = purchase("B-3", 7002, 300, "2024-08-25T06:00:00.000Z")
+        assert client.post("/v3/events", json=second, auth=org.auth).status_code == 200
+        # Now 1 + 2 * 26 targets listen to a purchase: more than the loop takes.
+        assert not short(engine, org.org_id, small)

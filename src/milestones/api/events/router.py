@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from milestones.api.auth import CLIENT_SECURITY, CurrentCaller, CurrentClient
-from milestones.api.dependencies import AppDatabase, AppEngine, AppSettings
+from milestones.api.dependencies import AppDatabase, AppEngine, AppSettings, EngineContext
 from milestones.api.envelope import EnvelopeResponse, failed, ok
 from milestones.api.events import importing
 from milestones.api.events.models import BulkAnswer, OutcomeAnswer, RejectedAnswer
@@ -87,7 +87,7 @@ async def ingest_event(
             store, org, [submission(body, org.zone)], engine.clock.now(), engine.catalogues
         )
 
-    outcome = (await _applied(engine.database, apply))[0]
+    outcome = (await _applied(engine.database, apply, short(engine, client.org_id, body)))[0]
     tally = Tally()
     tally.add([outcome])
     tally.publish()
@@ -189,15 +189,40 @@ async def import_events(
     return ok(job_view(job, job.created_at), status_code=202)
 
 
-async def _applied(database: Database, apply: Callable[[SqlEngineStore], T]) -> T:
-    """``apply`` as :func:`_with_retries` does it: on SQLite in the event loop when no other
-    connection holds a lock, else (or on PostgreSQL) in a worker thread.
+# A one-event call is applied in the event loop only when it is known to be short: its
+# org's catalogue is built, and the event is no return and reaches at most this many
+# targets, with at most this many line items (each line is read once per target).
+INLINE_TARGETS = 50
+INLINE_LINES = 50
+
+
+def short(engine: EngineContext, org_id: int, body: object) -> bool:
+    """Whether a one-event call of ``body`` is known to be short enough for the loop."""
+    known = engine.catalogues.known(org_id)
+    if known is None or not isinstance(body, dict) or body.get("return") is not None:
+        return False
+    name = body.get("eventName")
+    if not isinstance(name, str):
+        return True  # refused before any target is read
+    bill = body.get("transaction")
+    lines = bill.get("lineItems") if isinstance(bill, dict) else None
+    if isinstance(lines, list) and len(lines) > INLINE_LINES:
+        return False
+    return len(known[1].listening(name)) <= INLINE_TARGETS
+
+
+async def _applied(
+    database: Database, apply: Callable[[SqlEngineStore], T], in_loop: bool = True
+) -> T:
+    """``apply`` as :func:`_with_retries` does it: on SQLite, and when ``in_loop``, in the
+    event loop if no other connection holds a lock; else (or on PostgreSQL) in a worker
+    thread.
 
     A one-event call's transaction is short, and the hop to a worker thread and back was
     about a fifth of it. In the loop it may not wait for a lock: SQLite answers at once
     when another writer holds one, nothing is applied, and the call goes to a worker
     thread, which waits as any writer does (docs/decisions.md)."""
-    if database.is_sqlite:
+    if in_loop and database.is_sqlite:
         try:
             return _with_retries(database, apply, wait=False)
         except Busy:
