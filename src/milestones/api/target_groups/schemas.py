@@ -56,7 +56,7 @@ def number_problem(number: Decimal) -> str | None:
     return None
 
 
-_MAX_INT = 10**15
+_MAX_INT = int(MAX_AMOUNT)  # the same bound, compared without a Decimal
 
 
 def exact_number(value: object) -> Decimal:
