@@ -33,7 +33,10 @@ class TrackingType(StrEnum):
 
     @property
     def is_streak(self) -> bool:
-        return self in (TrackingType.STREAKS, TrackingType.NON_CONTINUOUS_STREAKS)
+        return self in _STREAK_TYPES  # asked per group of every user view and batch
+
+
+_STREAK_TYPES = frozenset((TrackingType.STREAKS, TrackingType.NON_CONTINUOUS_STREAKS))
 
 
 class TargetEntity(StrEnum):

@@ -73,13 +73,35 @@ def utc_text(instant: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+@lru_cache(maxsize=8192)
 def offset_text(instant: datetime, zone: ZoneInfo) -> str:
-    """``2024-04-02T10:35:15.000+0530``: the instant in ``zone``'s offset."""
+    """``2024-04-02T10:35:15.000+0530``: the instant in ``zone``'s offset.
+
+    A user view writes one per target (``enrolledOn``), so answers are remembered (a
+    customer's targets share their enrolment times) and the usual case is formatted
+    directly, without ``strftime``; a year before 1000 (which ``%Y`` does not pad) or an
+    offset with seconds (``%z`` writes ``+001932``, Amsterdam before 1937) take the
+    ``strftime`` path, so the text is the same either way.
+
+    >>> offset_text(datetime(2024, 4, 2, 5, 5, 15, 123456, tzinfo=UTC), ZoneInfo("Asia/Kolkata"))
+    '2024-04-02T10:35:15.123+0530'
+    >>> offset_text(datetime(2024, 1, 2, 5, tzinfo=UTC), ZoneInfo("America/St_Johns"))
+    '2024-01-02T01:30:00.000-0330'
+    """
     local = instant.astimezone(zone)
+    offset = local.utcoffset()
+    seconds = 0 if offset is None else offset.days * 86_400 + offset.seconds
+    if local.year < 1000 or offset is None or offset.microseconds or seconds % 60:
+        return (
+            local.strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{local.microsecond // 1000:03d}"
+            + local.strftime("%z")
+        )
+    hours, minutes = divmod(abs(seconds) // 60, 60)
     return (
-        local.strftime("%Y-%m-%dT%H:%M:%S.")
-        + f"{local.microsecond // 1000:03d}"
-        + local.strftime("%z")
+        f"{local.year}-{local.month:02d}-{local.day:02d}T{local.hour:02d}:{local.minute:02d}:"
+        f"{local.second:02d}.{local.microsecond // 1000:03d}"
+        f"{'-' if seconds < 0 else '+'}{hours:02d}{minutes:02d}"
     )
 
 
