@@ -146,19 +146,39 @@ def period_outcomes(
     windows: Sequence[PeriodWindow] | None = None,
 ) -> list[PeriodOutcome]:
     """What each period of a streak group holds for the customer, in order; ``windows``
-    are the customer's own windows of the periods where they differ from the group's."""
-    return [
-        period_outcome(
-            group,
-            lookup,
-            user_id,
-            now,
-            period,
-            period_state(group, lookup, user_id, period.id),
-            windows[index] if windows is not None else None,
-        )
-        for index, period in enumerate(group.periods)
-    ]
+    are the customer's own windows of the periods where they differ from the group's.
+
+    A streak group has a period a day or a week for years, and a customer has achieved a
+    target in few of them: a period where no target is achieved is not achieved by any
+    rule of :func:`period_state`, so its outcome is written without asking it.
+    """
+    targets = [target for target in group.targets if target.active] or list(group.targets)
+    find = lookup.find
+    outcomes: list[PeriodOutcome] = []
+    for index, period in enumerate(group.periods):
+        window = windows[index] if windows is not None else None
+        period_id = period.id
+        for target in targets:
+            user_target = find(target.id, period_id, user_id)
+            if user_target is not None and user_target.achieved_at is not None:
+                state = period_state(group, lookup, user_id, period_id)
+                outcomes.append(period_outcome(group, lookup, user_id, now, period, state, window))
+                break
+        else:
+            shown = window or period.window
+            outcomes.append(
+                PeriodOutcome(
+                    position=period.position,
+                    achieved_at=None,
+                    user_target_id=None,
+                    ended=now >= shown.ends_at,
+                    period_id=period_id,
+                    starts_at=shown.starts_at,
+                    ends_at=shown.ends_at,
+                    started=now >= shown.starts_at,
+                )
+            )
+    return outcomes
 
 
 def period_outcome(
