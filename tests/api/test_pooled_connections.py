@@ -65,3 +65,22 @@ def test_a_busy_pool_pings_only_connections_idle_past_the_limit(
     monkeypatch.setattr(database_module, "PING_AFTER_IDLE_SECONDS", 0.0)
     _backend_pid(pg)
     assert len(pings) == 1
+
+
+def test_a_connection_read_without_a_transaction_goes_back_to_the_pool_transactional(
+    pg: Database,
+) -> None:
+    """The user view reads in autocommit; the writer that gets its connection next must
+    still have all or nothing."""
+    with pg.reading() as connection:
+        reader = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+    with pytest.raises(RuntimeError), pg.transaction() as connection:
+        assert int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()) == reader
+        connection.exec_driver_sql(
+            "INSERT INTO orgs (id, name, time_zone, retro_buffer_days, revoke_on_return,"
+            " leaderboards_enabled, created_at) VALUES (987654, 'half', 'UTC', 0, false, false, now())"
+        )
+        raise RuntimeError("the request fails after its first write")
+    with pg.reading() as connection:
+        rows = connection.exec_driver_sql("SELECT count(*) FROM orgs WHERE id = 987654")
+        assert rows.scalar_one() == 0

@@ -114,6 +114,25 @@ class Database:
                 if nowait and not connection.invalidated:
                     _busy_timeout(connection, BUSY_TIMEOUT_MS)
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for a request that only reads (the user view, the leaderboards).
+
+        SQLite: a read transaction, so every statement sees the same snapshot. PostgreSQL:
+        no transaction at all (autocommit). Under PostgreSQL's READ COMMITTED each
+        statement sees its own snapshot inside a transaction too, so a read of several
+        statements is no less consistent without one; it saves BEGIN and COMMIT, measured
+        at about 200 µs of a 1.9 ms user view. The connection goes back to the pool in its
+        usual mode (SQLAlchemy resets the isolation level on check-in). Nothing written
+        through it would be atomic: write through :meth:`transaction`.
+        """
+        if self.is_sqlite:
+            with self.transaction(write=False) as connection:
+                yield connection
+            return
+        with self.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
     def schema_revisions(self) -> set[str]:
         """The Alembic revisions the database is at (empty before the first migration)."""
         with self.transaction(write=False) as connection:

@@ -66,7 +66,7 @@ class Reads:
         self._down_until = float("-inf")
 
     def run(self, read: Callable[[Connection], T]) -> T:
-        """``read`` in a read-only transaction, on the replica if it is fit, else the primary."""
+        """``read`` on the replica if it is fit, else the primary (:meth:`Database.reading`)."""
         replica = self.replica
         if replica is not None and self._replica_fit():
             try:
@@ -80,7 +80,7 @@ class Reads:
             else:
                 metrics.READS.labels("replica").inc()
                 return result
-        with self.primary.transaction(write=False) as connection:
+        with self.primary.reading() as connection:
             result = read(connection)
         metrics.READS.labels("primary").inc()
         return result
@@ -157,7 +157,7 @@ class Reads:
 
 
 def _read_on(database: Database, read: Callable[[Connection], T]) -> T:
-    with database.transaction(write=False) as connection:
+    with database.reading() as connection:
         return read(connection)
 
 
