@@ -8,7 +8,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, text, update
+from sqlalchemy import Connection, Table, select, text, update
 
 from milestones.domain.enrolment import EnrolmentRecord
 from milestones.domain.events import EventPrint, event_print
@@ -390,14 +390,11 @@ class SqlEngineStore:
         self._save_days(ws, new_ids)
         self._save_milestones(ws)
         bulk = self._bulk
-        if ws.new_anchors:
-            self._db.execute(
-                insert(user_cycles),
-                [
-                    {"target_group_id": g, "user_id": u, "anchor_at": at}
-                    for (g, u), at in ws.new_anchors.items()
-                ],
-            )
+        bulk.insert(
+            user_cycles,
+            ("target_group_id", "user_id", "anchor_at"),
+            [(g, u, bulk.instant(at)) for (g, u), at in ws.new_anchors.items()],
+        )
         self._save_group_achievements(ws)
         of_event: dict[int, list[LedgerEntry]] = {}
         later: dict[int, list[LedgerEntry]] = {}  # entries of events stored before the batch
