@@ -29,6 +29,7 @@ from milestones.domain.target_groups import (
     Aggregation,
     CombinationType,
     Period,
+    Target,
     TargetGroup,
     TrackingType,
 )
@@ -69,12 +70,17 @@ def tracks_group_progress(group: TargetGroup) -> bool:
     return group.tracking_type in _GROUP_PROGRESS
 
 
+def _counted_targets(group: TargetGroup) -> list[Target]:
+    """The targets a period's achievement counts: the active ones (all, if none is)."""
+    return [target for target in group.targets if target.active] or list(group.targets)
+
+
 def period_state(
     group: TargetGroup, lookup: UserTargetLookup, user_id: int, period_id: int
 ) -> GroupPeriodState:
     """A period is achieved by the group: every target (ALL, the default) or any target (ANY)
     achieved; with SUM, Σ values ≥ threshold; with COUNT, that many targets achieved."""
-    targets = [target for target in group.targets if target.active] or list(group.targets)
+    targets = _counted_targets(group)
     found = [lookup.find(target.id, period_id, user_id) for target in targets]
     achieved_times = [
         ut.achieved_at for ut in found if ut is not None and ut.achieved_at is not None
@@ -152,32 +158,20 @@ def period_outcomes(
     target in few of them: a period where no target is achieved is not achieved by any
     rule of :func:`period_state`, so its outcome is written without asking it.
     """
-    targets = [target for target in group.targets if target.active] or list(group.targets)
+    targets = _counted_targets(group)
     find = lookup.find
     outcomes: list[PeriodOutcome] = []
     for index, period in enumerate(group.periods):
-        window = windows[index] if windows is not None else None
         period_id = period.id
-        for target in targets:
-            user_target = find(target.id, period_id, user_id)
-            if user_target is not None and user_target.achieved_at is not None:
-                state = period_state(group, lookup, user_id, period_id)
-                outcomes.append(period_outcome(group, lookup, user_id, now, period, state, window))
-                break
+        if any(
+            (ut := find(target.id, period_id, user_id)) is not None and ut.achieved_at is not None
+            for target in targets
+        ):
+            state = period_state(group, lookup, user_id, period_id)
         else:
-            shown = window or period.window
-            outcomes.append(
-                PeriodOutcome(
-                    position=period.position,
-                    achieved_at=None,
-                    user_target_id=None,
-                    ended=now >= shown.ends_at,
-                    period_id=period_id,
-                    starts_at=shown.starts_at,
-                    ends_at=shown.ends_at,
-                    started=now >= shown.starts_at,
-                )
-            )
+            state = GroupPeriodState(period_id, False, None)
+        window = windows[index] if windows is not None else None
+        outcomes.append(period_outcome(group, lookup, user_id, now, period, state, window))
     return outcomes
 
 
