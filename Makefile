@@ -1,5 +1,6 @@
 # One command per chore, the same on a laptop and in CI.
-PYTHON ?= python3
+# The distribution's CPython when it is 3.11 or newer, else python3 (scripts/python.sh).
+PYTHON ?= $(shell bash scripts/python.sh)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
